@@ -1,0 +1,66 @@
+"""JSON Schema validation of each config file (Draft 2020-12, schemas shipped in the package)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from ..errors import Diagnostic
+from .source import SourceFile
+
+__all__ = ["FileKind", "SCHEMA_NAMES", "load_schema", "file_kind", "validate_file"]
+
+FileKind = Literal["app", "admin"]
+SCHEMA_NAMES: dict[FileKind, str] = {"app": "app.schema.json", "admin": "admin.schema.json"}
+
+
+@cache
+def load_schema(kind: FileKind) -> dict[str, Any]:
+    text = resources.files("kickit_edge").joinpath("schemas", SCHEMA_NAMES[kind]).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator(kind: FileKind) -> Draft202012Validator:
+    schema = load_schema(kind)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def file_kind(source: SourceFile) -> FileKind | None:
+    """An app file has a top-level ``app``; the admin token file has ``admin_tokens``."""
+    if isinstance(source.data, dict):
+        if "app" in source.data:
+            return "app"
+        if "admin_tokens" in source.data:
+            return "admin"
+    return None
+
+
+def _message(error: ValidationError) -> str:
+    message = error.message
+    if error.validator == "type" and isinstance(error.instance, (int, float)) and not isinstance(error.instance, bool):
+        if "string" in (error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]):
+            message += f". Hint: quote it, as in '{error.instance}'"
+    if error.validator == "type" and isinstance(error.instance, bool) and error.validator_value == "string":
+        message += ". Hint: YAML reads yes/no/on/off as booleans; quote the text"
+    if error.validator == "pattern" and isinstance(error.instance, str):
+        description = error.schema.get("description") if isinstance(error.schema, dict) else None
+        if description:
+            message += f" ({description})"
+    return message
+
+
+def validate_file(source: SourceFile) -> tuple[FileKind | None, list[Diagnostic]]:
+    """Validate one file against the schema its top-level key selects."""
+    kind = file_kind(source)
+    if kind is None:
+        return None, [source.diagnostic((), "expected a mapping with 'app' (an app file) or 'admin_tokens' (the admin token file)")]
+    errors = sorted(_validator(kind).iter_errors(source.data), key=lambda e: [str(p) for p in e.absolute_path])
+    return kind, [source.diagnostic(tuple(e.absolute_path), _message(e)) for e in errors]

@@ -1,0 +1,142 @@
+"""Reading the config folder: every YAML file, safely, with line and column kept.
+
+PyYAML's safe composer gives a node tree with marks; we build plain Python
+data from it ourselves so that every value keeps the place it came from, a
+duplicate key is an error instead of a silent overwrite, and dates stay the
+strings the author wrote (JSON Schema checks their form).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import Diagnostic
+
+__all__ = ["SourceFile", "DataPath", "load_config_dir", "load_yaml_text", "render_path"]
+
+DataPath = tuple[str | int, ...]
+
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class SourceFile:
+    """One YAML file: its data and where each value was written."""
+
+    path: str  # as shown in diagnostics: the config folder as given, joined with the file
+    data: Any
+    positions: dict[DataPath, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: DataPath) -> tuple[int, int]:
+        """Line and column of the value at ``path``, or of its nearest located parent."""
+        while path not in self.positions and path:
+            path = path[:-1]
+        return self.positions.get(path, (1, 1))
+
+    def diagnostic(self, path: DataPath, message: str) -> Diagnostic:
+        line, column = self.where(path)
+        return Diagnostic(self.path, line, column, render_path(path), message)
+
+
+def render_path(path: DataPath) -> str:
+    """``('rules', 2, 'platform')`` -> ``rules[2].platform``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _build(node: yaml.Node, path: DataPath, positions: dict[DataPath, tuple[int, int]],
+           problems: list[tuple[DataPath, tuple[int, int], str]]) -> Any:
+    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _build(key_node, path + ("<key>",), {}, problems)
+            if not isinstance(key, (str, int, bool)) or key is None:
+                problems.append((path, (key_node.start_mark.line + 1, key_node.start_mark.column + 1),
+                                 "a mapping key must be a plain scalar"))
+                continue
+            key = str(key) if not isinstance(key, str) else key
+            if key in out:
+                line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                problems.append((path + (key,), (line, column), f"duplicate key {key!r}"))
+                continue
+            out[key] = _build(value_node, path + (key,), positions, problems)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, path + (i,), positions, problems) for i, item in enumerate(node.value)]
+    if node.tag in _PLAIN_TAGS:
+        return _CONSTRUCTOR.construct_object(node, deep=True)
+    # Strings, timestamps, anything else: the text as written.
+    return node.value
+
+
+def load_yaml_text(text: str, shown_path: str) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """Parse one YAML document; return the file or the diagnostics that stop it."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = exc.problem or exc.context or "invalid YAML"
+        return None, [Diagnostic(shown_path, line, column, "", f"YAML syntax error: {what}")]
+    except yaml.YAMLError as exc:
+        return None, [Diagnostic(shown_path, 1, 1, "", f"YAML error: {exc}")]
+    if node is None:
+        return None, [Diagnostic(shown_path, 1, 1, "", "the file is empty: expected a mapping with 'app' or 'admin_tokens'")]
+    positions: dict[DataPath, tuple[int, int]] = {}
+    problems: list[tuple[DataPath, tuple[int, int], str]] = []
+    data = _build(node, (), positions, problems)
+    diagnostics = [Diagnostic(shown_path, ln, col, render_path(p), msg) for p, (ln, col), msg in problems]
+    return SourceFile(shown_path, data, positions), diagnostics
+
+
+def _yaml_files(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
+                found.append(Path(dirpath) / name)
+    return found
+
+
+def load_config_dir(config_dir: str | os.PathLike[str]) -> tuple[list[SourceFile], list[Diagnostic]]:
+    """Load every ``*.yaml``/``*.yml`` file under ``config_dir`` (hidden ones skipped)."""
+    root = Path(config_dir)
+    files: list[SourceFile] = []
+    diagnostics: list[Diagnostic] = []
+    for file in _yaml_files(root):
+        shown = str(Path(config_dir) / file.relative_to(root))
+        try:
+            if file.stat().st_size > MAX_FILE_BYTES:
+                diagnostics.append(Diagnostic(shown, 1, 1, "", f"file is larger than {MAX_FILE_BYTES} bytes"))
+                continue
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            diagnostics.append(Diagnostic(shown, 1, 1, "", f"not UTF-8 text: {exc.reason} at byte {exc.start}"))
+            continue
+        except OSError as exc:
+            diagnostics.append(Diagnostic(shown, 1, 1, "", f"cannot read: {exc.strerror}"))
+            continue
+        source, problems = load_yaml_text(text, shown)
+        diagnostics.extend(problems)
+        if source is not None:
+            files.append(source)
+    return files, diagnostics
