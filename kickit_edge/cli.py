@@ -1,0 +1,202 @@
+"""The ``kickit-edge`` command: parse, call, and turn a KickitError into a message and an exit code.
+
+Exit codes: 0 success, 1 invalid config or failing config tests, 2 usage or
+operator error (bad flag, unwritable folder, unknown app).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from . import __version__
+from .errors import ConfigError, ConfigTestFailure, KickitError, OperatorError
+
+__all__ = ["main", "build_parser"]
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _instant(text: str) -> datetime:
+    from .compiler.model import parse_instant
+
+    try:
+        return parse_instant(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time: expected ISO 8601 such as 2027-03-14T01:30:00Z") from None
+
+
+# --- commands ----------------------------------------------------------------
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from .compiler.compile import compile_config
+    from .compiler.publish import publish_snapshot
+
+    compiled = compile_config(args.config_dir, revision=args.revision)
+    snapshot = compiled.snapshot
+    if args.dry_run:
+        _out(f"snapshot {snapshot.id} {snapshot.digest} ({len(compiled.config.apps)} apps, {snapshot.size} bytes; not published)")
+        return 0
+    path, changed = publish_snapshot(compiled.data, args.out, keep=args.keep)
+    state = "published" if changed else "unchanged"
+    _out(f"snapshot {snapshot.id} {snapshot.digest}")
+    _out(f"{state}: {args.out}/snapshot.json ({len(compiled.config.apps)} apps, {snapshot.size} bytes, "
+         f"revision {snapshot.revision or 'unknown'}, {len(compiled.results)} config tests passed)")
+    return 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from .compiler.compile import compile_config
+
+    try:
+        compiled = compile_config(args.config_dir, run_tests=True)
+    except ConfigTestFailure as failure:
+        for line in failure.failures:
+            _out(f"FAIL {line}")
+        _out(f"{len(failure.failures)} failed")
+        return 1
+    for result in compiled.results:
+        _out(f"ok   {result.app}: {result.case.name} -> {result.verdict}" + (f" ({result.rule})" if result.rule else ""))
+    _out(f"{len(compiled.results)} passed")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .compiler.compile import compile_config
+    from .compiler.explain import explain
+
+    compiled = compile_config(args.config_dir, run_tests=False)
+    app = compiled.snapshot.apps.get(args.app)
+    if app is None:
+        known = ", ".join(sorted(compiled.snapshot.apps)) or "none"
+        raise OperatorError(f"no app {args.app!r} in {args.config_dir} (apps: {known})")
+    _out(f"{app.id} ({app.name}) {args.platform}/{args.environment} version {args.version}"
+         f" build {args.build or '-'} os {args.os_version or '-'}")
+    if app.disabled:
+        _out("app is disabled: every authenticated check answers 402 {\"error\":\"Payment Required\"}")
+        return 0
+    for row in explain(compiled.config, compiled.snapshot, args.app, args.platform, args.environment,
+                       args.version, args.build, args.os_version, args.at):
+        _out()
+        _out(row.render())
+    return 0
+
+
+def cmd_keys_new(args: argparse.Namespace) -> int:
+    from .compiler.credentials import add_admin_token, add_app_key
+
+    if (args.app is None) == (args.admin is None):
+        raise OperatorError("give exactly one of --app ID (an app key) or --admin NAME (a management API token)")
+    if args.admin is not None:
+        if args.environment:
+            raise OperatorError("--environment applies to app keys only")
+        key = add_admin_token(args.config, args.admin, args.expires, args.note)
+        _err(f"Admin token {args.admin!r} added to {args.config} (prefix {key.prefix}). Store it now; it is not shown again:")
+    else:
+        key = add_app_key(args.config, args.app, args.environment or None, args.expires, args.note)
+        _err(f"Key for app {args.app!r} added to {args.config} (prefix {key.prefix}). Store it now; it is not shown again.")
+        _err(f"AppCockpit clients send it base64-encoded: x-api-token: $(printf %s KEY | base64 -w0)")
+    _out(str(key))
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from .compiler.publish import rollback
+
+    path = rollback(args.out, args.snapshot_id)
+    _out(f"current snapshot is now {path.name}")
+    return 0
+
+
+# --- parser ------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kickit-edge",
+        description="Upgrade and maintenance checks for mobile apps, compiled from YAML in git.",
+    )
+    parser.add_argument("--version", action="version", version=f"kickit-edge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("compile", help="check the config, run its tests and publish a snapshot",
+                       description="Check the config folder, run its config tests, and publish a snapshot atomically.")
+    p.add_argument("config_dir", nargs="?", default="config", metavar="CONFIG_DIR", help="config folder (default: config)")
+    p.add_argument("--out", default="snapshots", metavar="DIR", help="output folder (default: snapshots)")
+    p.add_argument("--revision", help="revision to record (default: the git commit of CONFIG_DIR, or $KICKIT_REVISION)")
+    p.add_argument("--keep", type=int, default=5, metavar="N", help="published snapshots kept for rollback (default: 5)")
+    p.add_argument("--dry-run", action="store_true", help="check and build, but publish nothing")
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("test", help="run the config tests", description="Run the config tests and show each failure.")
+    p.add_argument("config_dir", nargs="?", default="config", metavar="CONFIG_DIR", help="config folder (default: config)")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("explain", help="show the verdict, the rule and the bodies for one client",
+                       description="Show, for one client, the verdict of each endpoint, the rule behind it and the exact body.")
+    p.add_argument("config_dir", nargs="?", default="config", metavar="CONFIG_DIR", help="config folder (default: config)")
+    p.add_argument("--app", required=True, metavar="ID")
+    p.add_argument("--platform", required=True, choices=["ios", "android"])
+    p.add_argument("--environment", required=True, metavar="E")
+    p.add_argument("--version", required=True, metavar="V", help="the client's app version")
+    p.add_argument("--build", metavar="N", help="the client's build number (KickIt)")
+    p.add_argument("--os-version", metavar="V", help="the client's OS version (KickIt)")
+    p.add_argument("--at", type=_instant, metavar="TIME", help="evaluate maintenance at this instant (default: now)")
+    p.set_defaults(func=cmd_explain)
+
+    keys = sub.add_parser("keys", help="manage keys", description="Manage app keys and admin tokens.")
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="COMMAND", required=True)
+    p = keys_sub.add_parser("new", help="mint a key and write its hash into the config",
+                            description="Mint a key, write its prefix and SHA-256 into the config, and print the key "
+                                        "once, alone, as the last line of stdout.")
+    p.add_argument("--app", metavar="ID", help="the app the key belongs to")
+    p.add_argument("--admin", metavar="NAME", help="mint a management API token with this name instead")
+    p.add_argument("--config", default="config", metavar="DIR", help="config folder (default: config)")
+    p.add_argument("--environment", action="append", metavar="E", help="limit the key to this environment (repeatable)")
+    p.add_argument("--expires", metavar="DATE", help="expiry, e.g. 2027-01-31 or 2027-01-31T12:00:00Z")
+    p.add_argument("--note", help="a note stored beside the key (never the secret)")
+    p.set_defaults(func=cmd_keys_new)
+
+    p = sub.add_parser("rollback", help="make an earlier published snapshot current",
+                       description="Make an earlier published snapshot current again.")
+    p.add_argument("snapshot_id", nargs="?", metavar="ID", help="snapshot id (default: the one before the current)")
+    p.add_argument("--out", default="snapshots", metavar="DIR", help="output folder (default: snapshots)")
+    p.set_defaults(func=cmd_rollback)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as error:
+        for diagnostic in error.diagnostics:
+            _err(str(diagnostic))
+        _err(f"{len(error.diagnostics)} problem{'s' if len(error.diagnostics) != 1 else ''} found; nothing published")
+        return error.exit_code
+    except ConfigTestFailure as failure:
+        for line in failure.failures:
+            _err(f"FAIL {line}")
+        _err(f"{len(failure.failures)} config test{'s' if len(failure.failures) != 1 else ''} failed; nothing published")
+        return failure.exit_code
+    except KickitError as error:
+        _err(f"error: {error}")
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The compiler's entry point: config folder in, verified snapshot bytes out."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .. import __version__
+from ..errors import ConfigTestFailure
+from ..snapshot import Snapshot, encode_snapshot, load_snapshot
+from .configtests import CaseResult, run_config_tests
+from .model import Config, read_config
+from .render import render_content
+
+__all__ = ["Compiled", "compile_config", "build_snapshot", "git_revision"]
+
+
+@dataclass(frozen=True)
+class Compiled:
+    config: Config
+    data: bytes
+    snapshot: Snapshot
+    results: list[CaseResult]
+
+
+def _git(config_dir: str, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", "-C", config_dir, *args], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def git_revision(config_dir: str) -> tuple[str | None, str | None]:
+    """The commit the config folder is at (``-dirty`` when it has local changes) and its time."""
+    head = _git(config_dir, "rev-parse", "HEAD")
+    if not head:
+        return None, None
+    if _git(config_dir, "status", "--porcelain", "--", "."):
+        head += "-dirty"
+    epoch = _git(config_dir, "log", "-1", "--format=%ct")
+    return head, epoch
+
+
+def build_snapshot(config: Config, revision: str | None = None, created: str | None = None) -> tuple[bytes, Snapshot]:
+    """Render and encode a checked config, then load the bytes back as the runtime would."""
+    manifest = {
+        "generator": f"kickit-edge/{__version__}",
+        "revision": revision,
+        "created": created,
+        "apps": len(config.apps),
+    }
+    data = encode_snapshot(render_content(config), manifest)
+    return data, load_snapshot(data)
+
+
+def compile_config(config_dir: str, revision: str | None = None, run_tests: bool = True) -> Compiled:
+    """Read, check, render and verify; raise ConfigError or ConfigTestFailure.
+
+    The manifest's ``created`` comes from ``SOURCE_DATE_EPOCH`` or the git
+    commit time, never the wall clock, so compiling twice gives the same bytes.
+    """
+    config = read_config(config_dir)
+    git_rev, git_epoch = git_revision(config_dir)
+    revision = revision or os.environ.get("KICKIT_REVISION") or git_rev
+    epoch = os.environ.get("SOURCE_DATE_EPOCH") or git_epoch
+    created = None
+    if epoch and epoch.isdigit():
+        created = datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data, snapshot = build_snapshot(config, revision, created)
+    results = run_config_tests(config, snapshot) if run_tests else []
+    failures = [str(r) for r in results if not r.passed]
+    if failures:
+        raise ConfigTestFailure(failures)
+    return Compiled(config, data, snapshot, results)
