@@ -90,7 +90,9 @@ _NULLABLE_STRINGS = (
     "rule",
 )
 
-_COMPACT = (",", ":")
+# Built once: json.dumps with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_STRICT_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
 class MalformedEvent(ValueError):
@@ -166,18 +168,18 @@ def encode_event(event: Event, *, data_limit: int = DATA_LIMIT) -> bytes:
         record["os_version"] = event.os_version
         record["verdict"] = event.verdict
         record["rule"] = event.rule
-        text = json.dumps(record, separators=_COMPACT)
+        text = _ENCODER.encode(record)
         # The data is encoded once, to measure it and to write it: splice it in
         # as the last key instead of encoding the whole record twice.
         text = f'{text[:-1]},"data":{_bound_data(event.data, data_limit)}}}'
     else:
-        text = json.dumps(record, separators=_COMPACT)
+        text = _ENCODER.encode(record)
     return (text + "\n").encode("ascii")
 
 
 def _bound_data(data: dict[str, Any] | None, limit: int) -> str:
     try:
-        text = json.dumps(data, separators=_COMPACT, allow_nan=False)
+        text = _STRICT_ENCODER.encode(data)
     except ValueError:
         return '{"_invalid":true}'
     if len(text) > limit:  # ASCII, so characters are bytes
