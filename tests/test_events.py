@@ -23,21 +23,21 @@ TIME = datetime(2026, 11, 22, 19, 20, 52, 123456, tzinfo=UTC)
 
 
 def target_check(**changes: object) -> Event:
-    fields: dict[str, object] = dict(
-        time=TIME,
-        type="target_check",
-        app="demo",
-        platform="ios",
-        app_version="1.0.1-production",
-        environment="production",
-        snapshot="3f2a9c1",
-        request_id="63c973ab-f4dd-4a79-8fff-892ae1b49d3f",
-        build_number="1000",
-        os_version="10.5",
-        verdict="soft",
-        rule="rules[0]",
-        data={"client": "My custome client data point"},
-    )
+    fields: dict[str, object] = {
+        "time": TIME,
+        "type": "target_check",
+        "app": "demo",
+        "platform": "ios",
+        "app_version": "1.0.1-production",
+        "environment": "production",
+        "snapshot": "3f2a9c1",
+        "request_id": "63c973ab-f4dd-4a79-8fff-892ae1b49d3f",
+        "build_number": "1000",
+        "os_version": "10.5",
+        "verdict": "soft",
+        "rule": "rules[0]",
+        "data": {"client": "My custome client data point"},
+    }
     fields.update(changes)
     return Event(**fields)  # type: ignore[arg-type]
 
@@ -129,7 +129,10 @@ def test_every_encoded_event_decodes_to_its_fields(
         (b'{"time": "2026-', "line is not JSON: Unterminated string"),
         (b"\xff{}", "line is not UTF-8: 'utf-8' codec can't decode byte 0xff"),
         (b"[1, 2]", "expected a JSON object, got list"),
-        (b'{"type": "login"}', "type: expected one of ['authenticate', 'target_check'], got 'login'"),
+        (
+            b'{"type": "login"}',
+            "type: expected one of ['authenticate', 'target_check'], got 'login'",
+        ),
         (
             b'{"type": "authenticate", "time": "2026-11-22T19:20:52.123456Z"}',
             "missing key(s) ['app', 'user', 'platform', 'app_version', 'environment', "
@@ -182,7 +185,11 @@ def test_unknown_keys_from_a_newer_writer_are_kept() -> None:
     ("changes", "error", "message"),
     [
         ({"time": datetime(2026, 11, 22)}, ValueError, "time: expected an aware datetime"),
-        ({"verdict": None}, ValueError, "verdict: expected one of ['ok', 'soft', 'hard'], got None"),
+        (
+            {"verdict": None},
+            ValueError,
+            "verdict: expected one of ['ok', 'soft', 'hard'], got None",
+        ),
         ({"build_number": 1000}, TypeError, "build_number: expected str or None, got int"),
         ({"data": [1]}, TypeError, "data: expected dict or None, got list"),
         ({"type": "authenticate"}, ValueError, "an authenticate event has none of"),
