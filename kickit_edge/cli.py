@@ -36,6 +36,14 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text!r} is not a time: expected ISO 8601 such as 2027-03-14T01:30:00Z") from None
 
 
+def _progress() -> Callable[[str], None]:
+    """Progress lines on stderr, each with the seconds since the command started."""
+    import time
+
+    started = time.monotonic()
+    return lambda message: _err(f"[{time.monotonic() - started:6.1f}s] {message}")
+
+
 # --- commands ----------------------------------------------------------------
 
 
@@ -43,7 +51,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from .compiler.compile import compile_config
     from .compiler.publish import publish_snapshot
 
-    compiled = compile_config(args.config_dir, revision=args.revision)
+    compiled = compile_config(args.config_dir, revision=args.revision, progress=_progress())
     snapshot = compiled.snapshot
     if args.dry_run:
         _out(f"snapshot {snapshot.id} {snapshot.digest} ({len(compiled.config.apps)} apps, {snapshot.size} bytes; not published)")

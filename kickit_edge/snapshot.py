@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal, NamedTuple
 
 from .errors import SnapshotError
@@ -71,12 +71,24 @@ def error_answer(status: int, text: str, verdict: Verdict = "error") -> Answer:
     return Answer(status, body, etag_of(body), verdict, None)
 
 
-def encode_snapshot(header: dict[str, Any], apps: dict[str, dict[str, Any]], manifest: dict[str, Any]) -> bytes:
-    """Write the snapshot; the manifest gains the schema version and the digest."""
-    ids = sorted(apps)
-    lines = [canonical_json(dict(header, apps=ids))]
-    lines.extend(canonical_json(apps[app_id]) for app_id in ids)
-    body = b"\n".join(lines) + b"\n"
+def encode_snapshot(header: dict[str, Any], apps: Iterable[tuple[str, dict[str, Any]]],
+                    manifest: dict[str, Any]) -> bytes:
+    """Write the snapshot; the manifest gains the schema version and the digest.
+
+    ``apps`` yields (id, app content) sorted by id; it is consumed one app at a
+    time, so a big config never holds every rendered app at once.
+    """
+    ids: list[str] = []
+    lines: list[bytes] = []
+    for app_id, content in apps:
+        if ids and app_id <= ids[-1]:
+            raise ValueError(f"apps must come sorted by id: {app_id!r} after {ids[-1]!r}")
+        ids.append(app_id)
+        lines.append(canonical_json(content))
+    lines.insert(0, canonical_json(dict(header, apps=ids)))
+    lines.append(b"")
+    body = b"\n".join(lines)
+    del lines
     head = dict(manifest, schema_version=SCHEMA_VERSION, digest="sha256:" + hashlib.sha256(body).hexdigest())
     return canonical_json({"manifest": head}) + b"\n" + body
 

@@ -9,6 +9,7 @@ the same rules always render the same bytes, whatever the comments or layout.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from ..snapshot import etag_of, render_body
@@ -143,8 +144,8 @@ def _app(app: AppConfig) -> dict[str, Any]:
     }
 
 
-def render_content(config: Config) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """The snapshot header and the line of each app, for a checked config."""
+def render_content(config: Config) -> tuple[dict[str, Any], Iterator[tuple[str, dict[str, Any]]]]:
+    """The snapshot header, and each app's content sorted by id (rendered as it is consumed)."""
     keys = {
         k.prefix: {
             "app": app.id, "sha256": k.sha256,
@@ -154,4 +155,5 @@ def render_content(config: Config) -> tuple[dict[str, Any], dict[str, dict[str, 
         for app in config.apps for k in app.keys
     }
     header = {"keys": keys, "maintenance_off": _entry(MAINTENANCE_OFF)}
-    return header, {app.id: _app(app) for app in config.apps}
+    apps = sorted(config.apps, key=lambda a: a.id)
+    return header, ((app.id, _app(app)) for app in apps)
