@@ -366,3 +366,76 @@ def test_an_unknown_side_is_an_operator_error(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["diff", "no-such-thing", "also-not"]) == 2
     assert "'no-such-thing' is neither a config folder, a snapshot, nor a git revision" in capsys.readouterr().err
+
+
+# --- git revisions -------------------------------------------------------------
+
+
+def git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git repository with two commits: the base config, then the iOS minimum raised to 2.3.0."""
+    for name in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{name}_NAME", "Test")
+        monkeypatch.setenv(f"GIT_{name}_EMAIL", "test@example.com")
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    write_config(root / "config", BASE)
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "base")
+    write_config(root / "config", edited('version: "2.0.0"', 'version: "2.3.0"'))
+    git(root, "commit", "-qam", "raise the iOS minimum")
+    monkeypatch.chdir(root)
+    return root
+
+
+RAISED = "    ios/production: versions >= 2.0.0, < 2.3.0: not found -> hard (no rule -> minimum:ios/production)"
+
+
+def test_two_revisions(repo, capsys):
+    assert main(["diff", "HEAD~1", "HEAD", "--fail-on", "hard"]) == 3
+    lines = capsys.readouterr().out.splitlines()
+    old, new = git(repo, "rev-parse", "--short=7", "HEAD~1"), git(repo, "rev-parse", "--short=7", "HEAD")
+    assert lines[:5] == [f"kickit-edge diff HEAD~1 ({old}) -> HEAD ({new})", "", "shop (Shop)",
+                         "  upgrade verdicts", RAISED]
+
+
+def test_a_revision_against_the_working_folder(repo, capsys):
+    # The head defaults to the config folder on disk, uncommitted edits included.
+    write_config(repo / "config", edited('version: "2.0.0"', 'version: "2.1.0"'))
+    assert main(["diff", "main"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = git(repo, "rev-parse", "--short=7", "HEAD")
+    assert lines[0] == f"kickit-edge diff main ({head}) -> config ({head}-dirty)"
+    assert lines[4] == ("    ios/production: versions >= 2.1.0, < 2.3.0: hard -> not found"
+                        " (minimum:ios/production -> no rule)")
+
+
+def test_the_config_path_option_and_a_subdirectory(repo, capsys, monkeypatch):
+    assert main(["diff", "HEAD~1", "HEAD", "--config-path", "./config/"]) == 0
+    assert capsys.readouterr().out.splitlines()[4] == RAISED
+    monkeypatch.chdir(repo / "config" / "apps")
+    assert main(["diff", "HEAD~1", "HEAD", "--config-path", ".."]) == 0
+    assert capsys.readouterr().out.splitlines()[4] == RAISED
+    assert main(["diff", "HEAD~2", "HEAD", "--config-path", ".."]) == 2
+    assert "'HEAD~2' is neither a config folder, a snapshot, nor a git revision" in capsys.readouterr().err
+
+
+def test_a_revision_without_the_config_folder(repo, capsys):
+    assert main(["diff", "HEAD~1", "HEAD", "--config-path", "elsewhere"]) == 2
+    assert "no config folder 'elsewhere' at revision HEAD~1" in capsys.readouterr().err
+
+
+def test_an_invalid_config_at_a_revision_names_the_revision(repo, capsys):
+    write_config(repo / "config", edited("message: hard_msg", "message: nope"))
+    git(repo, "commit", "-qam", "break it")
+    assert main(["diff", "HEAD~1", "HEAD"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("HEAD:config/apps/shop.yaml:40:14: minimum_versions[0].message: unknown message 'nope'")
