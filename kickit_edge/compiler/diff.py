@@ -320,7 +320,7 @@ def _app_diff(base: Side, head: Side, app_id: str) -> AppDiff:
         present = new or old
         assert present is not None
         return AppDiff(app_id, present.name, "added" if old is None else "removed")
-    raw_old, raw_new = base.content["apps"][app_id], head.content["apps"][app_id]
+    raw_old, raw_new = base.raw[app_id], head.raw[app_id]
     diff = AppDiff(
         app_id, new.name, "changed",
         settings=[SettingChange(n, raw_old[n], raw_new[n]) for n in _SETTINGS if raw_old[n] != raw_new[n]],

@@ -30,7 +30,7 @@ from ..versions import MAX_VERSION_LENGTH, InvalidVersion, VersionKey, version_k
 from .side import Side
 
 __all__ = ["Cell", "VersionRange", "Row", "PolicyTable", "AppMatrix", "version_rows", "app_matrix",
-           "rule_sources", "describe_target", "format_instant", "notice_title"]
+           "describe_target", "format_instant", "notice_title"]
 
 # The lowest version of the order (release 0, a dev release, no pre-release):
 # it samples the range below the lowest breakpoint.
@@ -211,24 +211,7 @@ class AppMatrix:
     app: AppIndex
     tables: list[PolicyTable]
     targets: tuple[Target, ...]
-    sources: dict[str, str]  # rule -> apps/demo.yaml:52, when the side knows it
-
-
-def rule_sources(side: Side, app_id: str) -> dict[str, str]:
-    """Rule name -> the file and line that wrote it, read from the snapshot content."""
-    raw = side.content["apps"].get(app_id, {})
-    out: dict[str, str] = {}
-    for by_env in raw.get("exact", {}).values():
-        for by_version in by_env.values():
-            out.update((r["rule"], r["source"]) for r in by_version.values())
-    for by_env in raw.get("minimum", {}).values():
-        out.update((r["rule"], r["source"]) for r in by_env.values())
-    out.update((t["rule"], t["source"]) for t in raw.get("targets", []))
-    for plan in raw.get("maintenance", {}).values():
-        if plan["switch"]:
-            out[plan["switch"]["rule"]] = plan["switch"]["source"]
-        out.update((w["rule"], w["source"]) for w in plan["windows"])
-    return out
+    sources: dict[str, str]  # rule -> apps/demo.yaml:52, when the side is a config
 
 
 def app_matrix(side: Side, app_id: str) -> AppMatrix:
@@ -238,4 +221,5 @@ def app_matrix(side: Side, app_id: str) -> AppMatrix:
         known = ", ".join(sorted(side.snapshot.apps)) or "none"
         raise OperatorError(f"no app {app_id!r} in {side.label} (apps: {known})")
     tables = [PolicyTable(p, e, version_rows([app], p, e)) for p in app.platforms for e in app.environments]
-    return AppMatrix(side, app, tables, app.targets, rule_sources(side, app_id))
+    sources = {rule: where for (owner, rule), where in side.sources.items() if owner == app_id}
+    return AppMatrix(side, app, tables, app.targets, sources)

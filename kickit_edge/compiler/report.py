@@ -188,7 +188,7 @@ def _maintenance_lines(matrix: AppMatrix) -> list[str]:
 
 
 def _target_lines(matrix: AppMatrix) -> list[tuple[str, str, str]]:
-    raw = {t["id"]: t for t in matrix.side.content["apps"][matrix.app.id]["targets"]}
+    raw = {t["id"]: t for t in matrix.side.raw[matrix.app.id]["targets"]}
     return [(t.id, describe_target(t, raw[t.id]), matrix.sources.get(t.rule, "")) for t in matrix.targets]
 
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from ..errors import ConfigError, OperatorError, SnapshotError
 from ..snapshot import Snapshot, load_snapshot
 from .compile import compile_config
+from .explain import rule_sources
 
 __all__ = ["SideKind", "Side", "open_side"]
 
@@ -40,7 +41,8 @@ class Side:
     label: str  # the argument as the user gave it
     kind: SideKind
     snapshot: Snapshot
-    content: dict[str, Any]  # the snapshot's content line, for what the indexes do not keep
+    raw: dict[str, dict[str, Any]]  # app id -> its snapshot line, for what the indexes do not keep
+    sources: dict[tuple[str, str], str]  # (app id, rule) -> apps/demo.yaml:14; empty for a snapshot
     revision: str | None  # the commit, when known
 
     @property
@@ -51,9 +53,11 @@ class Side:
         return self.label
 
 
-def _content(data: bytes) -> dict[str, Any]:
-    content: dict[str, Any] = json.loads(data.partition(b"\n")[2])
-    return content
+def _raw_apps(data: bytes) -> dict[str, dict[str, Any]]:
+    """App id -> its line: the manifest and header lines come first, then one line per app in header order."""
+    lines = data.split(b"\n")
+    ids = json.loads(lines[1])["apps"]
+    return {app_id: json.loads(line) for app_id, line in zip(ids, lines[2:])}
 
 
 def _from_snapshot(label: str, path: Path) -> Side:
@@ -63,15 +67,17 @@ def _from_snapshot(label: str, path: Path) -> Side:
         raise OperatorError(f"cannot read snapshot {path}: {exc.strerror}") from None
     try:
         snapshot = load_snapshot(data)
+        snapshot.apps.build_all()  # a diff reads every app: verify them all now
     except SnapshotError as exc:
         raise SnapshotError(f"{path}: {exc}") from None
-    return Side(label, "snapshot", snapshot, _content(data), snapshot.revision)
+    return Side(label, "snapshot", snapshot, _raw_apps(data), {}, snapshot.revision)
 
 
 def _from_config(label: str, config_dir: str, revision: str | None = None) -> Side:
     compiled = compile_config(config_dir, revision=revision, run_tests=False)
     snapshot = compiled.snapshot
-    return Side(label, "revision" if revision else "config", snapshot, _content(compiled.data), snapshot.revision)
+    return Side(label, "revision" if revision else "config", snapshot, _raw_apps(compiled.data),
+                rule_sources(compiled.config), snapshot.revision)
 
 
 def _git(args: list[str], cwd: str) -> subprocess.CompletedProcess[bytes]:

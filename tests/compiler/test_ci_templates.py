@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from configpairs import BASE, edited, write_config
+from .configpairs import BASE, edited, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "ci" / "github"

@@ -8,7 +8,7 @@ from pathlib import Path
 from kickit_edge.cli import main
 from kickit_edge.compiler.matrix import Cell, VersionRange, version_rows
 from kickit_edge.compiler.side import open_side
-from configpairs import BASE, edited, write_config
+from .configpairs import BASE, edited, write_config
 
 DEMO = Path(__file__).resolve().parents[2] / "config"
 
