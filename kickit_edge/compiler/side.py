@@ -9,6 +9,8 @@ as a path when one exists by that name, else as a git revision::
     snapshots               a folder holding snapshot.json, as `compile --out` writes it
     snapshots/snapshot.json a snapshot file
     main, HEAD~1, a1b2c3d   the config folder at that commit: `git archive` into a temp dir
+                            (a branch only the remote has, such as main in a CI checkout,
+                            is read from origin/main)
 """
 
 from __future__ import annotations
@@ -95,6 +97,9 @@ def _from_revision(spec: str, config_path: str) -> Side:
             f"{spec!r} is neither a config folder, a snapshot, nor a git revision (not inside a git repository)")
     root = top.stdout.decode().strip()
     found = _git(["rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"], cwd)
+    if found.returncode != 0:
+        # A CI checkout has origin/main but no local main: accept the branch name alone.
+        found = _git(["rev-parse", "--verify", "--quiet", f"origin/{spec}^{{commit}}"], cwd)
     if found.returncode != 0:
         raise OperatorError(
             f"{spec!r} is neither a config folder, a snapshot, nor a git revision: "

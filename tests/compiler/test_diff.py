@@ -428,6 +428,16 @@ def test_the_config_path_option_and_a_subdirectory(repo, capsys, monkeypatch):
     assert "'HEAD~2' is neither a config folder, a snapshot, nor a git revision" in capsys.readouterr().err
 
 
+def test_a_branch_only_origin_has(repo, capsys, tmp_path, monkeypatch):
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--branch", "main", str(repo), str(clone))
+    git(clone, "checkout", "-q", "-b", "feature", "HEAD~1")
+    git(clone, "branch", "-q", "-D", "main")  # as in a CI checkout: only origin/main
+    monkeypatch.chdir(clone)
+    assert main(["diff", "HEAD", "main"]) == 0
+    assert capsys.readouterr().out.splitlines()[4] == RAISED
+
+
 def test_a_revision_without_the_config_folder(repo, capsys):
     assert main(["diff", "HEAD~1", "HEAD", "--config-path", "elsewhere"]) == 2
     assert "no config folder 'elsewhere' at revision HEAD~1" in capsys.readouterr().err
