@@ -187,8 +187,8 @@ def _condition_covers(wide: Condition | None, narrow: Condition | None) -> bool:
         return all(wide.accepts(v) or not narrow.accepts(v) for v in narrow.values)
     if wide.values is not None:
         return False
-    low_ok = wide.min is None or (narrow.min is not None and narrow.min >= wide.min)  # type: ignore[operator]
-    high_ok = wide.below is None or (narrow.below is not None and narrow.below <= wide.below)  # type: ignore[operator]
+    low_ok = wide.min is None or (narrow.min is not None and narrow.min >= wide.min)
+    high_ok = wide.below is None or (narrow.below is not None and narrow.below <= wide.below)
     return low_ok and high_ok
 
 

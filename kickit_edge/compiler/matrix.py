@@ -127,10 +127,10 @@ def version_rows(apps: Sequence[AppIndex], platform: str, environment: str) -> l
     def answer(version: str) -> tuple[Cell, ...]:
         return tuple(Cell.of(check_versions(app, platform, environment, version)) for app in apps)
 
-    keys = sorted(marks)  # type: ignore[type-var]
+    keys = sorted(marks)
     where = f"{platform}/{environment}"
     building: list[_Building] = []
-    if not keys or version_key(_BOTTOM) < keys[0]:  # type: ignore[operator]
+    if not keys or version_key(_BOTTOM) < keys[0]:
         sample = _sample([_BOTTOM, "v" + _BOTTOM], exact, where)
         building.append(_Building(None, marks[keys[0]] if keys else None, answer(sample)))
     for i, key in enumerate(keys):
