@@ -19,16 +19,20 @@ from jsonschema.exceptions import ValidationError
 from ..errors import Diagnostic
 from .source import SourceFile
 
-__all__ = ["FileKind", "SCHEMA_NAMES", "load_schema", "file_kind", "validate_file"]
+__all__ = ["FileKind", "SCHEMA_NAMES", "schema_text", "load_schema", "file_kind", "validate_file"]
 
 FileKind = Literal["app", "admin"]
 SCHEMA_NAMES: dict[FileKind, str] = {"app": "app.schema.json", "admin": "admin.schema.json"}
 
 
+def schema_text(kind: FileKind) -> str:
+    """The schema file as published in the package (``kickit_edge/schemas/``), byte for byte."""
+    return resources.files("kickit_edge").joinpath("schemas", SCHEMA_NAMES[kind]).read_text("utf-8")
+
+
 @cache
 def load_schema(kind: FileKind) -> dict[str, Any]:
-    text = resources.files("kickit_edge").joinpath("schemas", SCHEMA_NAMES[kind]).read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = json.loads(schema_text(kind))
     return schema
 
 
