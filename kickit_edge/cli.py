@@ -12,9 +12,15 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
+from .analytics.users import RETENTION_DAYS
+from .analytics.window import SINCE_DEFAULT
 from .errors import ConfigError, ConfigTestFailure, KickitError, OperatorError
+
+if TYPE_CHECKING:
+    from .analytics.scan import ScanReport
 
 __all__ = ["main", "build_parser"]
 
@@ -38,6 +44,21 @@ def _instant(text: str) -> datetime:
         return parse_instant(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a time: expected ISO 8601 such as 2027-03-14T01:30:00Z") from None
+
+
+def _since(text: str) -> datetime:
+    from .analytics.window import parse_since
+
+    try:
+        return parse_since(text, datetime.now(UTC))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--since {text!r}: ")) from None
+
+
+def _days(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days: expected 0 or more, e.g. 365")
+    return int(text)
 
 
 def _progress() -> Callable[[str], None]:
@@ -131,7 +152,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
     base = open_side(args.base, args.config_path)
     head = open_side(args.head if args.head is not None else args.config_path, args.config_path)
     diff = diff_sides(base, head)
-    sys.stdout.write(render_diff(diff, args.format))
+    reach = None
+    if args.events is not None:
+        from .analytics.active import scan_active
+        from .analytics.reach import reach_of
+
+        active = scan_active(args.events, args.since, datetime.now(UTC), progress=_progress())
+        reach = reach_of(diff, active, args.events)
+    sys.stdout.write(render_diff(diff, args.format, reach))
     if args.fail_on == "hard" and diff.forcing or args.fail_on == "any" and diff.changed:
         return EXIT_FAIL_ON
     return 0
@@ -143,6 +171,66 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from .compiler.side import open_side
 
     sys.stdout.write(render_matrix(app_matrix(open_side(args.source, args.config_path), args.app), args.format))
+    return 0
+
+
+def cmd_events_users(args: argparse.Namespace) -> int:
+    from .analytics.destination import Destination, update_users
+    from .analytics.report import users_summary
+
+    destination = Destination(args.format, args.out, args.db, args.checkpoint)
+    result, unusable = update_users(args.events_dir, destination, now=datetime.now(UTC), full=args.full,
+                                    retention_days=args.retention_days, progress=_progress())
+    for line in users_summary(result, destination.where(), unusable):
+        _err(line)
+    return 0
+
+
+def _write(text: str, out: str | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from .analytics.checkpoint import write_atomically
+
+    write_atomically(out, lambda file: file.write(text))
+    _err(f"wrote {out}")
+
+
+def _report_scan(scan: ScanReport) -> None:
+    if scan.malformed:
+        _err(f"{scan.malformed:,} malformed line{'s' if scan.malformed != 1 else ''} skipped:")
+        for problem in scan.problems:
+            _err(f"  {problem}")
+    for damaged in scan.damaged:
+        _err(f"warning: {damaged}")
+
+
+def cmd_events_adoption(args: argparse.Namespace) -> int:
+    from .analytics.active import scan_active
+    from .analytics.adoption import adoption_of
+    from .analytics.page import render_adoption_html
+    from .analytics.report import render_adoption_json, render_adoption_text
+
+    active = scan_active(args.events_dir, args.since, datetime.now(UTC), app=args.app,
+                         daily=args.format != "table", progress=_progress())
+    _report_scan(active.report)
+    adoption = adoption_of(active)
+    render = {"table": render_adoption_text, "json": render_adoption_json, "html": render_adoption_html}
+    _write(render[args.format](adoption), args.out)
+    return 0
+
+
+def cmd_events_impact(args: argparse.Namespace) -> int:
+    from .analytics.active import scan_active
+    from .analytics.impact import impact_of, load_snapshot_at
+    from .analytics.report import render_impact_json, render_impact_text
+
+    snapshot = load_snapshot_at(args.snapshot)
+    active = scan_active(args.events_dir, args.since, datetime.now(UTC), app=args.app, progress=_progress())
+    _report_scan(active.report)
+    impact = impact_of(active, snapshot, args.snapshot)
+    render = render_impact_json if args.format == "json" else render_impact_text
+    sys.stdout.write(render(impact, args.since))
     return 0
 
 
@@ -234,6 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on", choices=["hard", "any"],
                    help="exit 3 when the change forces users (a new hard verdict, maintenance turned on, an app "
                         "disabled), or on any change")
+    p.add_argument("--events", metavar="DIR",
+                   help="count, from the event files in DIR, the active users each verdict change touches")
+    p.add_argument("--since", type=_since, default=SINCE_DEFAULT, metavar="WHEN",
+                   help=f"with --events: active means authenticated since WHEN (default: {SINCE_DEFAULT})")
     p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("matrix", help="show an app's whole version policy as a table",
@@ -246,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the config folder when CONFIG_DIR is a git revision (default: config)")
     p.add_argument("--format", choices=["text", "markdown", "json"], default="text", help="output (default: text)")
     p.set_defaults(func=cmd_matrix)
+
+    _add_events(sub)
 
     p = sub.add_parser("schema", help="print or write the JSON Schemas of the config files",
                        description="Print a JSON Schema (default: the app file's), or write them all into a folder "
@@ -260,6 +354,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="snapshots", metavar="DIR", help="output folder (default: snapshots)")
     p.set_defaults(func=cmd_rollback)
     return parser
+
+
+def _add_events(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    events = sub.add_parser("events", help="user records, version adoption and policy impact from event files",
+                            description="Read the event files the server writes (current and rotated, plain and "
+                                        "compressed) into user records, version adoption and policy impact.")
+    events_sub = events.add_subparsers(dest="events_command", metavar="COMMAND", required=True)
+    folder = argparse.ArgumentParser(add_help=False)
+    folder.add_argument("--events-dir", default="events", metavar="DIR",
+                        help="the folder the server writes event files to (default: events)")
+    window = argparse.ArgumentParser(add_help=False)
+    window.add_argument("--since", type=_since, default=SINCE_DEFAULT, metavar="WHEN",
+                        help=f"active means authenticated since WHEN: 30d, 12h, 2w, a date or an instant "
+                             f"(default: {SINCE_DEFAULT})")
+    window.add_argument("--app", metavar="ID", help="only this app")
+
+    p = events_sub.add_parser(
+        "users", parents=[folder], help="one record per user and platform: first and last authentication, "
+                                        "latest version and environment",
+        description="Fold every authentication into one record per app, user and platform, as the AppCockpit "
+                    "seed keeps it. With --out or --db a checkpoint is kept, and a re-run reads only what is new. "
+                    "Files past the retention are removed.")
+    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: jsonl)")
+    p.add_argument("--out", metavar="FILE", help="write the records to FILE (default: stdout), the checkpoint "
+                                                 "to FILE.checkpoint")
+    p.add_argument("--db", metavar="FILE", help="write the records and the checkpoint into a SQLite database")
+    p.add_argument("--checkpoint", metavar="FILE", help="keep the checkpoint in FILE")
+    p.add_argument("--full", action="store_true", help="ignore the checkpoint and read everything again")
+    p.add_argument("--retention-days", type=_days, default=RETENTION_DAYS, metavar="N",
+                   help=f"ignore authentications, and remove files, older than N days (default: {RETENTION_DAYS})")
+    p.set_defaults(func=cmd_events_users)
+
+    p = events_sub.add_parser(
+        "adoption", parents=[folder, window], help="active users per app version, newest first",
+        description="Count active users per app, platform, environment and app version (each user once per app "
+                    "and platform, on their latest version), newest version first; html adds a chart of version "
+                    "share per day.")
+    p.add_argument("--format", choices=["table", "json", "html"], default="table", help="output (default: table)")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=cmd_events_adoption)
+
+    p = events_sub.add_parser(
+        "impact", parents=[folder, window], help="active users per verdict under a snapshot",
+        description="Evaluate each active user's latest version against a snapshot, as the AppCockpit version "
+                    "check answers it, and count users per verdict.")
+    p.add_argument("--snapshot", required=True, metavar="S",
+                   help="a published snapshot: a file, or a folder holding snapshot.json")
+    p.add_argument("--format", choices=["table", "json"], default="table", help="output (default: table)")
+    p.set_defaults(func=cmd_events_impact)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,13 +8,15 @@ people (``not found``).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
-from .diff import AppDiff, Diff
+from .diff import AppDiff, Diff, VersionChange
 from .matrix import AppMatrix, Cell, Row, describe_target, format_instant, notice_title
 from .side import Side
 
-__all__ = ["Format", "FORMATS", "render_diff", "render_matrix", "NO_CHANGE"]
+__all__ = ["Format", "FORMATS", "Reach", "render_diff", "render_matrix", "NO_CHANGE"]
 
 Format = Literal["text", "markdown", "json"]
 FORMATS: tuple[Format, ...] = ("text", "markdown", "json")
@@ -22,6 +24,27 @@ FORMATS: tuple[Format, ...] = ("text", "markdown", "json")
 NO_CHANGE = "No change in verdicts."
 LEGEND = ("Verdicts: ok; soft (asked to update, may dismiss); hard (must update); not found (no rule: nothing "
           "to do). `= V` is exactly that version string; it takes precedence over the range it lies in.")
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How many active users a diff's version changes touch (``diff --events``; built by analytics)."""
+
+    source: str  # where the users were read, e.g. the events folder
+    since: datetime  # active: an authentication since then
+    users: int  # active users in all
+    apps: dict[str, int]  # app id -> its active users
+    changes: dict[tuple[str, VersionChange], int]  # users whose latest version lies in the change's range
+    touched: int  # users whose verdict changes
+    forced: int  # of them, users who get a hard verdict they did not have
+
+    def summary(self) -> str:
+        return (f"Active users: {self.users:,} since {self.since:%Y-%m-%d %H:%M} UTC in {self.source}; "
+                f"this change touches {self.touched:,} of them and forces {self.forced:,}.")
+
+    def users_of(self, app: str, change: VersionChange) -> str:
+        count = self.changes.get((app, change), 0)
+        return f"{count:,} user{'s' if count != 1 else ''}"
 
 
 def _verdict(cell: Cell) -> str:
@@ -50,7 +73,7 @@ def _side_json(side: Side) -> dict[str, Any]:
 # --- diff ------------------------------------------------------------------------
 
 
-def _app_lines(app: AppDiff) -> list[tuple[str, list[str]]]:
+def _app_lines(app: AppDiff, reach: Reach | None = None) -> list[tuple[str, list[str]]]:
     """(section title, lines) for the parts of one app that changed, as plain text."""
     sections: list[tuple[str, list[str]]] = []
     if app.settings:
@@ -58,7 +81,8 @@ def _app_lines(app: AppDiff) -> list[tuple[str, list[str]]]:
     if app.versions:
         sections.append(("upgrade verdicts", [
             f"{v.platform}/{v.environment}: versions {v.range}: {_verdict(v.base)} -> {_verdict(v.head)}"
-            f" ({_rule(v.base, v.head)})" for v in app.versions]))
+            f" ({_rule(v.base, v.head)})" + (f": {reach.users_of(app.id, v)}" if reach else "")
+            for v in app.versions]))
     targets = []
     for t in app.targets:
         if t.change == "added":
@@ -82,8 +106,10 @@ def _app_lines(app: AppDiff) -> list[tuple[str, list[str]]]:
     return sections
 
 
-def _diff_text(diff: Diff) -> str:
+def _diff_text(diff: Diff, reach: Reach | None) -> str:
     out = [f"kickit-edge diff {diff.base.title} -> {diff.head.title}", ""]
+    if reach:
+        out += [reach.summary(), ""]
     changed = diff.changed
     if not changed:
         out.append(NO_CHANGE)
@@ -91,8 +117,8 @@ def _diff_text(diff: Diff) -> str:
         if app.status != "changed":
             out += [f"{app.id} ({app.name}): app {app.status}", ""]
             continue
-        out.append(f"{app.id} ({app.name})")
-        for title, lines in _app_lines(app):
+        out.append(f"{app.id} ({app.name})" + (f": {reach.apps.get(app.id, 0):,} active users" if reach else ""))
+        for title, lines in _app_lines(app, reach):
             out.append(f"  {title}")
             out += [f"    {line}" for line in lines]
         out.append("")
@@ -102,8 +128,10 @@ def _diff_text(diff: Diff) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _diff_markdown(diff: Diff) -> str:
+def _diff_markdown(diff: Diff, reach: Reach | None) -> str:
     out = [f"### kickit-edge impact: `{diff.base.title}` → `{diff.head.title}`", ""]
+    if reach:
+        out += [_md(reach.summary()), ""]
     changed = diff.changed
     if not changed:
         out += [f"**{NO_CHANGE}** Every client gets the same answer as before.", ""]
@@ -117,14 +145,18 @@ def _diff_markdown(diff: Diff) -> str:
         if app.status != "changed":
             out += [f"#### `{app.id}` ({_md(app.name)}): app {app.status}", ""]
             continue
-        out += [f"#### `{app.id}` ({_md(app.name)})", ""]
+        active = f": {reach.apps.get(app.id, 0):,} active users" if reach else ""
+        out += [f"#### `{app.id}` ({_md(app.name)}){active}", ""]
         if app.versions:
+            users_head, users_rule = (" Users |", "---|") if reach else ("", "")
             out += ["**Upgrade verdicts** (AppCockpit `/v1/versions`, `/v2/versions`)", "",
-                    "| Platform / environment | Versions | Before | After | Rule |", "|---|---|---|---|---|"]
+                    f"| Platform / environment | Versions | Before | After | Rule |{users_head}",
+                    f"|---|---|---|---|---|{users_rule}"]
             for v in app.versions:
                 after = f"**{_verdict(v.head)}**" if v.forces else _verdict(v.head)
+                users = f" {reach.changes.get((app.id, v), 0):,} |" if reach else ""
                 out.append(f"| {v.platform}/{v.environment} | `{_md(str(v.range))}` | {_verdict(v.base)} | {after} "
-                           f"| `{_md(_rule(v.base, v.head))}` |")
+                           f"| `{_md(_rule(v.base, v.head))}` |{users}")
             out.append("")
         for title, lines in _app_lines(app):
             if title == "upgrade verdicts":
@@ -134,7 +166,7 @@ def _diff_markdown(diff: Diff) -> str:
     return "\n".join(out)
 
 
-def _diff_json(diff: Diff) -> dict[str, Any]:
+def _diff_json(diff: Diff, reach: Reach | None) -> dict[str, Any]:
     def cell(c: Cell) -> dict[str, Any]:
         return {"verdict": c.verdict, "rule": c.rule}
 
@@ -142,11 +174,13 @@ def _diff_json(diff: Diff) -> dict[str, Any]:
     for app in diff.changed:
         apps.append({
             "id": app.id, "name": app.name, "status": app.status,
+            **({"active_users": reach.apps.get(app.id, 0)} if reach else {}),
             "settings": [{"name": s.name, "base": s.base, "head": s.head} for s in app.settings],
             "versions": [{"platform": v.platform, "environment": v.environment, "range": str(v.range),
                           "low": v.range.low, "high": v.range.high, "exact": v.range.exact,
                           "except": list(v.range.excepts), "base": cell(v.base), "head": cell(v.head),
-                          "forces": v.forces} for v in app.versions],
+                          "forces": v.forces, **({"users": reach.changes.get((app.id, v), 0)} if reach else {})}
+                         for v in app.versions],
             "targets": [{"id": t.id, "change": t.change, "base": t.base, "head": t.head, "fields": list(t.fields),
                          "forces": t.forces} for t in app.targets],
             "precedence": ({"base": list(app.precedence[0]), "head": list(app.precedence[1])}
@@ -157,14 +191,19 @@ def _diff_json(diff: Diff) -> dict[str, Any]:
                              "forces": m.forces} for m in app.maintenance],
             "keys": [{"prefix": k.prefix, "change": k.change, "detail": k.detail} for k in app.keys],
         })
-    return {"base": _side_json(diff.base), "head": _side_json(diff.head), "changed": bool(apps),
-            "forces": diff.forcing, "apps": apps}
+    out = {"base": _side_json(diff.base), "head": _side_json(diff.head), "changed": bool(apps),
+           "forces": diff.forcing, "apps": apps}
+    if reach:
+        out["reach"] = {"source": reach.source, "since": reach.since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "active_users": reach.users, "touched": reach.touched, "forced": reach.forced}
+    return out
 
 
-def render_diff(diff: Diff, fmt: Format = "text") -> str:
+def render_diff(diff: Diff, fmt: Format = "text", reach: Reach | None = None) -> str:
+    """The report; with ``reach``, each version change also says how many active users it touches."""
     if fmt == "json":
-        return json.dumps(_diff_json(diff), indent=2, ensure_ascii=False) + "\n"
-    return _diff_markdown(diff) if fmt == "markdown" else _diff_text(diff)
+        return json.dumps(_diff_json(diff, reach), indent=2, ensure_ascii=False) + "\n"
+    return _diff_markdown(diff, reach) if fmt == "markdown" else _diff_text(diff, reach)
 
 
 # --- matrix ----------------------------------------------------------------------

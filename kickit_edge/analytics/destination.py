@@ -1,0 +1,82 @@
+"""Where user records go, and where their checkpoint lives: stdout, a file, or a SQLite database.
+
+=====================  ==========================================================
+``--db FILE``          records and checkpoint in one SQLite file
+``--out FILE``         JSON Lines or CSV in FILE, the checkpoint in FILE.checkpoint
+                       (or ``--checkpoint``)
+neither                records on stdout; a checkpoint only with ``--checkpoint``
+=====================  ==========================================================
+
+Every run writes every record, not only the changed ones: the output of an
+incremental run is the whole result, byte for byte what a rebuild writes.
+The output is written before the checkpoint, so a crash between the two only
+makes the next run read some lines again, which changes nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..errors import OperatorError
+from .checkpoint import load_checkpoint, save_checkpoint, write_atomically
+from .database import load_db, save_db
+from .formats import RecordFormat, write_records
+from .users import RETENTION_DAYS, Checkpoint, FoldResult, fold_users
+
+__all__ = ["Destination", "update_users"]
+
+
+@dataclass(frozen=True)
+class Destination:
+    fmt: RecordFormat = "jsonl"
+    out: str | None = None
+    db: str | None = None
+    checkpoint: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.db is not None and (self.out is not None or self.checkpoint is not None):
+            raise OperatorError("--db keeps the records and their checkpoint in the database: "
+                                "give it without --out and --checkpoint")
+
+    @property
+    def checkpoint_path(self) -> str | None:
+        if self.checkpoint is not None:
+            return self.checkpoint
+        return f"{self.out}.checkpoint" if self.out is not None else None
+
+    def where(self) -> str:
+        return self.db or self.out or "stdout"
+
+    def load(self) -> tuple[Checkpoint | None, str | None]:
+        if self.db is not None:
+            return load_db(self.db)
+        path = self.checkpoint_path
+        return load_checkpoint(path) if path is not None else (None, None)
+
+    def save(self, result: FoldResult) -> None:
+        if self.db is not None:
+            save_db(self.db, result.checkpoint)
+            return
+        if self.out is None:
+            write_records(result.records, self.fmt, sys.stdout)
+            sys.stdout.flush()
+        else:
+            write_atomically(self.out, lambda out: write_records(result.records, self.fmt, out), newline="")
+        if self.checkpoint_path is not None:
+            save_checkpoint(self.checkpoint_path, result.checkpoint)
+
+
+def update_users(events_dir: str, destination: Destination, *, now: datetime, full: bool = False,
+                 retention_days: int = RETENTION_DAYS,
+                 progress: Callable[[str], None] | None = None) -> tuple[FoldResult, str | None]:
+    """Fold what is new since the destination's checkpoint (all of it with ``full``) and write the records.
+
+    Returns the result and, when a checkpoint existed but was not used, why.
+    """
+    previous, unusable = (None, None) if full else destination.load()
+    result = fold_users(events_dir, previous, now=now, retention_days=retention_days, progress=progress)
+    destination.save(result)
+    return result, unusable or result.rebuilt

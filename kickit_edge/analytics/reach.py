@@ -1,0 +1,63 @@
+"""The users a config change reaches: ``kickit-edge diff BASE HEAD --events DIR``.
+
+A version change of a diff (a range of versions of one platform and
+environment whose verdict changes) touches the active users whose latest
+version lies in that range. The totals do not rest on the ranges: every active
+user of a changed app is evaluated on both sides, as in :mod:`.impact`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..compiler.diff import Diff
+from ..compiler.matrix import VersionRange
+from ..compiler.report import Reach
+from ..versions import InvalidVersion, version_key
+from .active import Active
+from .impact import verdict_of
+
+__all__ = ["in_range", "reach_of"]
+
+
+def in_range(version: str, span: VersionRange) -> bool:
+    """Whether a client ``version`` is one the range answers for, as the version check would place it."""
+    if span.exact is not None:
+        return version == span.exact
+    if version in span.excepts:
+        return False
+    try:
+        key = version_key(version)
+    except InvalidVersion:
+        return False  # an unorderable version is answered by exact records only
+    return ((span.low is None or key >= version_key(span.low))  # type: ignore[operator]
+            and (span.high is None or key < version_key(span.high)))  # type: ignore[operator]
+
+
+def reach_of(diff: Diff, active: Active, source: str) -> Reach:
+    """How many of the ``active`` users each version change of ``diff`` touches, and in all."""
+    versions: dict[tuple[str, str, str | None], Counter[str]] = {}
+    per_app: Counter[str] = Counter()
+    for (app_id, _user, platform), (_t, _rid, version, environment) in active.latest.items():
+        versions.setdefault((app_id, platform, environment), Counter())[version] += 1
+        per_app[app_id] += 1
+    changes = {}
+    touched = forced = 0
+    for app in diff.changed:
+        for change in app.versions:
+            counter = versions.get((app.id, change.platform, change.environment), Counter())
+            changes[(app.id, change)] = sum(n for v, n in counter.items() if in_range(v, change.range))
+        if app.status != "changed":
+            continue
+        # Every user of the app evaluated on both sides: the totals do not rest on the ranges
+        # above, and they count an app being disabled too.
+        for (app_id, platform, environment), counter in versions.items():
+            if app_id != app.id:
+                continue
+            for version, n in counter.items():
+                before = verdict_of(diff.base.snapshot, app_id, platform, environment, version)
+                after = verdict_of(diff.head.snapshot, app_id, platform, environment, version)
+                if before != after:
+                    touched += n
+                    forced += n if after in ("hard", "app_disabled") else 0
+    return Reach(source, active.since, len(active.latest), dict(per_app), changes, touched, forced)
