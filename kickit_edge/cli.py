@@ -52,7 +52,7 @@ def _since(text: str) -> datetime:
     try:
         return parse_since(text, datetime.now(UTC))
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--since {text!r}: ")) from None
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _days(text: str) -> int:

@@ -32,7 +32,7 @@ def parse_since(text: str, now: datetime) -> datetime:
     except ValueError:
         instant = None
     if instant is None or instant.utcoffset() is None:
-        raise ValueError(f"--since {text!r}: expected a duration like 30d or 12h (w, d, h), "
+        raise ValueError(f"{text!r}: expected a duration like 30d or 12h (w, d, h), "
                          "or a date like 2026-11-01 or an instant like 2026-11-01T08:00:00Z")
     return instant.astimezone(UTC)
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kickit_edge.analytics.users import UserRecord
 from kickit_edge.events import Event, encode_event
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -64,3 +65,17 @@ def rotate(path: Path, more: Iterable[Line] = ()) -> Path:
     target.write_bytes(gzip.compress(path.read_bytes(), mtime=0))
     path.unlink()
     return target
+
+
+def oracle(events: list[Event]) -> list[UserRecord]:
+    """The seed's record, computed the plain way: sort, then take the first and the last."""
+    out = []
+    keys = sorted({(e.app, e.user, e.platform) for e in events})
+    for app, user, platform in keys:
+        mine = [e for e in events if (e.app, e.user, e.platform) == (app, user, platform)]
+        first = min(e.time for e in mine)
+        last = max(mine, key=lambda e: (e.time, e.request_id, e.app_version, e.environment or ""))
+        stamp = "%Y-%m-%dT%H:%M:%S.%fZ"
+        out.append(UserRecord(app, user or "", platform or "", first.strftime(stamp), last.time.strftime(stamp),
+                              last.app_version or "", last.environment))
+    return out

@@ -16,7 +16,7 @@ from kickit_edge.analytics.scan import _fast, decode_line
 from kickit_edge.analytics.users import UserRecord, fold_users
 from kickit_edge.events import Event, MalformedEvent, decode_event, encode_event
 
-from .fleet import NOW, append, rotate, write
+from .fleet import NOW, append, oracle, rotate, write
 
 AUTH = json.loads(encode_event(Event(
     time=datetime(2026, 11, 22, 19, 20, 52, 123456, tzinfo=UTC), type="authenticate", app="shop", user="u1",
@@ -96,20 +96,6 @@ auth_events = st.builds(
     st.integers(0, 5), st.sampled_from(["u1", "u2", "u3"]), st.sampled_from(["ios", "android"]),
     st.sampled_from(["1.0", "1.1", "2.0"]), st.sampled_from(["production", "staging", None]),
     st.sampled_from(["a", "b", "c"]))
-
-
-def oracle(events: list[Event]) -> list[UserRecord]:
-    """The seed's record, computed the plain way: sort, then take the first and the last."""
-    out = []
-    keys = sorted({(e.app, e.user, e.platform) for e in events})
-    for app, user, platform in keys:
-        mine = [e for e in events if (e.app, e.user, e.platform) == (app, user, platform)]
-        first = min(e.time for e in mine)
-        last = max(mine, key=lambda e: (e.time, e.request_id, e.app_version, e.environment or ""))
-        stamp = "%Y-%m-%dT%H:%M:%S.%fZ"
-        out.append(UserRecord(app, user or "", platform or "", first.strftime(stamp), last.time.strftime(stamp),
-                              last.app_version or "", last.environment))
-    return out
 
 
 def spread(folder: Path, events: list[Event], cuts: list[int], gz: list[bool], prefix: str) -> list[Path]:

@@ -1,0 +1,103 @@
+"""The `events` commands as an operator meets them: clear errors, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kickit_edge.cli import main
+
+from .fleet import auth, write
+
+SINCE_HELP = ("expected a duration like 30d or 12h (w, d, h), or a date like 2026-11-01 or an instant like "
+              "2026-11-01T08:00:00Z")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exit:  # argparse
+        code = int(exit.code or 0)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, "\n".join(line for line in err.splitlines() if not line.startswith("["))
+
+
+def test_a_missing_events_folder(tmp_path, capsys):
+    for command in ("users", "adoption"):
+        code, err = run(capsys, "events", command, "--events-dir", str(tmp_path / "nope"))
+        assert (code, err) == (2, f"error: events folder '{tmp_path / 'nope'}' does not exist: expected the folder "
+                                  "the server writes its event files to (--events-dir)")
+    file = tmp_path / "file"
+    file.write_text("")
+    assert run(capsys, "events", "users", "--events-dir", str(file)) == (
+        2, f"error: events folder '{file}' is not a folder")
+
+
+@pytest.mark.parametrize("since", ["3x", "30", "yesterday", "2026-13-01", "2026-11-01T08:00:00"])
+def test_a_bad_since(tmp_path, capsys, since):
+    code, err = run(capsys, "events", "adoption", "--events-dir", str(tmp_path), "--since", since)
+    assert code == 2
+    assert err.splitlines()[-1] == f"kickit-edge events adoption: error: argument --since: {since!r}: {SINCE_HELP}"
+
+
+@pytest.mark.parametrize("since", ["30d", "12h", "2w", "2026-11-01", "2026-11-01T08:00:00Z",
+                                   "2026-11-01T08:00:00+02:00"])
+def test_good_sinces(tmp_path, capsys, since):
+    assert run(capsys, "events", "adoption", "--events-dir", str(tmp_path), "--since", since)[0] == 0
+
+
+def test_an_unreadable_file_stops_the_run_and_writes_nothing(tmp_path, capsys):
+    (tmp_path / "events-20261122-web1-1-0.jsonl").mkdir()  # root reads any file; a folder it cannot
+    out = tmp_path / "users.jsonl"
+    code, err = run(capsys, "events", "users", "--events-dir", str(tmp_path), "--out", str(out))
+    assert (code, err) == (2, f"error: cannot read {tmp_path / 'events-20261122-web1-1-0.jsonl'}: Is a directory")
+    assert not out.exists()
+
+
+def test_a_damaged_gz_is_reported_and_the_rest_is_read(tmp_path, capsys, frozen_now):
+    write(tmp_path, "events-20261122-web1-1-0", [auth("11-22 08:00:00.000000", "alice", "1.0.0")])
+    (tmp_path / "events-20261122-web1-1-1.jsonl.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    code, err = run(capsys, "events", "users", "--events-dir", str(tmp_path))
+    assert code == 0
+    assert (f"warning: {tmp_path / 'events-20261122-web1-1-1.jsonl.gz'}: damaged compressed file "
+            in err)
+    assert err.splitlines()[-1] == "1 user record -> stdout"
+
+
+def test_output_options_that_do_not_go_together(tmp_path, capsys):
+    code, err = run(capsys, "events", "users", "--events-dir", str(tmp_path), "--db", str(tmp_path / "u.db"),
+                    "--out", str(tmp_path / "u.jsonl"))
+    assert (code, err) == (2, "error: --db keeps the records and their checkpoint in the database: give it "
+                              "without --out and --checkpoint")
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database, just words and more words to fill a page" * 20)
+    code, err = run(capsys, "events", "users", "--events-dir", str(tmp_path), "--db", str(text))
+    assert (code, err) == (2, f"error: cannot open {text} as a SQLite database: file is not a database")
+
+
+def test_a_missing_snapshot(tmp_path, capsys):
+    code, err = run(capsys, "events", "impact", "--events-dir", str(tmp_path), "--snapshot", str(tmp_path / "s"))
+    assert code == 2
+    assert err == (f"error: cannot read snapshot {tmp_path / 's'}: No such file or directory: expected a snapshot "
+                   "file, or a folder holding snapshot.json (kickit-edge compile --out)")
+
+
+def test_bad_retention_days(tmp_path, capsys):
+    code, err = run(capsys, "events", "users", "--events-dir", str(tmp_path), "--retention-days", "-1")
+    assert code == 2 and err.endswith("argument --retention-days: '-1' is not a number of days: expected 0 or more, "
+                                      "e.g. 365")
+
+
+def test_stdout_with_a_checkpoint_file(tmp_path, capsys, frozen_now):
+    write(tmp_path, "events-20261122-web1-1-0", [auth("11-22 08:00:00.000000", "alice", "1.0.0")])
+    checkpoint = tmp_path / "state" / "users.checkpoint"
+    checkpoint.parent.mkdir()
+    assert main(["events", "users", "--events-dir", str(tmp_path), "--checkpoint", str(checkpoint)]) == 0
+    first = capsys.readouterr()
+    assert main(["events", "users", "--events-dir", str(tmp_path), "--checkpoint", str(checkpoint)]) == 0
+    second = capsys.readouterr()
+    assert first.out == second.out and first.out.count("\n") == 1
+    assert "read 0 files with new lines (incremental, from the checkpoint): 0 lines" in second.err
+    assert Path(checkpoint).read_text().startswith('{"checkpoint":"kickit-edge users","version":1,')
