@@ -111,6 +111,13 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_admin(args: argparse.Namespace) -> int:
+    from .admin.server import serve_admin
+
+    serve_admin(args.config, args.publish, args.host, args.port)
+    return 0
+
+
 def cmd_rollback(args: argparse.Namespace) -> int:
     from .compiler.publish import rollback
 
@@ -167,6 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expires", metavar="DATE", help="expiry, e.g. 2027-01-31 or 2027-01-31T12:00:00Z")
     p.add_argument("--note", help="a note stored beside the key (never the secret)")
     p.set_defaults(func=cmd_keys_new)
+
+    from .admin.settings import SETTINGS, setting_default
+
+    p = sub.add_parser("admin", help="serve the Kickfolio management API (edits the YAML)",
+                       description="Serve the Kickfolio management API: apps and versions over HTTP, written back "
+                                   "to the YAML config, checked as a whole config before every write.")
+    for setting in SETTINGS:
+        p.add_argument(f"--{setting.name}", default=setting_default(setting), metavar=setting.metavar,
+                       type=int if isinstance(setting.default, int) else None,
+                       help=f"{setting.help} (default: {setting.default}; env {setting.env})")
+    p.set_defaults(func=cmd_admin)
 
     p = sub.add_parser("rollback", help="make an earlier published snapshot current",
                        description="Make an earlier published snapshot current again.")
