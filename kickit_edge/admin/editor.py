@@ -129,19 +129,19 @@ class Editor:
 
     def _commit(self, changes: dict[Path, str | None], resource: Resource, errors: list[FieldError]) -> Catalog:
         config, diagnostics = check_edits(self.store.root, changes, _config_tests)
-        errors = errors + field_errors(diagnostics)
+        errors = errors + field_errors(diagnostics, self.store.root)
         if errors:
             raise RecordInvalid(resource, errors)
         write_edits(changes)
         catalog = self.store.replace(config)
-        self._publish()
+        self._publish(config)
         return catalog
 
-    def _publish(self) -> None:
+    def _publish(self, config: Config) -> None:
         if self.publish_dir is None:
             return
         try:
-            compiled = compile_config(self.store.root)
+            compiled = compile_config(self.store.root, config=config)
             path, changed = publish_snapshot(compiled.data, self.publish_dir)
         except KickitError as error:  # the YAML is written; say why the edge does not have it yet
             log.error("the change is written but publishing into %s failed: %s", self.publish_dir, error)

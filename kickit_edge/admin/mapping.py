@@ -30,6 +30,8 @@ references, duplicates, config tests) is the compiler's, whose diagnostics
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import uuid
 from collections.abc import Callable
@@ -253,10 +255,14 @@ _APP_PATH = re.compile(r"^app(?:\.([A-Za-z_]+))?")
 _VERSION_PATH = re.compile(r"^versions\[\d+\](?:\.([A-Za-z_]+))?")
 
 
-def field_errors(diagnostics: list[Diagnostic]) -> list[FieldError]:
-    """Each compiler diagnostic as a Kickfolio field error, named as the API names the field."""
+def field_errors(diagnostics: list[Diagnostic], root: str) -> list[FieldError]:
+    """Each compiler diagnostic as a Kickfolio field error, named as the API names the field.
+
+    Files are named relative to the config folder ``root``, as in a pull request.
+    """
     errors: list[FieldError] = []
     for d in diagnostics:
+        d = dataclasses.replace(d, path=os.path.relpath(d.path, root))
         if match := _APP_PATH.match(d.where):
             key = match[1]
             errors.append(FieldError(_APP_KEYS.get(key, key) if key else "base", "App", d.message))

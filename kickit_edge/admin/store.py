@@ -130,6 +130,10 @@ class ConfigStore:
 
     def fresh(self) -> Catalog:
         """The config exactly as it is on disk; raise ConfigInvalid if it is invalid. For writers."""
+        fingerprint = _fingerprint(self.root)
+        with self._lock:
+            if self._catalog is not None and fingerprint == self._fingerprint:
+                return self._catalog
         try:
             config = read_config(self.root)
         except ConfigError as error:

@@ -67,7 +67,7 @@ def check_edits(config_dir: str, changes: dict[Path, str | None],
 
     Nothing is written. ``check`` runs only when the config is otherwise valid.
     """
-    files, diagnostics = load_config_dir(config_dir)
+    files, diagnostics = load_config_dir(config_dir, skip={path.resolve() for path in changes})
     by_path = {Path(f.path).resolve(): f for f in files}
     for path, text in changes.items():
         resolved = path.resolve()

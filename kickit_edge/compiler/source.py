@@ -9,6 +9,7 @@ strings the author wrote (JSON Schema checks their form).
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,12 +118,15 @@ def _yaml_files(root: Path) -> list[Path]:
     return found
 
 
-def load_config_dir(config_dir: str | os.PathLike[str]) -> tuple[list[SourceFile], list[Diagnostic]]:
-    """Load every ``*.yaml``/``*.yml`` file under ``config_dir`` (hidden ones skipped)."""
+def load_config_dir(config_dir: str | os.PathLike[str],
+                    skip: Collection[Path] = ()) -> tuple[list[SourceFile], list[Diagnostic]]:
+    """Load every ``*.yaml``/``*.yml`` file under ``config_dir`` (hidden ones, and resolved paths in ``skip``, skipped)."""
     root = Path(config_dir)
     files: list[SourceFile] = []
     diagnostics: list[Diagnostic] = []
     for file in _yaml_files(root):
+        if skip and file.resolve() in skip:
+            continue
         shown = str(Path(config_dir) / file.relative_to(root))
         try:
             if file.stat().st_size > MAX_FILE_BYTES:
