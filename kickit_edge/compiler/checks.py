@@ -36,6 +36,9 @@ def _unique_across_files(config: Config) -> Iterator[Diagnostic]:
             *((t.prefix, t.where.at("prefix")) for t in config.admin_tokens),
         ]),
         ("admin token name", "name", ((t.name, t.where.at("name")) for t in config.admin_tokens)),
+        # Kickfolio Version ids address one record through the management API.
+        ("version id", "id", ((str(raw["id"]), Where(a.where.source, ("versions", i, "id")))
+                              for a in config.apps for i, raw in enumerate(a.raw.get("versions", [])) if "id" in raw)),
     ]
     for label, _, entries in fields:
         first: dict[str, Where] = {}

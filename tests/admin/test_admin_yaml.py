@@ -107,3 +107,12 @@ def test_no_temporary_files_are_left_behind(client: TestClient, config_dir: Path
     client.post("/api/apps/DEMO1234/versions", json=new_version())  # a 422
     leftovers = [p.name for p in config_dir.rglob("*") if p.name.startswith(".tmp")]
     assert leftovers == []
+
+
+def test_a_copied_version_id_is_a_config_error(client: TestClient, demo_yaml: Path) -> None:
+    created = client.post("/api/apps/DEMO1234/versions", json=new_version()).json()["version"]
+    text = demo_yaml.read_text().replace("    enabled: false ", f"    id: {created['id']}\n    enabled: false ")
+    demo_yaml.write_text(text)
+    response = client.put(f"/api/versions/{created['id']}", json={"version": {"state": "pending"}})
+    assert response.status_code == 409
+    assert f"versions[2].id: duplicate version id '{created['id']}': already used at" in response.json()["message"]
