@@ -1,4 +1,9 @@
-"""JSON Schema validation of each config file (Draft 2020-12, schemas shipped in the package)."""
+"""JSON Schema validation of each config file (Draft 2020-12, schemas shipped in the package).
+
+Two validators, one schema: jsonschema-rs answers "valid?" fast enough for
+10,000 app files; only a file that fails is walked again by the reference
+``jsonschema`` validator, whose located, readable errors we report.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +12,27 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from ..errors import Diagnostic
 from .source import SourceFile
 
-__all__ = ["FileKind", "SCHEMA_NAMES", "load_schema", "file_kind", "validate_file"]
+__all__ = ["FileKind", "SCHEMA_NAMES", "schema_text", "load_schema", "file_kind", "validate_file"]
 
 FileKind = Literal["app", "admin"]
 SCHEMA_NAMES: dict[FileKind, str] = {"app": "app.schema.json", "admin": "admin.schema.json"}
 
 
+def schema_text(kind: FileKind) -> str:
+    """The schema file as published in the package (``kickit_edge/schemas/``), byte for byte."""
+    return resources.files("kickit_edge").joinpath("schemas", SCHEMA_NAMES[kind]).read_text("utf-8")
+
+
 @cache
 def load_schema(kind: FileKind) -> dict[str, Any]:
-    text = resources.files("kickit_edge").joinpath("schemas", SCHEMA_NAMES[kind]).read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = json.loads(schema_text(kind))
     return schema
 
 
@@ -31,6 +41,11 @@ def _validator(kind: FileKind) -> Draft202012Validator:
     schema = load_schema(kind)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
+
+
+@cache
+def _fast_validator(kind: FileKind) -> Any:
+    return jsonschema_rs.Draft202012Validator(load_schema(kind))
 
 
 def file_kind(source: SourceFile) -> FileKind | None:
@@ -62,5 +77,7 @@ def validate_file(source: SourceFile) -> tuple[FileKind | None, list[Diagnostic]
     kind = file_kind(source)
     if kind is None:
         return None, [source.diagnostic((), "expected a mapping with 'app' (an app file) or 'admin_tokens' (the admin token file)")]
+    if _fast_validator(kind).is_valid(source.data):
+        return kind, []
     errors = sorted(_validator(kind).iter_errors(source.data), key=lambda e: [str(p) for p in e.absolute_path])
     return kind, [source.diagnostic(tuple(e.absolute_path), _message(e)) for e in errors]

@@ -6,12 +6,13 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import basic
 from starlette.testclient import TestClient
 
 from kickit_edge.admin.accesslog import redact_query
 from kickit_edge.admin.app import create_admin_app
 from kickit_edge.compiler.credentials import add_admin_token
+
+from .kickfolio import basic
 
 UNAUTHORIZED = {"message": "invalid credentials", "code": "unauthorized"}
 

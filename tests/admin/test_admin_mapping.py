@@ -6,11 +6,12 @@ import re
 from pathlib import Path
 
 import yaml
-from conftest import DEMO_UUID, new_version
 from starlette.testclient import TestClient
 
 from kickit_edge.admin.mapping import version_id
 from kickit_edge.compiler.model import read_config
+
+from .kickfolio import DEMO_UUID, new_version
 
 ID_2_4_0 = version_id(DEMO_UUID, "ios", "production", "2.4.0")
 

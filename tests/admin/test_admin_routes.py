@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from conftest import DEMO_UUID, new_version
 from starlette.testclient import TestClient
+
+from .kickfolio import DEMO_UUID, new_version
 
 APP_FIELDS = ["id", "user_id", "name", "public_key", "bundle", "default_to_landscape", "icon", "device_type",
               "created_at", "updated_at", "versions"]

@@ -18,11 +18,12 @@ import httpx
 import pytest
 import uvicorn
 import yaml
-from conftest import basic, new_version
 
 from kickit_edge.admin.app import create_admin_app
 from kickit_edge.compiler.model import read_config
 from kickit_edge.snapshot import load_snapshot
+
+from .kickfolio import basic, new_version
 
 PARALLEL = 16
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import new_version
 from starlette.testclient import TestClient
+
+from .kickfolio import new_version
 
 ID_2_4_0 = "e87300cb-aee2-5e95-bc74-01f108ccd87f"
 
