@@ -24,7 +24,13 @@ from .accesslog import AccessLog
 from .auth import authenticate, presented_token
 from .editor import Editor
 from .errors import (
-    INTERNAL_ERROR, ApiError, BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, error_body,
+    INTERNAL_ERROR,
+    ApiError,
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    error_body,
 )
 from .routes import MAX_BODY_BYTES, build_routes
 from .store import ConfigStore

@@ -52,7 +52,7 @@ class VersionRef(NamedTuple):
 
     id: str
     app: AppConfig
-    index: int
+    position: int  # in the app file's versions:
     record: ExactVersion
     raw: dict[str, Any]
 
@@ -180,7 +180,7 @@ def _message(value: Any) -> str | None:
 
 
 class Attribute(NamedTuple):
-    key: str | None  # the config key it maps to; None when the editor handles it itself
+    key: str  # the config key it maps to; "" when the editor handles it itself
     check: Check
 
 
@@ -200,7 +200,7 @@ APP_FIELDS: dict[str, Attribute] = {
     "store_urls": Attribute("store_urls", _string_map),
 }
 VERSION_FIELDS: dict[str, Attribute] = {
-    "app_id": Attribute(None, _string),
+    "app_id": Attribute("", _string),
     "version_string": Attribute("version", _string),
     "state": Attribute("enabled", _state),
     "bundle_url": Attribute("bundle_url", _optional_string),
@@ -210,7 +210,7 @@ VERSION_FIELDS: dict[str, Attribute] = {
     "platform": Attribute("platform", _string),
     "environment": Attribute("environment", _string),
     "force_update": Attribute("force_update", _boolean),
-    "message": Attribute(None, _message),
+    "message": Attribute("", _message),
     "message_name": Attribute("message", _optional_string),
 }
 # Sent back by clients that PUT a whole record (Ember Data does); never written.

@@ -40,10 +40,10 @@ class Catalog:
         self._versions: dict[str, VersionRef] = {}
         for app in self.apps:
             refs = self._by_app.setdefault(app.uuid, [])
-            for index, record in enumerate(app.versions):
-                raw = app.raw["versions"][index]
+            for position, record in enumerate(app.versions):
+                raw = app.raw["versions"][position]
                 ident = str(raw.get("id") or version_id(app.uuid, record.platform, record.environment, record.version))
-                ref = VersionRef(ident, app, index, record, raw)
+                ref = VersionRef(ident, app, position, record, raw)
                 refs.append(ref)
                 self._versions.setdefault(ident, ref)
 

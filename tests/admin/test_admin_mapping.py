@@ -35,6 +35,9 @@ def test_new_app_defaults(client: TestClient, config_dir: Path) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", info["created_at"])
     assert set(data) == {"app"}
     read_config(config_dir)  # a valid config
+    first_lines = (config_dir / "apps" / "kickfolio.yaml").read_text().splitlines()[:2]
+    assert first_lines == ["# yaml-language-server: $schema=../../kickit_edge/schemas/app.schema.json",
+                           "# kickfolio.yaml: created through the management API (kickit-edge admin)."]
 
 
 def test_slugs_are_made_unique_and_ascii(client: TestClient, config_dir: Path) -> None:
@@ -71,6 +74,15 @@ def test_slug_cannot_change_and_bad_slug_is_refused(client: TestClient) -> None:
     response = client.post("/api/apps", json={"app": {"name": "x", "slug": "../../etc/passwd"}})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "slug"
+
+
+def test_a_taken_slug_never_replaces_an_app(client: TestClient, demo_yaml: Path) -> None:
+    before = demo_yaml.read_bytes()
+    response = client.post("/api/apps", json={"app": {"name": "Impostor", "slug": "demo"}})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "slug", "resource": "App", "message": "'demo' is taken: apps/demo.yaml exists"}]
+    assert demo_yaml.read_bytes() == before
 
 
 def test_duplicate_public_key_is_record_invalid(client: TestClient, config_dir: Path) -> None:

@@ -6,6 +6,8 @@ import json
 
 from starlette.testclient import TestClient
 
+from kickit_edge.admin.app import create_admin_app
+
 from .kickfolio import DEMO_UUID, new_version
 
 APP_FIELDS = ["id", "user_id", "name", "public_key", "bundle", "default_to_landscape", "icon", "device_type",
@@ -312,3 +314,17 @@ def test_responses_are_json_with_the_seed_wrappers(client: TestClient) -> None:
     assert set(client.get("/api/versions").json()) == {"versions"}
     assert set(client.get(f"/api/versions/{ID_2_5_0}").json()) == {"version"}
     json.loads(client.get("/api/versions").content)
+
+
+def test_an_unexpected_failure_is_a_bare_500(config_dir, headers, monkeypatch) -> None:
+    from kickit_edge.admin.editor import Editor
+
+    def explode(*args: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(Editor, "create_app", explode)
+    with TestClient(create_admin_app(str(config_dir)), headers=headers, raise_server_exceptions=False) as client:
+        response = client.post("/api/apps", json={"app": {"name": "x"}})
+    assert response.status_code == 500
+    assert response.json() == {"message": "Internal server error: the failure was logged; please try again later",
+                               "code": "internal_error"}

@@ -159,3 +159,32 @@ def test_the_admin_command(config_dir: Path, tmp_path: Path) -> None:
     output = log.read_text()
     assert '"POST /api/apps?auth_token=[FILTERED] HTTP/1.1" 201' in output
     assert token.split(".")[1] not in output
+
+
+def test_a_failed_publish_keeps_the_write_and_says_why(config_dir: Path, tmp_path: Path, headers: dict[str, str],
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    from starlette.testclient import TestClient
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the snapshots folder should be")
+    with TestClient(create_admin_app(str(config_dir), str(blocked)), headers=headers) as client:
+        response = client.post("/api/apps/DEMO1234/versions", json=new_version())
+    assert response.status_code == 201
+    assert "the change is written but publishing into" in caplog.text
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    from kickit_edge.admin.settings import SETTINGS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for setting in SETTINGS:
+        assert f"`--{setting.name}`" in readme and f"`{setting.env}`" in readme, setting.name
+
+
+def test_the_admin_command_refuses_an_invalid_config(write_config, capsys: pytest.CaptureFixture[str]) -> None:
+    from kickit_edge.cli import main
+
+    config = write_config({"apps/bad.yaml": "app:\n  id: bad\n"})
+    assert main(["admin", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "'name' is a required property" in err and err.endswith("nothing published\n")
