@@ -44,6 +44,12 @@ async def read_body(request: Request, wrapper: str, limit: int) -> dict[str, Any
     except json.JSONDecodeError as exc:
         raise BadRequest(f"the body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno}): "
                          f"send JSON such as {EXAMPLE[wrapper]}") from None
+    except (ValueError, RecursionError):  # an integer of thousands of digits, nesting thousands deep
+        raise BadRequest(f"the body is JSON no attribute can hold: send JSON such as {EXAMPLE[wrapper]}") from None
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("the body holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text") from None
     if not isinstance(data, dict):
         raise BadRequest(f"the body must be a JSON object such as {EXAMPLE[wrapper]}, got a {type(data).__name__}")
     if wrapper in data:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from starlette.testclient import TestClient
 
 from kickit_edge.admin.app import create_admin_app
@@ -258,6 +259,22 @@ def test_body_that_is_not_an_object_is_400(client: TestClient) -> None:
     assert response.status_code == 400
     assert response.json()["message"].startswith('"app" must be a JSON object')
     assert client.post("/api/apps", content=b"\xff\xfe").status_code == 400
+
+
+@pytest.mark.parametrize("body", [b"[" * 50000, b"1" * 5000, b'{"app": {"name": "\\ud800"}}'])
+def test_json_no_attribute_can_hold_is_400(client: TestClient, body: bytes) -> None:
+    response = client.post("/api/apps", content=body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "tab\there", "emoji 🚀", "- dash", "&anchor", "*alias", "!tag", "%pct",
+                                  "key: value", "# hash", "|", "~", "null", "NO", "0o17", "1e3", ".inf", "<<", "?"])
+def test_any_text_round_trips_through_the_yaml(client: TestClient, name: str) -> None:
+    response = client.post("/api/apps", json={"app": {"name": name, "slug": "x"}})
+    assert response.status_code == 201
+    assert response.json()["app"]["name"] == name
+    assert client.get("/api/apps/" + response.json()["app"]["id"]).json()["app"]["name"] == name
 
 
 def test_body_too_large_is_413(client: TestClient) -> None:
