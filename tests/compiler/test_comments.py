@@ -106,3 +106,11 @@ def test_map_entries() -> None:
     remove_entry(doc, "texts", "c")
     remove_entry(doc, "texts", "a")
     assert dump_document(doc) == "texts:\n  b: y\n\n# tail\nafter: 1\n"
+
+
+def test_a_new_key_goes_after_the_last_key_not_after_the_next_sections_comment(demo_config) -> None:
+    from kickit_edge.compiler.credentials import add_app_key
+
+    key = add_app_key(str(demo_config), "demo")
+    text = (demo_config / "apps" / "demo.yaml").read_text()
+    assert text.index(f"prefix: {key.prefix}") < text.index("# Messages are referenced by name") < text.index("messages:")
