@@ -71,7 +71,7 @@ def check_versions(app: AppIndex, platform: str, environment: str, app_version: 
     minimum = app.minimum.get((platform, environment))
     if minimum is not None:
         key = orderable_key(app_version)
-        if key is not None and key < minimum.key:  # type: ignore[operator]
+        if key is not None and key < minimum.key:
             return minimum.v1 if api == 1 else minimum.v2
     return VERSION_NOT_FOUND
 

@@ -111,7 +111,7 @@ class Condition(NamedTuple):
         key = orderable_key(value)
         if key is None:
             return False  # a value that has no order is outside every range
-        return (self.min is None or key >= self.min) and (self.below is None or key < self.below)  # type: ignore[operator]
+        return (self.min is None or key >= self.min) and (self.below is None or key < self.below)
 
 
 class TargetRequest(NamedTuple):

@@ -151,4 +151,4 @@ def _key(text: str) -> VersionKey:
 def compare_versions(left: str, right: str) -> int:
     """Return -1, 0 or 1 as ``left`` orders before, with or after ``right``."""
     a, b = version_key(left), version_key(right)
-    return (a > b) - (a < b)  # type: ignore[operator]
+    return (a > b) - (a < b)
