@@ -79,18 +79,21 @@ def encode_snapshot(header: dict[str, Any], apps: Iterable[tuple[str, dict[str, 
     time, so a big config never holds every rendered app at once.
     """
     ids: list[str] = []
-    lines: list[bytes] = []
+    lines: list[bytes] = [b""]  # the header goes first, once every id is known
     for app_id, content in apps:
         if ids and app_id <= ids[-1]:
             raise ValueError(f"apps must come sorted by id: {app_id!r} after {ids[-1]!r}")
         ids.append(app_id)
         lines.append(canonical_json(content))
-    lines.insert(0, canonical_json(dict(header, apps=ids)))
+    lines[0] = canonical_json(dict(header, apps=ids))
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(line)
+        digest.update(b"\n")
+    head = dict(manifest, schema_version=SCHEMA_VERSION, digest="sha256:" + digest.hexdigest())
+    lines.insert(0, canonical_json({"manifest": head}))
     lines.append(b"")
-    body = b"\n".join(lines)
-    del lines
-    head = dict(manifest, schema_version=SCHEMA_VERSION, digest="sha256:" + hashlib.sha256(body).hexdigest())
-    return canonical_json({"manifest": head}) + b"\n" + body
+    return b"\n".join(lines)  # one copy of a possibly large body, not three
 
 
 # --- the loaded form -------------------------------------------------------
