@@ -268,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "to the YAML config, checked as a whole config before every write.")
     for setting in SETTINGS:
         p.add_argument(f"--{setting.name}", default=setting_default(setting), metavar=setting.metavar,
-                       type=int if isinstance(setting.default, int) else None,
+                       type=int if isinstance(setting.default, int) else str,
                        help=f"{setting.help} (default: {setting.default}; env {setting.env})")
     p.set_defaults(func=cmd_admin)
 
