@@ -90,6 +90,13 @@ def test_update_app(client: TestClient) -> None:
     assert client.get(f"/api/apps/{DEMO_UUID}").json()["app"]["name"] == "New App Name"
 
 
+def test_patch_is_put(client: TestClient) -> None:
+    response = client.patch("/api/apps/DEMO1234", json={"app": {"device_type": "iPad"}})
+    assert response.status_code == 200
+    assert response.json()["app"]["device_type"] == "iPad"
+    assert response.json()["app"]["name"] == "KickItApp"
+
+
 def test_update_app_unknown_is_404(client: TestClient) -> None:
     assert client.put("/api/apps/NOPE", json={"app": {"name": "x"}}).status_code == 404
 
