@@ -41,6 +41,10 @@ def _umask() -> int:
     return mask
 
 
+# Read once: changing the umask to read it is not safe while other threads create files.
+_UMASK = _umask()
+
+
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` so that readers see all of it or none of it.
 
@@ -49,7 +53,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
-        os.fchmod(fd, mode & ~_umask())
+        os.fchmod(fd, mode & ~_UMASK)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
