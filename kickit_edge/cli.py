@@ -144,6 +144,13 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_admin(args: argparse.Namespace) -> int:
+    from .admin.server import serve_admin
+
+    serve_admin(args.config, args.publish, args.host, args.port)
+    return 0
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     from .compiler.diff import diff_sides
     from .compiler.report import render_diff
@@ -347,6 +354,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", nargs="?", choices=["app", "admin"], help="which schema (default: app; with --out: all)")
     p.add_argument("--out", metavar="DIR", help="write the schemas into this folder instead of printing")
     p.set_defaults(func=cmd_schema)
+
+    from .admin.settings import SETTINGS, setting_default
+
+    p = sub.add_parser("admin", help="serve the Kickfolio management API (edits the YAML)",
+                       description="Serve the Kickfolio management API: apps and versions over HTTP, written back "
+                                   "to the YAML config, checked as a whole config before every write.")
+    for setting in SETTINGS:
+        p.add_argument(f"--{setting.name}", default=setting_default(setting), metavar=setting.metavar,
+                       type=int if isinstance(setting.default, int) else str,
+                       help=f"{setting.help} (default: {setting.default}; env {setting.env})")
+    p.set_defaults(func=cmd_admin)
 
     p = sub.add_parser("rollback", help="make an earlier published snapshot current",
                        description="Make an earlier published snapshot current again.")

@@ -75,14 +75,17 @@ def build_snapshot(config: Config, revision: str | None = None, created: str | N
 
 
 def compile_config(config_dir: str, revision: str | None = None, run_tests: bool = True,
-                   progress: Progress | None = None) -> Compiled:
+                   progress: Progress | None = None, config: Config | None = None) -> Compiled:
     """Read, check, render and verify; raise ConfigError or ConfigTestFailure.
 
     The manifest's ``created`` comes from ``SOURCE_DATE_EPOCH`` or the git
     commit time, never the wall clock, so compiling twice gives the same bytes.
+    ``config`` is a checked read of ``config_dir`` the caller already has (the
+    admin API just wrote it), so the folder is not read again.
     """
-    with _no_gc():
-        config = read_config(config_dir, progress)
+    if config is None:
+        with _no_gc():
+            config = read_config(config_dir, progress)
     git_rev, git_epoch = git_revision(config_dir)
     revision = revision or os.environ.get("KICKIT_REVISION") or git_rev
     epoch = os.environ.get("SOURCE_DATE_EPOCH") or git_epoch

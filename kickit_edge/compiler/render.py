@@ -18,7 +18,7 @@ from .model import AppConfig, ConditionSpec, Config, Notice, TargetRule
 
 __all__ = ["render_content"]
 
-MAINTENANCE_OFF = {"active": False, "title": None, "description": None, "links": []}
+MAINTENANCE_OFF: dict[str, Any] = {"active": False, "title": None, "description": None, "links": []}
 
 
 def _entry(value: dict[str, Any]) -> list[str]:
@@ -123,7 +123,7 @@ def _app(app: AppConfig) -> dict[str, Any]:
             switch = {"rule": f"maintenance:{plan.environment}:switch", "body": _entry(_notice(plan.notice))}
         windows = sorted(
             (w for w in plan.windows if w.start is not None and w.end is not None),
-            key=lambda w: (w.start, w.index),  # type: ignore[arg-type,return-value]
+            key=lambda w: (w.start, w.index),
         )
         maintenance[plan.environment] = {
             "switch": switch,

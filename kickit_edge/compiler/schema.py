@@ -59,7 +59,7 @@ def file_kind(source: SourceFile) -> FileKind | None:
 
 
 def _message(error: ValidationError) -> str:
-    message = error.message
+    message = str(error.message)
     if error.validator == "type" and isinstance(error.instance, (int, float)) and not isinstance(error.instance, bool):
         if "string" in (error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]):
             message += f". Hint: quote it, as in '{error.instance}'"

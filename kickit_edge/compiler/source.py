@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,17 +223,19 @@ def _parallel(jobs: list[tuple[Path, str]]) -> Iterator[tuple[SourceFile | None,
             yield from results
 
 
-def load_config_dir(config_dir: str | os.PathLike[str],
-                    progress: Progress | None = None) -> tuple[list[SourceFile], list[Diagnostic]]:
+def load_config_dir(config_dir: str | os.PathLike[str], progress: Progress | None = None,
+                    skip: Collection[Path] = ()) -> tuple[list[SourceFile], list[Diagnostic]]:
     """Load every ``*.yaml``/``*.yml`` file under ``config_dir`` (hidden ones skipped).
 
     A big folder (``PARALLEL_FILES`` or more) is parsed by one worker process
-    per core; with ``progress`` it reports every 1,000 files.
+    per core; with ``progress`` it reports every 1,000 files. Files whose
+    resolved path is in ``skip`` are not read (an editor is replacing them).
     """
     root = Path(config_dir)
     files: list[SourceFile] = []
     diagnostics: list[Diagnostic] = []
-    jobs = [(file, str(Path(config_dir) / file.relative_to(root))) for file in _yaml_files(root)]
+    jobs = [(file, str(Path(config_dir) / file.relative_to(root))) for file in _yaml_files(root)
+            if not skip or file.resolve() not in skip]
     report = progress if progress is not None and len(jobs) >= PROGRESS_FILES else None
     parallel = len(jobs) >= PARALLEL_FILES and (os.cpu_count() or 1) > 1
     results = _parallel(jobs) if parallel else (_load_file(file, shown) for file, shown in jobs)
