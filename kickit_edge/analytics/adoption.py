@@ -66,12 +66,13 @@ def _order(version: str) -> tuple[int, object]:
 
 def newest_first(versions: Iterable[str]) -> list[str]:
     """Versions newest first; those that cannot be ordered last, in string order."""
-    orderable, other = [], []
+    orderable: list[str] = []
+    other: list[str] = []
     for v in versions:
         (orderable if _order(v)[0] == 0 else other).append(v)
     # Equal keys (2.1 and 2.1.0) keep a stable order by their spelling.
     orderable.sort()
-    orderable.sort(key=version_key, reverse=True)  # type: ignore[arg-type]
+    orderable.sort(key=version_key, reverse=True)
     return orderable + sorted(other)
 
 

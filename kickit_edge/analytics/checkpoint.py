@@ -77,7 +77,7 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Non
     write_atomically(path, write)
 
 
-def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[str]], None], *,
+def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[str]], object], *,
                      newline: str | None = None) -> None:
     """Write a text file through ``write`` into a temp file beside it, fsync, and rename it over ``path``."""
     target = Path(path)

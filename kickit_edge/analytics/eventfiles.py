@@ -22,6 +22,7 @@ file when the day changes.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
 import zlib
@@ -29,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import NamedTuple
 
 from ..errors import OperatorError
 
@@ -132,7 +133,7 @@ def read_blocks(file: EventFile, start: int = 0) -> Iterator[Block]:
     listed is read from its ``.gz``.
     """
     path = file.path
-    raw: IO[bytes]
+    raw: io.BufferedIOBase
     try:
         if file.compressed:
             raw = gzip.open(path, "rb")
@@ -155,7 +156,7 @@ def read_blocks(file: EventFile, start: int = 0) -> Iterator[Block]:
             raise OperatorError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _blocks(raw: IO[bytes], file: EventFile, start: int) -> Iterator[Block]:
+def _blocks(raw: io.BufferedIOBase, file: EventFile, start: int) -> Iterator[Block]:
     read = raw.read
     if start:
         # A plain file seeks past its end without complaint; a .gz stops at its end.

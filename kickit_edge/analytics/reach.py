@@ -30,8 +30,8 @@ def in_range(version: str, span: VersionRange) -> bool:
         key = version_key(version)
     except InvalidVersion:
         return False  # an unorderable version is answered by exact records only
-    return ((span.low is None or key >= version_key(span.low))  # type: ignore[operator]
-            and (span.high is None or key < version_key(span.high)))  # type: ignore[operator]
+    return ((span.low is None or key >= version_key(span.low))
+            and (span.high is None or key < version_key(span.high)))
 
 
 def reach_of(diff: Diff, active: Active, source: str) -> Reach:

@@ -47,7 +47,7 @@ def _reject_constant(name: str) -> None:
 
 # The decoder's scanner itself: decode() around it adds two frames and two regex
 # matches per line. The fast path wants no whitespace around the object anyway.
-_SCAN = json.JSONDecoder(parse_constant=_reject_constant).scan_once
+_SCAN = json.JSONDecoder(parse_constant=_reject_constant).scan_once  # type: ignore[attr-defined]
 _COMMON_SET = frozenset(COMMON_KEYS)
 _ALL_SET = frozenset(_ALL_KEYS)
 _valid_days: dict[str, bool] = {}
@@ -74,6 +74,7 @@ def _fast(line: bytes) -> dict[str, Any] | None:
         return None
     if end != len(text) and text[end:].strip(" \t\n\r") or type(record) is not dict:
         return None
+    nullable: tuple[str, ...]
     kind = record.get("type")
     if kind == "authenticate":
         if not record.keys() >= _COMMON_SET:
