@@ -5,15 +5,16 @@ and each chart is an inline SVG of 100% stacked columns, one per day, so the
 page opens offline and can be attached to a ticket. Every text from the events
 (app ids, versions and environments are what clients sent) is escaped.
 
-The chart names the newest :data:`SERIES` - 1 versions of the group and puts
-the older ones together, so its colors stay few enough to tell apart.
+The chart names up to :data:`SERIES` versions of a group, newest first, and
+puts the rest together as "other versions" (older ones, and those that cannot
+be ordered), so its colors stay few enough to tell apart.
 """
 
 from __future__ import annotations
 
 from html import escape
 
-from .adoption import Adoption, Group
+from .adoption import Adoption, Group, newest_first
 from .report import group_title, instant_text
 
 __all__ = ["SERIES", "render_adoption_html"]
@@ -40,18 +41,16 @@ svg text { font: 11px system-ui, sans-serif; fill: #555; }
 
 
 def _series(group: Group) -> tuple[list[str], dict[str, str]]:
-    """The versions the chart names, newest first, and the color of each (older ones share one)."""
-    seen = {v.app_version for v in group.versions} | {v for d in group.days for v in d.versions}
-    ordered = [v.app_version for v in group.versions] + sorted(seen - {v.app_version for v in group.versions})
-    named = ordered[:SERIES - 1] if len(ordered) > SERIES else ordered
-    colors = {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(named)}
-    return named, colors
+    """Every version of the group, newest first, and the color of each the chart names."""
+    seen = newest_first({v.app_version for v in group.versions} | {v for d in group.days for v in d.versions})
+    named = seen[:SERIES - 1] if len(seen) > SERIES else seen
+    return seen, {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(named)}
 
 
 def _chart(group: Group) -> str:
-    named, colors = _series(group)
+    seen, colors = _series(group)
     days = group.days
-    step = max(6, min(28, 720 // max(len(days), 1)))
+    step = max(6, min(60, 720 // max(len(days), 1)))
     bar = max(step - 2, 4)
     width = _LEFT + step * len(days) + 10
     plot = _HEIGHT - _TOP - _BOTTOM
@@ -61,10 +60,10 @@ def _chart(group: Group) -> str:
         y = _TOP + plot - plot * share / 100
         parts.append(f'<line x1="{_LEFT - 4}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e3e3"/>'
                      f'<text x="{_LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{share}%</text>')
-    label_every = max(1, len(days) // 6)
+    label_every = -(-44 // step)  # a label needs about 44 pixels
     for i, day in enumerate(days):
         x = _LEFT + i * step
-        if i % label_every == 0 or i == len(days) - 1:
+        if i % label_every == 0:
             parts.append(f'<text x="{x + bar / 2:.1f}" y="{_HEIGHT - _BOTTOM + 16}" '
                          f'text-anchor="middle">{escape(day.day[5:])}</text>')
         if not day.users:
@@ -73,7 +72,7 @@ def _chart(group: Group) -> str:
         stacks = [(v, n) for v, n in day.versions.items() if v in colors]
         other = day.users - sum(n for _, n in stacks)
         if other:
-            stacks.append(("older versions", other))
+            stacks.append(("other versions", other))
         for version, n in reversed(stacks):  # oldest at the bottom, newest on top
             h = plot * n / day.users
             y -= h
@@ -82,9 +81,9 @@ def _chart(group: Group) -> str:
                          f'<title>{escape(day.day)} {escape(version)}: {n:,} of {day.users:,} users '
                          f'({n / day.users:.1%})</title></rect>')
     parts.append("</svg>")
-    legend = "".join(f'<span style="--c:{colors[v]}">{escape(v)}</span>' for v in named)
-    if len(named) < len({v.app_version for v in group.versions} | {v for d in days for v in d.versions}):
-        legend += f'<span style="--c:{OTHER_COLOR}">older versions</span>'
+    legend = "".join(f'<span style="--c:{colors[v]}">{escape(v)}</span>' for v in seen if v in colors)
+    if len(colors) < len(seen):
+        legend += f'<span style="--c:{OTHER_COLOR}">other versions</span>'
     return f'<div class="legend">{legend}</div>' + "".join(parts)
 
 

@@ -82,8 +82,9 @@ _ALWAYS = ("soft", "hard", "not_found")
 def render_impact_text(impact: Impact, since: datetime) -> str:
     snapshot = impact.snapshot
     shown = [v for v in VERDICT_ORDER if v in _ALWAYS or impact.totals[v]]
-    out = [f"Users per verdict under snapshot {snapshot.id} (revision {snapshot.revision or 'unknown'}) "
-           f"from {impact.source}",
+    revision = snapshot.revision or "unknown"
+    revision = revision[:7] + ("-dirty" if revision.endswith("-dirty") else "") if len(revision) > 12 else revision
+    out = [f"Users per verdict under snapshot {snapshot.id} (revision {revision}) from {impact.source}",
            f"Active users since {instant_text(since)}: {impact.users:,}, each on the version of their latest "
            "authentication, as the AppCockpit version check answers it", ""]
     if not impact.rows:
