@@ -8,6 +8,7 @@ found what it was told to fail on.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -17,6 +18,9 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .analytics.users import RETENTION_DAYS
 from .analytics.window import SINCE_DEFAULT
+
+# Where and how long `serve` keeps events (its settings of the same names), so `events` reads where it writes.
+EVENTS_DIR, EVENTS_DIR_ENV = "var/events", "KICKIT_EVENTS_DIR"
 from .errors import ConfigError, ConfigTestFailure, KickitError, OperatorError
 
 if TYPE_CHECKING:
@@ -380,8 +384,9 @@ def _add_events(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                                         "compressed) into user records, version adoption and policy impact.")
     events_sub = events.add_subparsers(dest="events_command", metavar="COMMAND", required=True)
     folder = argparse.ArgumentParser(add_help=False)
-    folder.add_argument("--events-dir", default="events", metavar="DIR",
-                        help="the folder the server writes event files to (default: events)")
+    folder.add_argument("--events-dir", default=os.environ.get(EVENTS_DIR_ENV) or EVENTS_DIR, metavar="DIR",
+                        help=f"the folder the server writes event files to (default: ${EVENTS_DIR_ENV}, "
+                             f"else {EVENTS_DIR})")
     window = argparse.ArgumentParser(add_help=False)
     window.add_argument("--since", type=_since, default=SINCE_DEFAULT, metavar="WHEN",
                         help=f"active means authenticated since WHEN: 30d, 12h, 2w, a date or an instant "
