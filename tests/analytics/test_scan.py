@@ -107,7 +107,7 @@ def spread(folder: Path, events: list[Event], cuts: list[int], gz: list[bool], p
     return paths
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(auth_events, min_size=1, max_size=25), st.lists(st.integers(0, 30), max_size=4),
        st.lists(st.booleans(), min_size=1, max_size=4), st.randoms(use_true_random=False))
 def test_any_order_and_any_split_gives_the_records_of_the_seed(events, cuts, gz, rng):
@@ -118,7 +118,7 @@ def test_any_order_and_any_split_gives_the_records_of_the_seed(events, cuts, gz,
         assert fold_users(tmp, now=NOW).records == oracle(events)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(auth_events, min_size=2, max_size=30), st.integers(1, 29), st.lists(st.integers(0, 30), max_size=3),
        st.sampled_from(["append", "rotate", "new file"]))
 def test_a_run_after_each_batch_equals_one_run_over_all(events, split, cuts, how):
