@@ -122,8 +122,8 @@ def users_summary(result: FoldResult, where: str, unusable: str | None) -> list[
     out = []
     if unusable:
         out.append(f"checkpoint not used: {unusable}; reading everything")
-    out.append(f"read {scan.files_read} file{'s' if scan.files_read != 1 else ''} with new lines ({how}): "
-               f"{scan.lines:,} lines, {scan.authentications:,} authentications")
+    out.append(f"read {scan.files_read} new or changed file{'s' if scan.files_read != 1 else ''} ({how}): "
+               f"{scan.lines:,} new lines, {scan.authentications:,} authentications")
     if scan.malformed:
         out.append(f"{scan.malformed:,} malformed line{'s' if scan.malformed != 1 else ''} skipped:")
         out += [f"  {p}" for p in scan.problems]

@@ -99,5 +99,5 @@ def test_stdout_with_a_checkpoint_file(tmp_path, capsys, frozen_now):
     assert main(["events", "users", "--events-dir", str(tmp_path), "--checkpoint", str(checkpoint)]) == 0
     second = capsys.readouterr()
     assert first.out == second.out and first.out.count("\n") == 1
-    assert "read 0 files with new lines (incremental, from the checkpoint): 0 lines" in second.err
+    assert "read 0 new or changed files (incremental, from the checkpoint): 0 new lines" in second.err
     assert Path(checkpoint).read_text().startswith('{"checkpoint":"kickit-edge users","version":1,')

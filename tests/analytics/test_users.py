@@ -130,7 +130,7 @@ def test_the_summary_reports_problems_removals_and_the_retention(fleet, tmp_path
     err = [line for line in captured.err.splitlines() if not line.startswith("[")]
     a1, c0 = fleet / "events-20261122-web1-101-1.jsonl", fleet / "events-20261122-web1-303-0.jsonl.gz"
     assert err == [
-        "read 5 files with new lines (full): 19 lines, 12 authentications",
+        "read 5 new or changed files (full): 19 new lines, 12 authentications",
         "5 malformed lines skipped:",
         f"  {a1}:3: line is not JSON: Expecting value: line 1 column 1 (char 0)",
         f"  {c0}:2: line is not JSON: NaN is not allowed in JSON",
