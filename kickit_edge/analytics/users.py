@@ -27,7 +27,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -130,7 +130,7 @@ class FoldResult:
     expired: int  # records dropped because their last authentication is past the retention
 
 
-def cutoff_of(now: datetime, retention_days: int) -> tuple[str, Any]:
+def cutoff_of(now: datetime, retention_days: int) -> tuple[str, date]:
     """The first instant kept (canonical time) and its day."""
     day = now.date() - timedelta(days=retention_days)
     return f"{day.isoformat()}T00:00:00.000000Z", day
