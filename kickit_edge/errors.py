@@ -7,6 +7,7 @@
     +-- ConfigTestFailure           the YAML author: a config test case does not hold
     +-- SnapshotError               the operator: a snapshot is missing, corrupt or of another schema
     +-- OperatorError               the operator: a bad flag, an unwritable folder, a missing app
+        +-- EventWriteError         (runtime.eventlog) an event line could not be appended
 
 Client mistakes on the wire are not exceptions of this tree: each API answers
 them in its seed's error shape with the seed's texts.

@@ -78,7 +78,8 @@ def _pep440_key(version: Version) -> VersionKey:
         local: tuple[object, ...] = (0,)
     else:
         # PEP 440: in a local label, words sort below numbers.
-        local = (1, tuple((1, p) if isinstance(p, int) else (0, p) for p in version.local))
+        parts = version.local.split(".")
+        local = (1, tuple((1, int(p)) if p.isdigit() else (0, p) for p in parts))
     return (version.epoch, _trim(version.release), pre, post, dev, local)
 
 

@@ -2,8 +2,8 @@
 
 Every body a client can receive that does not echo the client is rendered
 here once, in the seed's field order, with its ETag; the runtime only looks
-them up. Nothing here reads the clock or the environment, so the same config
-always renders the same bytes.
+them up. Nothing here reads the clock, the environment or file positions, so
+the same rules always render the same bytes, whatever the comments or layout.
 """
 
 from __future__ import annotations
@@ -69,18 +69,18 @@ def _notice(notice: Notice) -> dict[str, Any]:
     }
 
 
-def _app(app: AppConfig, root: str) -> dict[str, Any]:
+def _app(app: AppConfig) -> dict[str, Any]:
     exact: dict[str, dict[str, dict[str, Any]]] = {}
     for record in app.versions:
         if not record.enabled:
             continue  # AppCockpit matches only status=true records
         entry = _version_bodies(app, record.version, record.platform, record.force_update, record.message)
-        entry.update(rule=record.rule, force=record.force_update, source=record.where.short(root))
+        entry.update(rule=record.rule, force=record.force_update)
         exact.setdefault(record.platform, {}).setdefault(record.environment, {})[record.version] = entry
     minimum: dict[str, dict[str, Any]] = {}
     for rule in app.minimums:
         entry = _version_bodies(app, rule.version, rule.platform, rule.force_update, rule.message)
-        entry.update(rule=rule.rule, force=rule.force_update, version=rule.version, source=rule.where.short(root))
+        entry.update(rule=rule.rule, force=rule.force_update, version=rule.version)
         minimum.setdefault(rule.platform, {})[rule.environment] = entry
     targets = [
         {
@@ -89,7 +89,7 @@ def _app(app: AppConfig, root: str) -> dict[str, Any]:
             "platforms": sorted(t.platforms) if t.platforms is not None else None,
             "environments": sorted(t.environments) if t.environments is not None else None,
             "version": _condition(t.version), "build": _condition(t.build), "os_version": _condition(t.os_version),
-            "pinned": _pinned(t), "source": t.where.short(root),
+            "pinned": _pinned(t),
         }
         for t in precedence(app.targets)
     ]
@@ -97,8 +97,7 @@ def _app(app: AppConfig, root: str) -> dict[str, Any]:
     for plan in app.maintenance:
         switch = None
         if plan.active:
-            switch = {"rule": f"maintenance:{plan.environment}:switch", "body": _entry(_notice(plan.notice)),
-                      "source": plan.where.short(root)}
+            switch = {"rule": f"maintenance:{plan.environment}:switch", "body": _entry(_notice(plan.notice))}
         windows = sorted(
             (w for w in plan.windows if w.start is not None and w.end is not None),
             key=lambda w: (w.start, w.index),  # type: ignore[arg-type,return-value]
@@ -109,7 +108,7 @@ def _app(app: AppConfig, root: str) -> dict[str, Any]:
                 {
                     "start": w.start.timestamp(), "end": w.end.timestamp(),  # type: ignore[union-attr]
                     "rule": f"maintenance:{plan.environment}:windows[{w.index}]",
-                    "body": _entry(_notice(w.notice)), "source": w.where.short(root),
+                    "body": _entry(_notice(w.notice)),
                 }
                 for w in windows
             ],
@@ -133,7 +132,7 @@ def render_content(config: Config) -> dict[str, Any]:
         for app in config.apps for k in app.keys
     }
     return {
-        "apps": {app.id: _app(app, config.root) for app in config.apps},
+        "apps": {app.id: _app(app) for app in config.apps},
         "keys": keys,
         "maintenance_off": _entry(MAINTENANCE_OFF),
     }

@@ -1,0 +1,317 @@
+"""The event log on real files: rotation, compression, retention, failures, many processes."""
+
+from __future__ import annotations
+
+import gzip
+import multiprocessing
+import os
+import re
+import sys
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kickit_edge.errors import OperatorError
+from kickit_edge.events import Event, MalformedEvent, decode_event, encode_event
+from kickit_edge.runtime.eventlog import EventLog, EventWriteError
+
+DAY = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+NAME = re.compile(r"^events-(\d{8})-(.+)-(\d+)-(\d+)\.jsonl(\.gz)?$")
+
+
+def sample(request_id: str, time: datetime = DAY) -> Event:
+    return Event(
+        time=time,
+        type="target_check",
+        app="demo",
+        platform="ios",
+        app_version="1.0.1-production",
+        environment="production",
+        snapshot="3f2a9c1",
+        request_id=request_id,
+        build_number="1000",
+        os_version="10.5",
+        verdict="ok",
+        rule=None,
+        data={"client": "My custome client data point"},
+    )
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def read_lines(path: Path) -> list[bytes]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as file:
+        return file.read().splitlines(keepends=True)
+
+
+def files(folder: Path) -> list[str]:
+    """Event files in write order: by day, then by sequence number."""
+
+    def order(name: str) -> tuple[str, int]:
+        match = NAME.match(name)
+        assert match, name
+        return match[1], int(match[4])
+
+    return sorted((p.name for p in folder.iterdir()), key=order)
+
+
+def all_lines(folder: Path) -> list[bytes]:
+    return [line for name in files(folder) for line in read_lines(folder / name)]
+
+
+def request_ids(lines: list[bytes]) -> list[str]:
+    return [decode_event(line)["request_id"] for line in lines]
+
+
+def test_first_write_opens_a_private_append_file_named_by_day_and_process(tmp_path: Path) -> None:
+    with EventLog(tmp_path, now=Clock(DAY)) as events:
+        events.write(sample("r-1"))
+        assert events.path is not None
+        match = NAME.match(events.path.name)
+        assert match and match[1] == "20261122" and int(match[3]) == os.getpid()
+        assert match[4] == "0" and not match[5]
+        umask = os.umask(0)
+        os.umask(umask)
+        assert events.path.stat().st_mode & 0o777 == 0o640 & ~umask
+        assert read_lines(events.path) == [encode_event(sample("r-1"))]
+
+
+def test_size_rotation_keeps_every_line_in_order_and_compresses_closed_files(
+    tmp_path: Path,
+) -> None:
+    line_size = len(encode_event(sample("r-00")))
+    events = EventLog(tmp_path, max_bytes=3 * line_size + 10, now=Clock(DAY))
+    for i in range(10):
+        events.write(sample(f"r-{i:02d}"))
+    # Closed files are compressed in the background while the log goes on;
+    # only the file being written stays plain.
+    deadline = time.monotonic() + 10
+    while len(list(tmp_path.glob("*.jsonl.gz"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [p.name for p in tmp_path.glob("*.jsonl")] == [events.path.name]  # type: ignore[union-attr]
+    assert not list(tmp_path.glob("*.tmp"))
+    events.close()
+
+    names = files(tmp_path)
+    assert [NAME.match(n)[4] for n in names] == ["0", "1", "2", "3"]  # type: ignore[index]
+    assert all(name.endswith(".jsonl.gz") for name in names)
+    assert [len(read_lines(tmp_path / n)) for n in names] == [3, 3, 3, 1]
+    assert all_lines(tmp_path) == [encode_event(sample(f"r-{i:02d}")) for i in range(10)]
+
+
+def test_a_line_longer_than_max_bytes_gets_a_file_of_its_own(tmp_path: Path) -> None:
+    with EventLog(tmp_path, max_bytes=10, now=Clock(DAY)) as events:
+        for i in range(3):
+            events.write(sample(f"r-{i}"))
+    assert [len(read_lines(tmp_path / n)) for n in files(tmp_path)] == [1, 1, 1]
+
+
+def test_day_rotation_starts_a_file_for_the_new_utc_day(tmp_path: Path) -> None:
+    clock = Clock(datetime(2026, 11, 22, 23, 59, 59, 999999, tzinfo=UTC))
+    with EventLog(tmp_path, now=clock) as events:
+        events.write(sample("before-1", clock.now))
+        events.write(sample("before-2", clock.now))
+        clock.now += timedelta(microseconds=1)
+        events.write(sample("after-1", clock.now))
+    names = files(tmp_path)
+    assert [NAME.match(n)[1] for n in names] == ["20261122", "20261123"]  # type: ignore[index]
+    assert all(n.endswith("-0.jsonl.gz") for n in names)  # the sequence restarts each day
+    assert [request_ids(read_lines(tmp_path / n)) for n in names] == [
+        ["before-1", "before-2"],
+        ["after-1"],
+    ]
+
+
+def test_a_name_is_never_reused_by_another_log_of_the_same_process(tmp_path: Path) -> None:
+    # What a restarted container (same host name, same pid) looks like.
+    with EventLog(tmp_path, now=Clock(DAY)) as first:
+        first.write(sample("first"))
+        with EventLog(tmp_path, now=Clock(DAY)) as second:
+            second.write(sample("second"))
+            assert second.path != first.path
+    with EventLog(tmp_path, now=Clock(DAY)) as third:
+        third.write(sample("third"))
+    assert sorted(request_ids(all_lines(tmp_path))) == ["first", "second", "third"]
+    assert len(files(tmp_path)) == 3
+
+
+def test_retention_at_start_deletes_only_files_past_the_retention(tmp_path: Path) -> None:
+    old = [
+        "events-20251121-h-1-0.jsonl.gz",  # 366 days before 2026-11-22
+        "events-20251121-h-1-1.jsonl",
+        "events-20200101-h-1-0.jsonl.gz.tmp",
+    ]
+    kept = [
+        "events-20251122-h-1-0.jsonl.gz",  # exactly 365 days: kept
+        "events-20261122-h-2-0.jsonl",  # another process's current file
+        "notes-20200101.txt",
+        "events-2020-h-1-0.jsonl",  # not a name this log writes
+    ]
+    for name in old + kept:
+        (tmp_path / name).write_bytes(b"")
+    EventLog(tmp_path, now=Clock(DAY)).close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+
+
+def test_retention_runs_again_when_the_day_changes(tmp_path: Path) -> None:
+    (tmp_path / "events-20251122-h-1-0.jsonl.gz").write_bytes(b"")
+    clock = Clock(DAY)
+    with EventLog(tmp_path, retention_days=365, now=clock) as events:
+        events.write(sample("r-1"))
+        clock.now += timedelta(days=1)
+        events.write(sample("r-2"))
+    assert not (tmp_path / "events-20251122-h-1-0.jsonl.gz").exists()
+    assert request_ids(all_lines(tmp_path)) == ["r-1", "r-2"]
+
+
+def test_a_plain_file_left_beside_its_gz_by_a_crash_is_removed(tmp_path: Path) -> None:
+    with gzip.open(tmp_path / "events-20261122-h-1-0.jsonl.gz", "wb") as file:
+        file.write(encode_event(sample("r-1")))
+    (tmp_path / "events-20261122-h-1-0.jsonl").write_bytes(encode_event(sample("r-1")))
+    EventLog(tmp_path, now=Clock(DAY)).close()
+    assert request_ids(all_lines(tmp_path)) == ["r-1"]
+
+
+def test_writing_after_close_raises(tmp_path: Path) -> None:
+    events = EventLog(tmp_path)
+    events.close()
+    with pytest.raises(EventWriteError, match="is closed"):
+        events.write(sample("late"))
+
+
+@pytest.mark.parametrize("breakage", ["missing folder", "parent is a file"])
+def test_an_unusable_folder_raises_and_the_log_recovers_when_it_is_fixed(
+    tmp_path: Path, breakage: str
+) -> None:
+    # Works as root too: no permission bit is involved.
+    parent = tmp_path / "var"
+    if breakage == "parent is a file":
+        parent.write_text("not a folder")
+    folder = parent / "events"
+    with EventLog(folder, now=Clock(DAY)) as events:
+        with pytest.raises(EventWriteError, match=f"cannot write event to {folder}: ") as caught:
+            events.write(sample("lost"))
+        assert isinstance(caught.value, OperatorError)
+        assert events.path is None
+        if parent.is_file():
+            parent.unlink()
+        folder.mkdir(parents=True)
+        events.write(sample("kept"))
+    assert request_ids(all_lines(folder)) == ["kept"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores permission bits")
+def test_a_read_only_folder_raises_and_the_log_recovers_when_it_is_writable(
+    tmp_path: Path,
+) -> None:
+    tmp_path.chmod(0o500)
+    try:
+        with EventLog(tmp_path, now=Clock(DAY)) as events:
+            with pytest.raises(EventWriteError, match="Permission denied"):
+                events.write(sample("lost"))
+            tmp_path.chmod(0o700)
+            events.write(sample("kept"))
+    finally:
+        tmp_path.chmod(0o700)
+    assert request_ids(all_lines(tmp_path)) == ["kept"]
+
+
+def write_until_the_file_size_limit(folder: str, limit: int) -> tuple[list[str], str, str]:
+    """In a child process: fail a write half-way with RLIMIT_FSIZE, then lift the limit."""
+    import resource  # Unix only; the test is skipped elsewhere
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    written: list[str] = []
+    with EventLog(folder, now=Clock(DAY)) as events:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+        try:
+            for i in range(100):
+                try:
+                    events.write(sample(f"r-{i:03d}"))
+                except EventWriteError as exc:
+                    failed, message = f"r-{i:03d}", str(exc)
+                    break
+                written.append(f"r-{i:03d}")
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        events.write(sample("after"))
+        written.append("after")
+    return written, failed, message
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs Unix resource limits")
+def test_a_write_failing_half_way_raises_and_the_torn_line_stays_alone(tmp_path: Path) -> None:
+    # A real short write: the kernel writes up to the file size limit, then the
+    # next write fails with EFBIG (Python ignores SIGXFSZ). Done in a child so
+    # the limit cannot touch pytest's own files.
+    line_size = len(encode_event(sample("r-000")))
+    limit = 11 * line_size + line_size // 2
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        written, failed, message = pool.submit(
+            write_until_the_file_size_limit, str(tmp_path), limit
+        ).result(timeout=60)
+    assert failed == "r-011" and "File too large" in message
+    assert written == [f"r-{i:03d}" for i in range(11)] + ["after"]
+
+    names = files(tmp_path)
+    assert len(names) == 2
+    first, second = (read_lines(tmp_path / name) for name in names)
+    torn = encode_event(sample("r-011"))[: line_size // 2]
+    assert first[-1] == torn
+    with pytest.raises(MalformedEvent):
+        decode_event(torn)
+    assert request_ids(first[:-1] + second) == written
+
+
+def write_from_a_process(folder: str, process: int, start: threading.Barrier) -> None:
+    """In a child process: two threads write 1000 events each, rotating every few lines."""
+    with EventLog(folder, max_bytes=16 * 1024) as events:
+        start.wait()
+
+        def write_many(thread: int) -> None:
+            for i in range(1000):
+                events.write(sample(f"{process}-{thread}-{i}", datetime.now(UTC)))
+
+        threads = [threading.Thread(target=write_many, args=(t,)) for t in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
+def test_four_processes_lose_no_line_across_many_rotations(tmp_path: Path) -> None:
+    spawn = multiprocessing.get_context("spawn")
+    start = spawn.Barrier(4)
+    processes = [
+        spawn.Process(target=write_from_a_process, args=(str(tmp_path), n, start)) for n in range(4)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+
+    names = files(tmp_path)
+    assert all(name.endswith(".jsonl.gz") for name in names)  # each log closed and compressed
+    pids = {NAME.match(name)[3] for name in names}  # type: ignore[index]
+    assert pids == {str(p.pid) for p in processes}
+    assert len(names) > 4 * 20  # many rotations per process
+    lines = all_lines(tmp_path)
+    assert len(lines) == 8000
+    ids = request_ids(lines)  # every line decodes
+    assert len(set(ids)) == 8000
+    assert set(ids) == {f"{p}-{t}-{i}" for p in range(4) for t in range(2) for i in range(1000)}

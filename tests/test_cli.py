@@ -1,0 +1,131 @@
+"""The CLI as a user runs it: exit codes, output, and key minting that keeps the YAML as written."""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kickit_edge.cli import main
+from kickit_edge.compiler.compile import compile_config
+from kickit_edge.evaluation import authorize
+from kickit_edge.keys import hash_secret, parse_key
+
+Capture = pytest.CaptureFixture[str]
+
+
+def test_explain_shows_verdict_rule_and_exact_bodies(demo_config: Path, capsys: Capture) -> None:
+    code = main(["explain", str(demo_config), "--app", "demo", "--platform", "ios", "--environment", "production",
+                 "--version", "2.5.0", "--at", "2027-03-14T01:30:00Z"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "AppCockpit versions v1: soft - rule exact:ios/production/2.5.0 (apps/demo.yaml:" in out
+    assert ('{"version":"2.5.0","platform":"ios","force_update":false,'
+            '"update_message":"A new version is available."}') in out
+    assert "Maintenance at 2027-03-14T01:30:00Z: maintenance - rule maintenance:production:windows[0]" in out
+    assert '"title":"Planned database upgrade"' in out
+    assert "KickIt target check: ok - no rule" in out
+
+
+def test_explain_unknown_app_is_an_operator_error(demo_config: Path, capsys: Capture) -> None:
+    code = main(["explain", str(demo_config), "--app", "nope", "--platform", "ios", "--environment", "production",
+                 "--version", "1"])
+    assert code == 2
+    assert capsys.readouterr().err == f"error: no app 'nope' in {demo_config} (apps: demo)\n"
+
+
+def test_explain_rejects_a_bad_time(demo_config: Path, capsys: Capture) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["explain", str(demo_config), "--app", "demo", "--platform", "ios", "--environment", "production",
+              "--version", "1", "--at", "tomorrow"])
+    assert exit_.value.code == 2
+    assert "argument --at: 'tomorrow' is not a time: expected ISO 8601" in capsys.readouterr().err
+
+
+def test_test_command_lists_every_case(demo_config: Path, capsys: Capture) -> None:
+    assert main(["test", str(demo_config)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "ok   demo: 2.5.0 on iOS production gets the soft prompt -> soft (exact:ios/production/2.5.0)"
+    assert out[-1] == "11 passed"
+
+
+def test_test_command_shows_expected_and_actual(demo_config: Path, capsys: Capture) -> None:
+    demo = demo_config / "apps" / "demo.yaml"
+    demo.write_text(demo.read_text().replace("expect: {verdict: hard, rule: minimum:ios/production}",
+                                             "expect: {verdict: soft, rule: minimum:ios/production}"))
+    assert main(["test", str(demo_config)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"FAIL {demo}:")
+    assert out[0].endswith("test 'iOS below 2.0.0 must update': expected verdict soft, got hard "
+                           "(rule minimum:ios/production)")
+    assert out[-1] == "1 failed"
+
+
+def test_keys_new_writes_only_the_hash_and_keeps_comments(demo_config: Path, capsys: Capture) -> None:
+    demo = demo_config / "apps" / "demo.yaml"
+    before = demo.read_text()
+    code = main(["keys", "new", "--app", "demo", "--config", str(demo_config), "--environment", "production",
+                 "--expires", "2030-01-01"])
+    captured = capsys.readouterr()
+    assert code == 0
+    printed = captured.out.splitlines()[-1]
+    key = parse_key(printed)
+    assert key is not None and captured.out == printed + "\n"
+    after = demo.read_text()
+    assert key.secret not in after and key.prefix in after
+    # Every line that was there stays byte for byte; only the new entry's lines are added.
+    changes = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:2] in ("- ", "+ ")]
+    assert changes == [f"+   - prefix: {key.prefix}", f"+     sha256: {hash_secret(key.secret)}",
+                       "+     environments: [production]", "+     expires: '2030-01-01'"]
+    snapshot = compile_config(str(demo_config)).snapshot
+    now = datetime(2026, 11, 22, tzinfo=UTC).timestamp()
+    assert authorize(snapshot, key, now) is snapshot.apps["demo"]
+    assert snapshot.keys[key.prefix].environments == frozenset({"production"})
+    assert "x-api-token: $(printf %s KEY | base64 -w0)" in captured.err
+    assert base64.b64encode(printed.encode()).decode()  # the documented transport
+
+
+def test_keys_new_admin_token_creates_the_admin_file(demo_config: Path, capsys: Capture) -> None:
+    assert main(["keys", "new", "--admin", "release", "--config", str(demo_config)]) == 0
+    token = parse_key(capsys.readouterr().out.splitlines()[-1])
+    assert token is not None
+    text = (demo_config / "admin.yaml").read_text()
+    assert "name: release" in text and token.secret not in text
+    assert main(["keys", "new", "--admin", "release", "--config", str(demo_config)]) == 2
+    assert "an admin token named 'release' already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--app", "nope"], "error: no app 'nope' in {cfg} (apps: demo)"),
+    (["--app", "demo", "--environment", "qa"],
+     "error: --environment 'qa' is not one of the app's environments ['production', 'staging']"),
+    (["--app", "demo", "--expires", "soon"],
+     "error: --expires 'soon' is not a date: expected 2027-01-31 or 2027-01-31T12:00:00Z"),
+    ([], "error: give exactly one of --app ID (an app key) or --admin NAME (a management API token)"),
+])
+def test_keys_new_refuses_bad_requests(demo_config: Path, capsys: Capture, argv: list[str], message: str) -> None:
+    before = (demo_config / "apps" / "demo.yaml").read_text()
+    assert main(["keys", "new", "--config", str(demo_config), *argv]) == 2
+    assert capsys.readouterr().err.strip() == message.format(cfg=demo_config)
+    assert (demo_config / "apps" / "demo.yaml").read_text() == before
+
+
+def test_compile_prints_id_and_digest(demo_config: Path, tmp_path: Path, capsys: Capture) -> None:
+    assert main(["compile", str(demo_config), "--out", str(tmp_path / "s"), "--revision", "r1"]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    snapshot_id, digest = first.split()[1:]
+    assert digest.startswith("sha256:") and digest[7:23] == snapshot_id
+    assert second.startswith(f"published: {tmp_path / 's'}/snapshot.json (1 apps, ")
+    assert second.endswith("revision r1, 11 config tests passed)")
+
+
+def test_every_command_has_help() -> None:
+    for argv in (["--help"], ["compile", "--help"], ["test", "--help"], ["explain", "--help"],
+                 ["keys", "new", "--help"], ["rollback", "--help"]):
+        done = subprocess.run([sys.executable, "-m", "kickit_edge.cli", *argv], capture_output=True, text=True)
+        assert done.returncode == 0 and done.stdout.startswith("usage: kickit-edge"), argv
