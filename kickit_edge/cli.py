@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from . import __version__
 from .errors import ConfigError, ConfigTestFailure, KickitError, OperatorError
+from .settings import add_arguments
 
 __all__ = ["main", "build_parser"]
 
@@ -119,6 +120,38 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .runtime.server import serve
+    from .settings import Settings
+
+    settings = Settings.resolve(args)
+    if settings.snapshots or settings.snapshot_url:
+        serve(settings)
+        return 0
+    # Dev mode: the compiler follows the YAML and publishes into a private
+    # folder; the ordinary runtime follows that folder.
+    import dataclasses
+    import shutil
+    import tempfile
+
+    from .compiler.watch import ConfigWatcher
+
+    out = tempfile.mkdtemp(prefix="kickit-edge-dev-")
+    try:
+        watcher = ConfigWatcher(settings.config, out, report=_err)
+        watcher.compile()
+        watcher.start()
+        _err(f"dev mode: serving {settings.config}/ (recompiled on every change) on "
+             f"http://{settings.host}:{settings.port}")
+        try:
+            serve(dataclasses.replace(settings, snapshots=out))
+        finally:
+            watcher.stop()
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
 # --- parser ------------------------------------------------------------------
 
 
@@ -167,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expires", metavar="DATE", help="expiry, e.g. 2027-01-31 or 2027-01-31T12:00:00Z")
     p.add_argument("--note", help="a note stored beside the key (never the secret)")
     p.set_defaults(func=cmd_keys_new)
+
+    p = sub.add_parser("serve", help="serve the check APIs", description=(
+        "Serve the AppCockpit and KickIt check APIs. With --snapshots DIR or --snapshot-url URL, serve the "
+        "published snapshot and follow it; otherwise (dev mode) compile --config DIR and recompile on every change. "
+        "Every flag can also be set by its environment variable."))
+    add_arguments(p)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("rollback", help="make an earlier published snapshot current",
                        description="Make an earlier published snapshot current again.")
