@@ -1,14 +1,22 @@
 """The snapshot: the contract between the compiler and the runtime.
 
-A snapshot file is two lines of canonical JSON (sorted keys, compact, UTF-8)::
+A snapshot file is lines of canonical JSON (sorted keys, compact, UTF-8)::
 
-    {"manifest": {...}}      schema version, revision, content digest, counts
-    {...content...}          apps, keys: every answer pre-rendered with its ETag
+    {"manifest": {...}}                     schema version, revision, digest, counts
+    {"apps": [ids], "keys": {...}, ...}     the header: app ids in line order, keys
+    {...app...}                             one line per app, in the header's order
+    ...
 
-The digest is the SHA-256 of the content line's exact bytes, so a reader
-verifies integrity without re-serializing anything, and the same config gives
-the same bytes. :func:`load_snapshot` turns the bytes into immutable indexes in
-which every check is a dict lookup returning a prebuilt :class:`Answer`.
+Every answer an app can give that does not echo the client is pre-rendered in
+its line with its ETag. The digest is the SHA-256 of everything after the
+manifest line, so a reader verifies integrity without re-serializing, and the
+same config gives the same bytes.
+
+:func:`load_snapshot` verifies the whole file (schema version, digest, header,
+one line per app) before returning; each app's line is then turned into its
+immutable indexes the first time the app is asked for. A snapshot of 10,000
+apps therefore loads in about the time it takes to hash it, and memory holds
+the apps that are actually called.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal, NamedTuple
 
 from .errors import SnapshotError
@@ -23,7 +32,7 @@ from .versions import InvalidVersion, VersionKey, version_key
 
 __all__ = [
     "SCHEMA_VERSION", "Answer", "Verdict", "Condition", "Target", "MaintenancePlan", "Minimum",
-    "KeyRecord", "AppIndex", "Snapshot", "canonical_json", "render_body", "etag_of",
+    "KeyRecord", "AppIndex", "AppTable", "Snapshot", "canonical_json", "render_body", "etag_of",
     "encode_snapshot", "load_snapshot", "error_answer",
 ]
 
@@ -62,11 +71,14 @@ def error_answer(status: int, text: str, verdict: Verdict = "error") -> Answer:
     return Answer(status, body, etag_of(body), verdict, None)
 
 
-def encode_snapshot(content: dict[str, Any], manifest: dict[str, Any]) -> bytes:
-    """Write the two lines; the manifest gains the schema version and the digest."""
-    body = canonical_json(content)
+def encode_snapshot(header: dict[str, Any], apps: dict[str, dict[str, Any]], manifest: dict[str, Any]) -> bytes:
+    """Write the snapshot; the manifest gains the schema version and the digest."""
+    ids = sorted(apps)
+    lines = [canonical_json(dict(header, apps=ids))]
+    lines.extend(canonical_json(apps[app_id]) for app_id in ids)
+    body = b"\n".join(lines) + b"\n"
     head = dict(manifest, schema_version=SCHEMA_VERSION, digest="sha256:" + hashlib.sha256(body).hexdigest())
-    return canonical_json({"manifest": head}) + b"\n" + body + b"\n"
+    return canonical_json({"manifest": head}) + b"\n" + body
 
 
 # --- the loaded form -------------------------------------------------------
@@ -139,10 +151,48 @@ class AppIndex:
     maintenance: dict[str, MaintenancePlan]
 
 
+class AppTable(Mapping[str, AppIndex]):
+    """App id -> AppIndex, each built from its snapshot line on first use.
+
+    Building is idempotent, so two threads racing on a first use at worst
+    build the same immutable index twice; one of them is kept.
+    """
+
+    def __init__(self, data: bytes, spans: dict[str, tuple[int, int]]) -> None:
+        self._data = data
+        self._spans = spans
+        self._built: dict[str, AppIndex] = {}
+
+    def __getitem__(self, app_id: str) -> AppIndex:
+        app = self._built.get(app_id)
+        if app is None:
+            start, end = self._spans[app_id]
+            try:
+                app = _app_index(app_id, json.loads(self._data[start:end]))
+            except (ValueError, KeyError, TypeError, AttributeError, InvalidVersion) as exc:
+                raise SnapshotError(f"snapshot app {app_id!r} is not valid: {type(exc).__name__}: {exc}") from None
+            self._built[app_id] = app
+        return app
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def __contains__(self, app_id: object) -> bool:
+        return app_id in self._spans
+
+    def build_all(self) -> None:
+        """Build every app now (the compiler's check; the runtime builds on demand)."""
+        for app_id in self._spans:
+            self[app_id]
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     manifest: dict[str, Any]
-    apps: dict[str, AppIndex]
+    apps: AppTable
     keys: dict[str, KeyRecord]
     maintenance_off: Answer
     size: int
@@ -184,11 +234,12 @@ def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
     exact_v2: dict[tuple[str, str, str], Answer] = {}
     for platform, by_env in raw["exact"].items():
         for environment, by_version in by_env.items():
-            for version, record in by_version.items():
-                verdict: Verdict = "hard" if record["force"] else "soft"
+            for version, (force, v1, v1_etag, v2, v2_etag) in by_version.items():
+                verdict: Verdict = "hard" if force else "soft"
                 key = (platform, environment, version)
-                exact_v1[key] = _answer(record["v1"], 200, verdict, record["rule"])
-                exact_v2[key] = _answer(record["v2"], 200, verdict, record["rule"])
+                rule = f"exact:{platform}/{environment}/{version}"
+                exact_v1[key] = Answer(200, v1.encode("utf-8"), v1_etag, verdict, rule)
+                exact_v2[key] = Answer(200, v2.encode("utf-8"), v2_etag, verdict, rule)
     minimum: dict[tuple[str, str], Minimum] = {}
     for platform, by_env in raw["minimum"].items():
         for environment, record in by_env.items():
@@ -223,15 +274,15 @@ def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
 def load_snapshot(data: bytes) -> Snapshot:
     """Parse and verify a snapshot; raise :class:`SnapshotError` saying what is wrong.
 
-    Everything is checked before anything is returned, so a caller that swaps
-    only on success can never serve half of a snapshot.
+    The digest, the header and the line of every app are checked before
+    anything is returned, so a caller that swaps only on success never serves
+    a truncated or altered snapshot.
     """
     if not data:
         raise SnapshotError("snapshot is empty")
-    head, sep, rest = data.partition(b"\n")
-    body = rest[:-1] if rest.endswith(b"\n") else rest
+    head, sep, body = data.partition(b"\n")
     if not sep or not body:
-        raise SnapshotError("snapshot is truncated: expected a manifest line and a content line")
+        raise SnapshotError("snapshot is truncated: expected a manifest line and a header line")
     try:
         manifest = json.loads(head)["manifest"]
         if not isinstance(manifest, dict):
@@ -244,17 +295,28 @@ def load_snapshot(data: bytes) -> Snapshot:
     digest = "sha256:" + hashlib.sha256(body).hexdigest()
     if manifest.get("digest") != digest:
         raise SnapshotError(f"snapshot content does not match its digest (expected {manifest.get('digest')}, got {digest})")
+    offset = len(head) + 1
+    end = data.find(b"\n", offset)
     try:
-        content = json.loads(body)
-        apps = {app_id: _app_index(app_id, raw) for app_id, raw in content["apps"].items()}
+        header = json.loads(data[offset:end])
+        ids = header["apps"]
         keys = {
             prefix: KeyRecord(k["app"], k["sha256"], _optional_set(k["environments"]), k["expires"])
-            for prefix, k in content["keys"].items()
+            for prefix, k in header["keys"].items()
         }
-        off = _answer(content["maintenance_off"], 200, "ok", None)
-    except (ValueError, KeyError, TypeError, AttributeError, InvalidVersion) as exc:
-        raise SnapshotError(f"snapshot content is not valid: {type(exc).__name__}: {exc}") from None
+        off = _answer(header["maintenance_off"], 200, "ok", None)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise SnapshotError(f"snapshot header is not valid: {type(exc).__name__}: {exc}") from None
+    spans: dict[str, tuple[int, int]] = {}
+    for app_id in ids:
+        start = end + 1
+        end = data.find(b"\n", start)
+        if end < 0:
+            raise SnapshotError(f"snapshot is truncated: {len(ids)} apps announced, {len(spans)} found")
+        spans[app_id] = (start, end)
+    if end + 1 != len(data):
+        raise SnapshotError("snapshot has data after its last app")
     for prefix, record in keys.items():
-        if record.app not in apps:
+        if record.app not in spans:
             raise SnapshotError(f"snapshot key {prefix} names unknown app {record.app!r}")
-    return Snapshot(manifest, apps, keys, off, len(data))
+    return Snapshot(manifest, AppTable(data, spans), keys, off, len(data))

@@ -52,7 +52,8 @@ def build_snapshot(config: Config, revision: str | None = None, created: str | N
         "created": created,
         "apps": len(config.apps),
     }
-    data = encode_snapshot(render_content(config), manifest)
+    header, apps = render_content(config)
+    data = encode_snapshot(header, apps, manifest)
     return data, load_snapshot(data)
 
 

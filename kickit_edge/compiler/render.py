@@ -8,6 +8,7 @@ the same rules always render the same bytes, whatever the comments or layout.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..snapshot import etag_of, render_body
@@ -24,22 +25,41 @@ def _entry(value: dict[str, Any]) -> list[str]:
     return [body.decode("utf-8"), etag_of(body)]
 
 
-def _localized(app: AppConfig, name: str | None) -> tuple[str | None, dict[str, str] | None]:
-    """Default text and all locales, the default locale first, then the rest sorted."""
-    if name is None:
-        return None, None
-    texts = app.messages[name]
-    ordered = {app.default_locale: texts[app.default_locale]}
-    ordered.update((loc, texts[loc]) for loc in sorted(texts) if loc != app.default_locale)
-    return texts[app.default_locale], ordered
+class _Bodies:
+    """Renders one app's version bodies by joining pre-encoded JSON pieces.
+
+    A 10,000-app config has a million version records; encoding each value
+    once and joining strings is several times faster than ``json.dumps`` of a
+    dict per body, and gives the same bytes (a test compares both).
+    """
+
+    def __init__(self, app: AppConfig) -> None:
+        self.app = app
+        self._messages: dict[str | None, tuple[str, str]] = {None: ("null", "null")}
+
+    def _message(self, name: str | None) -> tuple[str, str]:
+        """JSON of the default text and of all locales (default first, then sorted)."""
+        if name not in self._messages:
+            assert name is not None
+            texts = self.app.messages[name]
+            default = self.app.default_locale
+            ordered = {default: texts[default]}
+            ordered.update((loc, texts[loc]) for loc in sorted(texts) if loc != default)
+            self._messages[name] = (_json(texts[default]), _json(ordered))
+        return self._messages[name]
+
+    def render(self, version: str, platform: str, force: bool, message: str | None) -> tuple[str, str, str, str]:
+        """v1 body, its ETag, v2 body, its ETag."""
+        default, localized = self._message(message)
+        head = '{"version":%s,"platform":%s,"force_update":%s,' % (
+            _json(version), _json(platform), "true" if force else "false")
+        v1 = head + '"update_message":' + default + "}"
+        v2 = head + '"default_update_message":' + default + ',"update_messages":' + localized + "}"
+        return v1, etag_of(v1.encode("utf-8")), v2, etag_of(v2.encode("utf-8"))
 
 
-def _version_bodies(app: AppConfig, version: str, platform: str, force: bool, message: str | None) -> dict[str, Any]:
-    default, localized = _localized(app, message)
-    v1 = {"version": version, "platform": platform, "force_update": force, "update_message": default}
-    v2 = {"version": version, "platform": platform, "force_update": force,
-          "default_update_message": default, "update_messages": localized}
-    return {"v1": _entry(v1), "v2": _entry(v2)}
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _condition(spec: ConditionSpec | None) -> dict[str, Any] | None:
@@ -70,18 +90,20 @@ def _notice(notice: Notice) -> dict[str, Any]:
 
 
 def _app(app: AppConfig) -> dict[str, Any]:
+    bodies = _Bodies(app)
     exact: dict[str, dict[str, dict[str, Any]]] = {}
     for record in app.versions:
         if not record.enabled:
             continue  # AppCockpit matches only status=true records
-        entry = _version_bodies(app, record.version, record.platform, record.force_update, record.message)
-        entry.update(rule=record.rule, force=record.force_update)
-        exact.setdefault(record.platform, {}).setdefault(record.environment, {})[record.version] = entry
+        v1, v1_etag, v2, v2_etag = bodies.render(record.version, record.platform, record.force_update, record.message)
+        exact.setdefault(record.platform, {}).setdefault(record.environment, {})[record.version] = [
+            record.force_update, v1, v1_etag, v2, v2_etag]
     minimum: dict[str, dict[str, Any]] = {}
     for rule in app.minimums:
-        entry = _version_bodies(app, rule.version, rule.platform, rule.force_update, rule.message)
-        entry.update(rule=rule.rule, force=rule.force_update, version=rule.version)
-        minimum.setdefault(rule.platform, {})[rule.environment] = entry
+        v1, v1_etag, v2, v2_etag = bodies.render(rule.version, rule.platform, rule.force_update, rule.message)
+        minimum.setdefault(rule.platform, {})[rule.environment] = {
+            "rule": rule.rule, "force": rule.force_update, "version": rule.version,
+            "v1": [v1, v1_etag], "v2": [v2, v2_etag]}
     targets = [
         {
             "id": t.id, "rule": t.rule, "hard": t.hard,
@@ -121,8 +143,8 @@ def _app(app: AppConfig) -> dict[str, Any]:
     }
 
 
-def render_content(config: Config) -> dict[str, Any]:
-    """The snapshot content of a checked config."""
+def render_content(config: Config) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The snapshot header and the line of each app, for a checked config."""
     keys = {
         k.prefix: {
             "app": app.id, "sha256": k.sha256,
@@ -131,8 +153,5 @@ def render_content(config: Config) -> dict[str, Any]:
         }
         for app in config.apps for k in app.keys
     }
-    return {
-        "apps": {app.id: _app(app) for app in config.apps},
-        "keys": keys,
-        "maintenance_off": _entry(MAINTENANCE_OFF),
-    }
+    header = {"keys": keys, "maintenance_off": _entry(MAINTENANCE_OFF)}
+    return header, {app.id: _app(app) for app in config.apps}

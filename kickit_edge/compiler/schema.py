@@ -1,4 +1,9 @@
-"""JSON Schema validation of each config file (Draft 2020-12, schemas shipped in the package)."""
+"""JSON Schema validation of each config file (Draft 2020-12, schemas shipped in the package).
+
+Two validators, one schema: jsonschema-rs answers "valid?" fast enough for
+10,000 app files; only a file that fails is walked again by the reference
+``jsonschema`` validator, whose located, readable errors we report.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -31,6 +37,11 @@ def _validator(kind: FileKind) -> Draft202012Validator:
     schema = load_schema(kind)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
+
+
+@cache
+def _fast_validator(kind: FileKind) -> Any:
+    return jsonschema_rs.Draft202012Validator(load_schema(kind))
 
 
 def file_kind(source: SourceFile) -> FileKind | None:
@@ -62,5 +73,7 @@ def validate_file(source: SourceFile) -> tuple[FileKind | None, list[Diagnostic]
     kind = file_kind(source)
     if kind is None:
         return None, [source.diagnostic((), "expected a mapping with 'app' (an app file) or 'admin_tokens' (the admin token file)")]
+    if _fast_validator(kind).is_valid(source.data):
+        return kind, []
     errors = sorted(_validator(kind).iter_errors(source.data), key=lambda e: [str(p) for p in e.absolute_path])
     return kind, [source.diagnostic(tuple(e.absolute_path), _message(e)) for e in errors]

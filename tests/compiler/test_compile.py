@@ -100,3 +100,24 @@ def test_publishing_into_an_unwritable_place_is_an_operator_error(write_config: 
     data = compile_config(str(write_config()), revision="r").data
     with pytest.raises(OperatorError, match="cannot publish into"):
         publish_snapshot(data, blocker / "out")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1, max_size=20), st.sampled_from(["ios", "android"]), st.booleans(),
+       st.dictionaries(st.sampled_from(["en", "de", "fr", "pt-BR"]), st.text(min_size=1, max_size=30), min_size=0))
+def test_joined_bodies_equal_json_dumps(version: str, platform: str, force: bool, texts: dict[str, str]) -> None:
+    from kickit_edge.compiler.render import _Bodies
+    from kickit_edge.snapshot import etag_of, render_body
+
+    texts = {"en": "Update, \"please\" \u2713", **texts}
+    app = type("App", (), {"messages": {"m": texts}, "default_locale": "en"})()
+    for message in ("m", None):
+        v1, v1_etag, v2, v2_etag = _Bodies(app).render(version, platform, force, message)  # type: ignore[arg-type]
+        default = texts["en"] if message else None
+        localized = ({"en": texts["en"], **{k: texts[k] for k in sorted(texts) if k != "en"}} if message else None)
+        expected_v1 = render_body({"version": version, "platform": platform, "force_update": force,
+                                   "update_message": default})
+        expected_v2 = render_body({"version": version, "platform": platform, "force_update": force,
+                                   "default_update_message": default, "update_messages": localized})
+        assert v1.encode() == expected_v1 and v1_etag == etag_of(expected_v1)
+        assert v2.encode() == expected_v2 and v2_etag == etag_of(expected_v2)
