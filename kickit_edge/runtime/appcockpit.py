@@ -33,7 +33,7 @@ import json
 from datetime import UTC, datetime
 from typing import Literal
 
-from ..evaluation import FORBIDDEN, authorize, check_maintenance, check_versions, key_allows
+from ..evaluation import FORBIDDEN, check_maintenance, check_versions, key_allows
 from ..events import Event
 from ..keys import Key, decode_token
 from ..snapshot import Answer, AppIndex, Snapshot, error_answer, etag_of, render_body
@@ -59,10 +59,10 @@ def body_too_large(limit: int) -> Answer:
     return error_answer(413, f"Request body is larger than {limit} bytes")
 
 
-def _authorize(snapshot: Snapshot, headers: dict[bytes, bytes], now: float) -> tuple[Key | None, AppIndex | Answer]:
+def _authorize(runtime: Runtime, snapshot: Snapshot, headers: dict[bytes, bytes]) -> tuple[Key | None, AppIndex | Answer]:
     token = headers.get(b"x-api-token")
     key = decode_token(token.decode("latin-1")) if token is not None else None
-    return key, authorize(snapshot, key, now)
+    return key, runtime.authorize(snapshot, key)
 
 
 class _Check:
@@ -84,7 +84,7 @@ class _Check:
             await send_answer(send, NOT_READY, APPCOCKPIT, rid)
             return
         snapshot = active.snapshot
-        key, app = _authorize(snapshot, headers, self.runtime.clock())
+        key, app = _authorize(self.runtime, snapshot, headers)
         if not isinstance(app, AppIndex):
             await send_answer(send, app, APPCOCKPIT, rid)
             return
@@ -147,7 +147,7 @@ class AuthenticateEndpoint:
         if active is None:
             return NOT_READY
         snapshot = active.snapshot
-        key, app = _authorize(snapshot, headers, runtime.clock())
+        key, app = _authorize(runtime, snapshot, headers)
         if not isinstance(app, AppIndex):
             return app
         try:

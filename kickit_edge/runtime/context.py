@@ -8,12 +8,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..errors import SnapshotError
+from ..evaluation import authorize
 from ..events import Event
+from ..keys import Key
+from ..snapshot import Answer, AppIndex, Snapshot, error_answer
 from .state import SnapshotState
 
 __all__ = ["EventSink", "Runtime"]
 
 log = logging.getLogger("kickit_edge.runtime")
+
+# An app's line is parsed on its first use; one that does not parse (a
+# publisher bug: the digest matched) answers this instead of a 500.
+APP_NOT_LOADABLE = error_answer(503, "Service Unavailable: this app's snapshot entry cannot be read")
 
 # During a full disk every request fails the same way: log it this often at most.
 FAILURE_LOG_INTERVAL = 10.0
@@ -37,6 +45,14 @@ class Runtime:
     clock: Callable[[], float] = field(default=time.time)
     event_failures: int = 0
     last_event_failure: tuple[float, str] | None = None
+
+    def authorize(self, snapshot: Snapshot, key: Key | None) -> AppIndex | Answer:
+        """The key's app, or the 401/402 answer (or 503 if the app's entry cannot be read)."""
+        try:
+            return authorize(snapshot, key, self.clock())
+        except SnapshotError as exc:
+            self.state.reject(str(exc), "the active snapshot")
+            return APP_NOT_LOADABLE
 
     def write_event(self, event: Event) -> bool:
         """Append ``event``; on failure count it, log it (rate-limited) and return False."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from ..evaluation import FORBIDDEN, TargetRequest, authorize, check_target
+from ..evaluation import FORBIDDEN, TargetRequest, check_target
 from ..events import Event
 from ..keys import parse_key
 from ..snapshot import Answer, AppIndex, error_answer
@@ -76,7 +76,7 @@ class TargetChecksEndpoint:
         snapshot = active.snapshot
         presented = headers.get(b"x-api-key")
         key = parse_key(presented.decode("latin-1")) if presented is not None else None
-        app = authorize(snapshot, key, runtime.clock())
+        app = runtime.authorize(snapshot, key)
         if not isinstance(app, AppIndex):
             return app
         assert key is not None

@@ -11,8 +11,11 @@ and decides. Both sources share the contract:
 (watchfiles), not the file: a publisher's ``os.replace`` and a Kubernetes
 ConfigMap's ``..data`` symlink swap both replace the file rather than write
 into it, so a watch on the old file would go quiet. Any event in the folder
-triggers a re-read; the bytes' hash skips re-reads of the same file and the
-content digest decides whether the snapshot changed. When file events are
+triggers a look at the file: its first line (the manifest, which carries the
+content digest) and its size are compared with those of the file last
+offered, so an unchanged snapshot of hundreds of megabytes is not read again;
+otherwise the whole file is read and offered, and the digest decides whether
+the snapshot changed. When file events are
 unavailable (no inotify, network file systems) or ``watch="poll"``, the file's
 ``stat`` is polled instead. Either way the file is re-read every
 ``resync_interval`` seconds, because events and ``stat`` can both lie on
@@ -28,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import time
@@ -45,6 +47,8 @@ __all__ = ["Source", "FolderSource", "UrlSource", "SNAPSHOT_FILE", "redact_url"]
 log = logging.getLogger("kickit_edge.runtime")
 
 SNAPSHOT_FILE = "snapshot.json"
+# A manifest line is a few hundred bytes; a file without a line break this early is not a snapshot.
+MANIFEST_LIMIT = 64 * 1024
 
 Mode = Literal["watchfiles", "polling", "http"]
 
@@ -79,12 +83,18 @@ class FolderSource:
         self.mode: Mode = "watchfiles" if watch == "auto" else "polling"
         self.poll_interval = poll_interval
         self.resync_interval = resync_interval
-        self._seen: str | None = None  # hash of the bytes last offered, or of the last read error
+        # (manifest line, size) of the file last offered, or the last read error.
+        self._seen: tuple[bytes, int] | str | None = None
 
     def refresh(self) -> Outcome:
         """Read the file and offer it, unless it is the same as last time."""
         try:
-            data = self.path.read_bytes()
+            with open(self.path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                seen = (handle.readline(MANIFEST_LIMIT), size)
+                if seen == self._seen:
+                    return "unchanged"
+                data = seen[0] + handle.read()
         except OSError as exc:
             error = f"cannot read {self.path}: {exc.strerror or exc}"
             if self._seen == error:
@@ -92,9 +102,6 @@ class FolderSource:
             self._seen = error
             self.state.reject(error, self.location)
             return "rejected"
-        seen = hashlib.sha256(data).hexdigest()
-        if seen == self._seen:
-            return "unchanged"
         self._seen = seen
         return self.state.offer(data, self.location)
 
