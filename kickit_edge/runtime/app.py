@@ -32,6 +32,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import OperatorError
 from ..settings import Settings
@@ -81,6 +82,28 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return _response(INTERNAL_ERROR, request)
 
 
+class ExactRoutes:
+    """Dispatch the routes' exact paths with one dict lookup, before Starlette's router.
+
+    Starlette's router tries each route's regex in turn; every path here is a
+    constant, so a dict finds the endpoint at once. Anything else (an unknown
+    path, a wrong method) goes on to the router, which answers 404 or 405.
+    It sits inside Starlette's error middleware, so a bug is still a JSON 500.
+    """
+
+    def __init__(self, app: ASGIApp, routes: list[Route]) -> None:
+        self.app = app
+        self.table = {route.path: (frozenset(route.methods or ()), route.app) for route in routes}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            entry = self.table.get(scope["path"])
+            if entry is not None and scope["method"] in entry[0]:
+                await entry[1](scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings, *, events: EventSink | None = None) -> Starlette:
     """The ASGI app for ``settings``; ``events`` replaces the event log built from the settings."""
     state = SnapshotState()
@@ -128,6 +151,7 @@ def create_app(settings: Settings, *, events: EventSink | None = None) -> Starle
                 owned.close()
 
     middleware = [Middleware(AccessLog)] if settings.access_log else []
+    middleware.append(Middleware(ExactRoutes, routes=routes))
     app = Starlette(
         routes=routes, middleware=middleware, lifespan=lifespan,
         exception_handlers={404: _http_error, 405: _http_error, Exception: _server_error},
