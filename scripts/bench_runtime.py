@@ -190,6 +190,25 @@ class Result:
     requests: int
     bad: int  # answers neither 2xx nor 3xx, plus socket errors
     note: str = ""
+    cpu_us: float = float("nan")  # server CPU time (user + system) per request, microseconds
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its direct children (uvicorn workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[1] is the parent pid; fields[11], fields[12] are utime, stime
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def lua_requests(requests: list[tuple[str, str, dict[str, str], str]]) -> str:
@@ -289,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario (default 10)")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of all scenarios; medians are reported")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers for every server (default 1)")
     parser.add_argument("--apps", type=int, default=10000, help="apps in the big snapshot (default 10000)")
     parser.add_argument("--work", default=str(REPO / "var" / "bench"), help="working folder (kept for reuse)")
@@ -315,98 +335,122 @@ def main(argv: list[str] | None = None) -> int:
         return python_load(base, requests, args.duration, args.connections, name)
 
     def warm(base: str, requests: list[tuple[str, str, dict[str, str], str]]) -> None:
+        # Long enough to send every request of the cycle at least once (the
+        # big snapshot builds each app's index on its first request).
+        seconds = 3 + len(requests) // 1000
         if wrk:
-            wrk_load(wrk, base, lua_requests(requests), 3, args.connections, "warm-up")
+            wrk_load(wrk, base, lua_requests(requests), seconds, args.connections, "warm-up")
         else:
-            python_load(base, requests, 3, args.connections, "warm-up")
+            python_load(base, requests, seconds, args.connections, "warm-up")
 
     versions = [("GET", DEMO_PATH, {"x-api-token": demo_token}, "")]
-    results: dict[str, Result] = {}
-
-    # (a), (d), (e), (a+log) on the demo snapshot
-    server = edge(paths["demo"], events, args.workers)
-    status, body, headers = server.get(DEMO_PATH, {"x-api-token": demo_token})
-    assert status == 200, (status, body)
-    warm(server.base, versions)
-    results["a"] = load(server.base, versions, "(a) /v1/versions, demo snapshot")
-    results["d"] = load(server.base, [("GET", DEMO_PATH, {"x-api-token": demo_token, "If-None-Match": headers["etag"]},
-                                       "")], "(d) 304 path")
     user = json.dumps({"user_id": "user_12345", "platform": "ios", "app_version": "2.5.0",
                        "environment": "production"})
-    results["e"] = load(server.base, [("POST", "/v2/authenticate", {"x-api-token": demo_token,
-                                                                     "Content-Type": "application/json"}, user)],
-                        "(e) POST /v2/authenticate")
-    server.stop()
-
-    # (c) the baseline, answering the same bytes as (a)
-    baseline = Server([sys.executable, str(Path(__file__).resolve()), "--serve-baseline", "{port}",
-                       "--workers", str(args.workers)], env={"BENCH_BODY": body.decode()}, ready="/")
-    warm(baseline.base, [("GET", "/", {}, "")])
-    results["c"] = load(baseline.base, [("GET", "/", {"x-api-token": demo_token}, "")],
-                        "(c) bare Starlette, constant body")
-    baseline.stop()
-
-    # (b) the big snapshot: every app with its own key
     keys_file = work / f"keys-{args.apps}.tsv"
     big_requests = []
     for line in keys_file.read_text().splitlines():
         app_id, key = line.split("\t")
         path = f"/v1/versions?app_id={app_id}&app_version=2.5.0&platform=ios&environment=production"
         big_requests.append(("GET", path, {"x-api-token": base64.b64encode(key.encode()).decode()}, ""))
-    server = edge(paths["big"], events, args.workers)
-    status, _, _ = server.get(big_requests[0][1], big_requests[0][2])
-    assert status == 200, status
-    warm(server.base, big_requests)  # each app's index is built on its first request
-    results["b"] = load(server.base, big_requests, f"(b) /v1/versions, {args.apps}-app snapshot")
-    server.stop()
-
-    # (f) republish every second during the load
     live = work / "live"
     shutil.rmtree(live, ignore_errors=True)
     live.mkdir()
     shutil.copy(paths["demo"] / "snapshot.json", live / "snapshot.json")
-    server = edge(live, events, args.workers)
-    warm(server.base, versions)
-    stop = threading.Event()
-    published = 0
 
-    def republish() -> None:
-        nonlocal published
-        sources = [paths["demo_b"] / "snapshot.json", paths["demo"] / "snapshot.json"]
-        while not stop.wait(1.0):
-            staged = live / ".staged"
-            shutil.copy(sources[published % 2], staged)
-            os.replace(staged, live / "snapshot.json")
-            published += 1
+    # Every server runs for the whole benchmark and the scenarios take turns,
+    # round after round; each figure is the median of its rounds. Background
+    # load on the machine then skews all scenarios alike instead of one.
+    servers: list[Server] = []
+    try:
+        demo = edge(paths["demo"], events, args.workers)
+        servers.append(demo)
+        status, body, headers = demo.get(DEMO_PATH, {"x-api-token": demo_token})
+        assert status == 200, (status, body)
+        baseline = Server([sys.executable, str(Path(__file__).resolve()), "--serve-baseline", "{port}",
+                           "--workers", str(args.workers)], env={"BENCH_BODY": body.decode()}, ready="/")
+        servers.append(baseline)
+        big = edge(paths["big"], events, args.workers)
+        servers.append(big)
+        following = edge(live, events, args.workers)
+        servers.append(following)
+        logging_on = edge(paths["demo"], events, args.workers, access_log=True)
+        servers.append(logging_on)
+        for server, requests in ((demo, versions), (baseline, [("GET", "/", {}, "")]), (big, big_requests),
+                                 (following, versions), (logging_on, versions)):
+            warm(server.base, requests)
 
-    thread = threading.Thread(target=republish, daemon=True)
-    thread.start()
-    results["f"] = load(server.base, versions, "(f) (a) + republish every second")
-    stop.set()
-    thread.join()
-    _, status_body, _ = server.get("/status")
-    loads = json.loads(status_body)["loads"]
-    results["f"].note = f"{published} snapshots published, {loads} loads"
-    server.stop()
+        scenarios = {
+            "a": ("(a) /v1/versions, demo snapshot", demo, versions),
+            "b": (f"(b) /v1/versions, {args.apps}-app snapshot", big, big_requests),
+            "c": ("(c) bare Starlette, constant body", baseline, [("GET", "/", {"x-api-token": demo_token}, "")]),
+            "d": ("(d) 304 path", demo, [("GET", DEMO_PATH, {"x-api-token": demo_token,
+                                                            "If-None-Match": headers["etag"]}, "")]),
+            "e": ("(e) POST /v2/authenticate", demo, [("POST", "/v2/authenticate", {
+                "x-api-token": demo_token, "Content-Type": "application/json"}, user)]),
+            "f": ("(f) (a) + republish every second", following, versions),
+            "a_log": ("(a) with the access log on", logging_on, versions),
+        }
+        rounds: dict[str, list[Result]] = {key: [] for key in scenarios}
+        published = 0
+        for round_ in range(args.rounds):
+            for key, (name, server, requests) in scenarios.items():
+                stop = threading.Event()
+                thread = None
+                if key == "f":
+                    def republish() -> None:
+                        nonlocal published
+                        sources = [paths["demo_b"] / "snapshot.json", paths["demo"] / "snapshot.json"]
+                        while not stop.wait(1.0):
+                            staged = live / ".staged"
+                            shutil.copy(sources[published % 2], staged)
+                            os.replace(staged, live / "snapshot.json")
+                            published += 1
 
-    # (a) again with the access log on, for reference
-    server = edge(paths["demo"], events, args.workers, access_log=True)
-    warm(server.base, versions)
-    results["a_log"] = load(server.base, versions, "(a) with the access log on")
-    server.stop()
+                    thread = threading.Thread(target=republish, daemon=True)
+                    thread.start()
+                before = cpu_seconds(server.process.pid)
+                result = load(server.base, requests, name)
+                result.cpu_us = (cpu_seconds(server.process.pid) - before) / max(result.requests, 1) * 1e6
+                rounds[key].append(result)
+                if thread is not None:
+                    stop.set()
+                    thread.join()
+                print(f"round {round_ + 1}/{args.rounds} {name}: {result.rps:,.0f} req/s, "
+                      f"{result.cpu_us:.1f} us CPU per request", file=sys.stderr)
+        _, status_body, _ = following.get("/status")
+        loads = json.loads(status_body)["loads"]
+    finally:
+        for server in servers:
+            server.stop()
 
-    base = results["c"].rps
-    print(f"\nworkers={args.workers} connections={args.connections} duration={args.duration}s "
+    results: dict[str, Result] = {}
+    for key, runs in rounds.items():
+        rps = sorted(r.rps for r in runs)[len(runs) // 2]
+        p99 = sorted(r.p99_ms for r in runs)[len(runs) // 2]
+        cpu = sorted(r.cpu_us for r in runs)[len(runs) // 2]
+        results[key] = Result(runs[0].name, rps, p99, sum(r.requests for r in runs), sum(r.bad for r in runs),
+                              runs[0].note, cpu)
+    results["f"].note = f"{published} snapshots published during the runs, {loads} loads"
+    base = results["c"]
+    print(f"\nworkers={args.workers} connections={args.connections} duration={args.duration}s x {args.rounds} rounds "
           f"load={'wrk' if wrk else 'python'} cpus={os.cpu_count()}\n")
-    print("| scenario | req/s | p99 ms | vs (c) | non-2xx/3xx + socket errors | note |")
-    print("|---|---:|---:|---:|---:|---|")
+    print("| scenario | req/s | p99 ms | vs (c) | server CPU us/req | vs (c) by CPU | errors | note |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     for key in ("a", "b", "c", "d", "e", "f", "a_log"):
         r = results[key]
-        print(f"| {r.name} | {r.rps:,.0f} | {r.p99_ms:.2f} | {r.rps / base:.2f} | {r.bad} | {r.note} |")
-    a, b = results["a"].rps, results["b"].rps
-    print(f"\n(a)/(c) {a / base:.2f} (target >= 0.85); (b)/(c) {b / base:.2f} (target >= 0.85); "
-          f"(b)/(a) {b / a:.2f} (target within 10%); (e)/(c) {results['e'].rps / base:.2f} (target >= 0.6); "
-          f"(f) errors {results['f'].bad} (target 0)")
+        print(f"| {r.name} | {r.rps:,.0f} | {r.p99_ms:.2f} | {r.rps / base.rps:.2f} | {r.cpu_us:.1f} | "
+              f"{base.cpu_us / r.cpu_us:.2f} | {r.bad} | {r.note} |")
+    a, b, e = results["a"], results["b"], results["e"]
+    print("\nreq/s and p99 are medians of the rounds; CPU per request counts the server process only, so it holds")
+    print("even when other processes share the machine (the CPU ratio is (c)'s CPU per request over the scenario's).")
+    for label, by_rps, by_cpu in (
+        ("(a)/(c) target >= 0.85", a.rps / base.rps, base.cpu_us / a.cpu_us),
+        ("(b)/(c) target >= 0.85", b.rps / base.rps, base.cpu_us / b.cpu_us),
+        ("(b)/(a) target 0.90-1.10", b.rps / a.rps, a.cpu_us / b.cpu_us),
+        ("(e)/(c) target >= 0.60", e.rps / base.rps, base.cpu_us / e.cpu_us),
+    ):
+        print(f"{label}: {by_rps:.2f} by req/s, {by_cpu:.2f} by CPU")
+    print(f"(f) errors: {results['f'].bad} (target 0)")
     if args.json:
         Path(args.json).write_text(json.dumps({k: vars(v) for k, v in results.items()}, indent=2))
     return 0

@@ -56,20 +56,21 @@ def headers_of(scope: Scope) -> dict[bytes, bytes]:
     return dict(scope["headers"])
 
 
-@lru_cache(maxsize=1024)
-def _parse_query(raw: bytes) -> dict[str, str]:
-    return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
-
-
 def query_of(scope: Scope) -> dict[str, str]:
-    """The query parameters (the last of repeated ones wins). Do not mutate the result.
+    """The query parameters; the last of repeated ones wins (as in Starlette).
 
-    Clients repeat the same few query strings, so short ones are parsed once.
+    Clients send plain ``name=value`` pairs; only a query with escapes
+    (``%``, ``+``) takes the general parser, so the common case is two splits.
     """
-    raw: bytes = scope["query_string"]
-    if len(raw) <= 256:
-        return _parse_query(raw)
-    return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+    text = scope["query_string"].decode("latin-1")
+    if "%" in text or "+" in text:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    params = {}
+    for pair in text.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            params[name] = value
+    return params
 
 
 class BodyTooLarge(Exception):
