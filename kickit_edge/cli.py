@@ -1,7 +1,8 @@
 """The ``kickit-edge`` command: parse, call, and turn a KickitError into a message and an exit code.
 
 Exit codes: 0 success, 1 invalid config or failing config tests, 2 usage or
-operator error (bad flag, unwritable folder, unknown app).
+operator error (bad flag, unwritable folder, unknown app), 3 ``diff --fail-on``
+found what it was told to fail on.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from . import __version__
 from .errors import ConfigError, ConfigTestFailure, KickitError, OperatorError
@@ -18,6 +20,8 @@ from .settings import add_arguments
 __all__ = ["main", "build_parser"]
 
 Command = Callable[[argparse.Namespace], int]
+
+EXIT_FAIL_ON = 3
 
 
 def _out(text: str = "") -> None:
@@ -37,6 +41,14 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text!r} is not a time: expected ISO 8601 such as 2027-03-14T01:30:00Z") from None
 
 
+def _progress() -> Callable[[str], None]:
+    """Progress lines on stderr, each with the seconds since the command started."""
+    import time
+
+    started = time.monotonic()
+    return lambda message: _err(f"[{time.monotonic() - started:6.1f}s] {message}")
+
+
 # --- commands ----------------------------------------------------------------
 
 
@@ -44,7 +56,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from .compiler.compile import compile_config
     from .compiler.publish import publish_snapshot
 
-    compiled = compile_config(args.config_dir, revision=args.revision)
+    compiled = compile_config(args.config_dir, revision=args.revision, progress=_progress())
     snapshot = compiled.snapshot
     if args.dry_run:
         _out(f"snapshot {snapshot.id} {snapshot.digest} ({len(compiled.config.apps)} apps, {snapshot.size} bytes; not published)")
@@ -109,6 +121,53 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
         _err(f"Key for app {args.app!r} added to {args.config} (prefix {key.prefix}). Store it now; it is not shown again.")
         _err(f"AppCockpit clients send it base64-encoded: x-api-token: $(printf %s KEY | base64 -w0)")
     _out(str(key))
+    return 0
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    from .admin.server import serve_admin
+
+    serve_admin(args.config, args.publish, args.host, args.port)
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .compiler.diff import diff_sides
+    from .compiler.report import render_diff
+    from .compiler.side import open_side
+
+    base = open_side(args.base, args.config_path)
+    head = open_side(args.head if args.head is not None else args.config_path, args.config_path)
+    diff = diff_sides(base, head)
+    sys.stdout.write(render_diff(diff, args.format))
+    if args.fail_on == "hard" and diff.forcing or args.fail_on == "any" and diff.changed:
+        return EXIT_FAIL_ON
+    return 0
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from .compiler.matrix import app_matrix
+    from .compiler.report import render_matrix
+    from .compiler.side import open_side
+
+    sys.stdout.write(render_matrix(app_matrix(open_side(args.source, args.config_path), args.app), args.format))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .compiler.schema import SCHEMA_NAMES, schema_text
+
+    if args.out is None:
+        sys.stdout.write(schema_text(args.kind or "app"))
+        return 0
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for kind in [args.kind] if args.kind else list(SCHEMA_NAMES):
+            (out / SCHEMA_NAMES[kind]).write_text(schema_text(kind), encoding="utf-8")
+            _out(f"wrote {out / SCHEMA_NAMES[kind]}")
+    except OSError as exc:
+        raise OperatorError(f"cannot write schemas to {args.out}: {exc.strerror}") from None
     return 0
 
 
@@ -207,6 +266,51 @@ def build_parser() -> argparse.ArgumentParser:
         "Every flag can also be set by its environment variable."))
     add_arguments(p)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("diff", help="show what a config change does to clients' verdicts",
+                       description="Compare two configs by what clients are answered: version ranges whose verdict "
+                                   "changes, targets, messages, maintenance and keys. Each side is a config folder, "
+                                   "a snapshot (file or folder), or a git revision of the config folder.",
+                       epilog="Exit codes: 0 compared, 1 a side's config is invalid, 2 bad argument, "
+                              "3 --fail-on matched.")
+    p.add_argument("base", metavar="BASE", help="config folder, snapshot, or git revision (e.g. main, HEAD~1)")
+    p.add_argument("head", nargs="?", metavar="HEAD", help="the same kinds (default: the config folder on disk)")
+    p.add_argument("--config-path", default="config", metavar="PATH",
+                   help="the config folder, read at git revisions too (default: config)")
+    p.add_argument("--format", choices=["text", "markdown", "json"], default="text", help="output (default: text)")
+    p.add_argument("--fail-on", choices=["hard", "any"],
+                   help="exit 3 when the change forces users (a new hard verdict, maintenance turned on, an app "
+                        "disabled), or on any change")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("matrix", help="show an app's whole version policy as a table",
+                       description="Show, per platform and environment, the version ranges of an app with their "
+                                   "verdicts and rules, then its targets and maintenance.")
+    p.add_argument("source", nargs="?", default="config", metavar="CONFIG_DIR",
+                   help="config folder, snapshot, or git revision (default: config)")
+    p.add_argument("--app", required=True, metavar="ID")
+    p.add_argument("--config-path", default="config", metavar="PATH",
+                   help="the config folder when CONFIG_DIR is a git revision (default: config)")
+    p.add_argument("--format", choices=["text", "markdown", "json"], default="text", help="output (default: text)")
+    p.set_defaults(func=cmd_matrix)
+
+    p = sub.add_parser("schema", help="print or write the JSON Schemas of the config files",
+                       description="Print a JSON Schema (default: the app file's), or write them all into a folder "
+                                   "for an editor's YAML language server.")
+    p.add_argument("kind", nargs="?", choices=["app", "admin"], help="which schema (default: app; with --out: all)")
+    p.add_argument("--out", metavar="DIR", help="write the schemas into this folder instead of printing")
+    p.set_defaults(func=cmd_schema)
+
+    from .admin.settings import SETTINGS, setting_default
+
+    p = sub.add_parser("admin", help="serve the Kickfolio management API (edits the YAML)",
+                       description="Serve the Kickfolio management API: apps and versions over HTTP, written back "
+                                   "to the YAML config, checked as a whole config before every write.")
+    for setting in SETTINGS:
+        p.add_argument(f"--{setting.name}", default=setting_default(setting), metavar=setting.metavar,
+                       type=int if isinstance(setting.default, int) else str,
+                       help=f"{setting.help} (default: {setting.default}; env {setting.env})")
+    p.set_defaults(func=cmd_admin)
 
     p = sub.add_parser("rollback", help="make an earlier published snapshot current",
                        description="Make an earlier published snapshot current again.")

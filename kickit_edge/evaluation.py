@@ -21,12 +21,12 @@ Precedence, documented in the README:
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Literal, NamedTuple
+import json
+from typing import Literal
 
 from .keys import Key, secret_matches
-from .snapshot import Answer, AppIndex, Snapshot, Target, error_answer, etag_of, render_body
-from .versions import InvalidVersion, version_key
+from .snapshot import Answer, AppIndex, Snapshot, Target, TargetRequest, error_answer, etag_of
+from .versions import orderable_key
 
 __all__ = [
     "UNAUTHORIZED", "PAYMENT_REQUIRED", "FORBIDDEN", "VERSION_NOT_FOUND",
@@ -70,11 +70,8 @@ def check_versions(app: AppIndex, platform: str, environment: str, app_version: 
         return exact
     minimum = app.minimum.get((platform, environment))
     if minimum is not None:
-        try:
-            older = version_key(app_version) < minimum.key  # type: ignore[operator]
-        except InvalidVersion:
-            older = False
-        if older:
+        key = orderable_key(app_version)
+        if key is not None and key < minimum.key:
             return minimum.v1 if api == 1 else minimum.v2
     return VERSION_NOT_FOUND
 
@@ -94,61 +91,44 @@ def check_maintenance(snapshot: Snapshot, app: AppIndex, environment: str, at: f
     return snapshot.maintenance_off
 
 
-class TargetRequest(NamedTuple):
-    """What a KickIt client told us; ``None`` where it sent nothing."""
-
-    version: str | None = None
-    build: str | None = None
-    platform: str | None = None
-    os_version: str | None = None
-    environment: str | None = None
-
-
 def _holds(target: Target, request: TargetRequest) -> bool:
-    checks = (
-        (target.platforms, request.platform),
-        (target.environments, request.environment),
-    )
-    for allowed, value in checks:
-        if allowed is None:
-            continue
+    for field, test in target.checks:
+        value = request[field]
         if value is None:
             if target.hard:
+                return False  # a hard target needs evidence
+        elif type(test) is frozenset:
+            if value not in test:
                 return False
-        elif value not in allowed:
-            return False
-    conditions = (
-        (target.version, request.version),
-        (target.build, request.build),
-        (target.os_version, request.os_version),
-    )
-    for condition, value in conditions:
-        if condition is None:
-            continue
-        if value is None:
-            if target.hard:
-                return False
-        elif not condition.accepts(value):
+        elif not test.accepts(value):  # type: ignore[union-attr]
             return False
     return True
 
 
-@lru_cache(maxsize=4096)
-def _target_answer(app_name: str, target: Target | None, request: TargetRequest) -> Answer:
+# Per app, at most this many rendered target answers are kept; then the cache starts over.
+TARGET_CACHE = 4096
+_json_string = json.encoder.encode_basestring  # the C encoder json.dumps uses, without the call overhead
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else _json_string(value)
+
+
+def _render_target(app: AppIndex, index: int, request: TargetRequest) -> Answer:
+    target = app.targets[index] if index >= 0 else None
     pinned = dict(target.pinned) if target is not None else {}
-    meta = {
-        "app_name": app_name,
-        "version": request.version if request.version is not None else pinned.get("version"),
-        "build_number": request.build if request.build is not None else pinned.get("build"),
-        "platform": request.platform if request.platform is not None else pinned.get("platform"),
-        "platform_version": request.os_version if request.os_version is not None else pinned.get("os_version"),
-    }
-    body = render_body({
-        "matched": target is not None,
-        "message": target.message if target is not None else None,
-        "hard_deprecation": target.hard if target is not None else False,
-        "target_meta": meta,
-    })
+    version = request.version if request.version is not None else pinned.get("version")
+    build = request.build if request.build is not None else pinned.get("build")
+    platform = request.platform if request.platform is not None else pinned.get("platform")
+    os_version = request.os_version if request.os_version is not None else pinned.get("os_version")
+    if target is None:
+        head = '{"matched":false,"message":null,"hard_deprecation":false,'
+    else:
+        head = '{"matched":true,"message":%s,"hard_deprecation":%s,' % (
+            _text(target.message), "true" if target.hard else "false")
+    text = head + '"target_meta":{"app_name":%s,"version":%s,"build_number":%s,"platform":%s,"platform_version":%s}}' % (
+        _text(app.name), _text(version), _text(build), _text(platform), _text(os_version))
+    body = text.encode("utf-8", "surrogatepass")
     if target is None:
         return Answer(200, body, etag_of(body), "ok", None)
     return Answer(200, body, etag_of(body), "hard" if target.hard else "soft", target.rule)
@@ -156,7 +136,12 @@ def _target_answer(app_name: str, target: Target | None, request: TargetRequest)
 
 def check_target(app: AppIndex, request: TargetRequest) -> Answer:
     """KickIt ``POST /api/v1/target-checks`` for an authorized app."""
-    for target in app.targets:
-        if _holds(target, request):
-            return _target_answer(app.name, target, request)
-    return _target_answer(app.name, None, request)
+    index = next((i for i, target in enumerate(app.targets) if _holds(target, request)), -1)
+    cache = app.target_answers
+    answer = cache.get((index, request))
+    if answer is None:
+        answer = _render_target(app, index, request)
+        if len(cache) >= TARGET_CACHE:
+            cache.clear()
+        cache[(index, request)] = answer
+    return answer

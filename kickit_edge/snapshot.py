@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal, NamedTuple
 
 from .errors import SnapshotError
-from .versions import InvalidVersion, VersionKey, version_key
+from .versions import InvalidVersion, VersionKey, orderable_key, version_key
 
 __all__ = [
-    "SCHEMA_VERSION", "Answer", "Verdict", "Condition", "Target", "MaintenancePlan", "Minimum",
+    "SCHEMA_VERSION", "Answer", "Verdict", "Condition", "TargetRequest", "Target", "MaintenancePlan", "Minimum",
     "KeyRecord", "AppIndex", "AppTable", "Snapshot", "canonical_json", "render_body", "etag_of",
     "encode_snapshot", "load_snapshot", "error_answer",
 ]
@@ -71,14 +71,29 @@ def error_answer(status: int, text: str, verdict: Verdict = "error") -> Answer:
     return Answer(status, body, etag_of(body), verdict, None)
 
 
-def encode_snapshot(header: dict[str, Any], apps: dict[str, dict[str, Any]], manifest: dict[str, Any]) -> bytes:
-    """Write the snapshot; the manifest gains the schema version and the digest."""
-    ids = sorted(apps)
-    lines = [canonical_json(dict(header, apps=ids))]
-    lines.extend(canonical_json(apps[app_id]) for app_id in ids)
-    body = b"\n".join(lines) + b"\n"
-    head = dict(manifest, schema_version=SCHEMA_VERSION, digest="sha256:" + hashlib.sha256(body).hexdigest())
-    return canonical_json({"manifest": head}) + b"\n" + body
+def encode_snapshot(header: dict[str, Any], apps: Iterable[tuple[str, dict[str, Any]]],
+                    manifest: dict[str, Any]) -> bytes:
+    """Write the snapshot; the manifest gains the schema version and the digest.
+
+    ``apps`` yields (id, app content) sorted by id; it is consumed one app at a
+    time, so a big config never holds every rendered app at once.
+    """
+    ids: list[str] = []
+    lines: list[bytes] = [b""]  # the header goes first, once every id is known
+    for app_id, content in apps:
+        if ids and app_id <= ids[-1]:
+            raise ValueError(f"apps must come sorted by id: {app_id!r} after {ids[-1]!r}")
+        ids.append(app_id)
+        lines.append(canonical_json(content))
+    lines[0] = canonical_json(dict(header, apps=ids))
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(line)
+        digest.update(b"\n")
+    head = dict(manifest, schema_version=SCHEMA_VERSION, digest="sha256:" + digest.hexdigest())
+    lines.insert(0, canonical_json({"manifest": head}))
+    lines.append(b"")
+    return b"\n".join(lines)  # one copy of a possibly large body, not three
 
 
 # --- the loaded form -------------------------------------------------------
@@ -96,11 +111,25 @@ class Condition(NamedTuple):
             return False
         if self.min is None and self.below is None:
             return True
-        try:
-            key = version_key(value)
-        except InvalidVersion:
+        key = orderable_key(value)
+        if key is None:
             return False  # a value that has no order is outside every range
-        return (self.min is None or key >= self.min) and (self.below is None or key < self.below)  # type: ignore[operator]
+        return (self.min is None or key >= self.min) and (self.below is None or key < self.below)
+
+
+class TargetRequest(NamedTuple):
+    """What a KickIt client told us; ``None`` where it sent nothing."""
+
+    version: str | None = None
+    build: str | None = None
+    platform: str | None = None
+    os_version: str | None = None
+    environment: str | None = None
+
+
+# A target's conditions, compiled for the hot path: (index in TargetRequest, test),
+# the test being a set of allowed strings or a Condition.
+TargetCheck = tuple[int, "frozenset[str] | Condition"]
 
 
 class Target(NamedTuple):
@@ -115,6 +144,7 @@ class Target(NamedTuple):
     os_version: Condition | None
     # Values the target pins to one choice, as sorted pairs; they complete target_meta.
     pinned: tuple[tuple[str, str], ...]
+    checks: tuple[TargetCheck, ...]
 
 
 class Minimum(NamedTuple):
@@ -149,6 +179,9 @@ class AppIndex:
     minimum: dict[tuple[str, str], Minimum]
     targets: tuple[Target, ...]
     maintenance: dict[str, MaintenancePlan]
+    # Target answers echo the client, so they are rendered on first use and
+    # kept here (bounded by the evaluation module); clients repeat themselves.
+    target_answers: dict[tuple[int, tuple[str | None, ...]], Answer] = field(default_factory=dict)
 
 
 class AppTable(Mapping[str, AppIndex]):
@@ -229,6 +262,21 @@ def _optional_set(raw: list[str] | None) -> frozenset[str] | None:
     return frozenset(raw) if raw is not None else None
 
 
+def _target(raw: dict[str, Any]) -> Target:
+    tests: dict[str, frozenset[str] | Condition | None] = {
+        "platform": _optional_set(raw["platforms"]), "environment": _optional_set(raw["environments"]),
+        "version": _condition(raw["version"]), "build": _condition(raw["build"]),
+        "os_version": _condition(raw["os_version"]),
+    }
+    checks = tuple((TargetRequest._fields.index(name), test) for name, test in tests.items() if test is not None)
+    return Target(
+        raw["id"], raw["rule"], raw["hard"], raw["message"],
+        tests["platform"], tests["environment"],  # type: ignore[arg-type]
+        tests["version"], tests["build"], tests["os_version"],  # type: ignore[arg-type]
+        tuple(sorted(raw["pinned"].items())), checks,
+    )
+
+
 def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
     exact_v1: dict[tuple[str, str, str], Answer] = {}
     exact_v2: dict[tuple[str, str, str], Answer] = {}
@@ -249,15 +297,7 @@ def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
                 _answer(record["v1"], 200, verdict, record["rule"]),
                 _answer(record["v2"], 200, verdict, record["rule"]),
             )
-    targets = tuple(
-        Target(
-            t["id"], t["rule"], t["hard"], t["message"],
-            _optional_set(t["platforms"]), _optional_set(t["environments"]),
-            _condition(t["version"]), _condition(t["build"]), _condition(t["os_version"]),
-            tuple(sorted(t["pinned"].items())),
-        )
-        for t in raw["targets"]
-    )
+    targets = tuple(_target(t) for t in raw["targets"])
     maintenance = {}
     for environment, plan in raw["maintenance"].items():
         switch = plan["switch"]

@@ -32,7 +32,7 @@ from functools import lru_cache
 from packaging.version import InvalidVersion as _PEP440Invalid
 from packaging.version import Version
 
-__all__ = ["InvalidVersion", "MAX_VERSION_LENGTH", "VersionKey", "version_key", "compare_versions"]
+__all__ = ["InvalidVersion", "MAX_VERSION_LENGTH", "VersionKey", "version_key", "orderable_key", "compare_versions"]
 
 MAX_VERSION_LENGTH = 64
 
@@ -105,13 +105,31 @@ def _fallback_key(text: str) -> VersionKey:
     return (0, _trim(release), pre, (0,), (1,), (0,))
 
 
-@lru_cache(maxsize=65536)
 def version_key(text: str) -> VersionKey:
-    """Return the sort key of ``text``; raise :class:`InvalidVersion` if it has none.
+    """Return the sort key of ``text``; raise :class:`InvalidVersion` if it has none."""
+    key = _cached_key(text)
+    if isinstance(key, InvalidVersion):
+        raise InvalidVersion(*key.args)
+    return key
 
-    Cached: the runtime calls this for client versions on every minimum-rule
-    check, and clients repeat the same few versions.
-    """
+
+def orderable_key(text: str) -> VersionKey | None:
+    """The sort key of ``text``, or ``None`` when it has none (the hot path's form: no exception)."""
+    key = _cached_key(text)
+    return None if isinstance(key, InvalidVersion) else key
+
+
+@lru_cache(maxsize=65536)
+def _cached_key(text: str) -> VersionKey | InvalidVersion:
+    # Cached, failures included: the runtime asks for client versions on every
+    # minimum-rule check, and clients repeat the same few strings (bad ones too).
+    try:
+        return _key(text)
+    except InvalidVersion as exc:
+        return exc
+
+
+def _key(text: str) -> VersionKey:
     if not isinstance(text, str):
         raise InvalidVersion(f"expected a version string, got {type(text).__name__}")
     if len(text) > MAX_VERSION_LENGTH:
@@ -133,4 +151,4 @@ def version_key(text: str) -> VersionKey:
 def compare_versions(left: str, right: str) -> int:
     """Return -1, 0 or 1 as ``left`` orders before, with or after ``right``."""
     a, b = version_key(left), version_key(right)
-    return (a > b) - (a < b)  # type: ignore[operator]
+    return (a > b) - (a < b)

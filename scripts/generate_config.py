@@ -46,7 +46,7 @@ def app_yaml(index: int, versions: int, rng: random.Random) -> tuple[str, str, s
         "  environments: [production, staging]",
         "  default_locale: en",
         "keys:",
-        f"  - prefix: \"{prefix}\"",  # quoted: an all-digit prefix would be a YAML int
+        f"  - prefix: \"{prefix}\"",  # quoted: an all-digit prefix would read as a number
         f"    sha256: {hashlib.sha256(secret.encode()).hexdigest()}",
         "messages:",
         "  soft:",

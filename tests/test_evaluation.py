@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kickit_edge.compiler.compile import compile_config
 from kickit_edge.evaluation import (FORBIDDEN, PAYMENT_REQUIRED, UNAUTHORIZED, VERSION_NOT_FOUND, TargetRequest,
@@ -121,3 +123,23 @@ def test_authorize_maps_keys_to_apps_and_statuses(demo: Snapshot, write_config: 
     assert PAYMENT_REQUIRED.status == 402 and PAYMENT_REQUIRED.body == b'{"error":"Payment Required"}'
     assert authorize(snapshot, key, datetime(2027, 1, 1, tzinfo=UTC).timestamp()) is UNAUTHORIZED
 
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.one_of(st.none(), st.text(max_size=12)), st.one_of(st.none(), st.text(max_size=6)),
+       st.one_of(st.none(), st.sampled_from(["ios", "android", "web\"\\"])), st.one_of(st.none(), st.text(max_size=6)))
+def test_target_bodies_equal_json_dumps(demo: Snapshot, version: str | None, build: str | None,
+                                        platform: str | None, os_version: str | None) -> None:
+    from kickit_edge.snapshot import render_body
+
+    request = TargetRequest(version, build, platform, os_version, "production")
+    answer = check_target(demo.apps["demo"], request)
+    decoded = json.loads(answer.body)
+    assert answer.body == render_body(decoded)
+    assert answer.etag == etag_of(answer.body)
+    meta = decoded["target_meta"]
+    if version is not None:
+        assert meta["version"] == version
+    if os_version is not None:
+        assert meta["platform_version"] == os_version
+    assert check_target(demo.apps["demo"], request) is answer  # rendered once, then cached

@@ -1,0 +1,1 @@
+"""The Kickfolio management API: a separate process that edits the YAML config (the edge never imports it)."""

@@ -36,6 +36,9 @@ def _unique_across_files(config: Config) -> Iterator[Diagnostic]:
             *((t.prefix, t.where.at("prefix")) for t in config.admin_tokens),
         ]),
         ("admin token name", "name", ((t.name, t.where.at("name")) for t in config.admin_tokens)),
+        # Kickfolio Version ids address one record through the management API.
+        ("version id", "id", ((str(raw["id"]), Where(a.where.source, ("versions", i, "id")))
+                              for a in config.apps for i, raw in enumerate(a.raw.get("versions", [])) if "id" in raw)),
     ]
     for label, _, entries in fields:
         first: dict[str, Where] = {}
@@ -101,13 +104,13 @@ def _check_app(app: AppConfig) -> Iterator[Diagnostic]:
         yield from _check_scope(app, rule.where, rule.platform, rule.environment)
         yield from _check_message(app, rule.where, rule.message)
         yield from _orderable(rule.where.at("version"), rule.version)
-        slot = (rule.platform, rule.environment)
-        if slot in seen_minimum:
+        scope = (rule.platform, rule.environment)
+        if scope in seen_minimum:
             yield rule.where.diagnostic(
                 f"never matches: the minimum version for {rule.platform}/{rule.environment} "
-                f"at line {seen_minimum[slot].line} always wins (one minimum per platform and environment)")
+                f"at line {seen_minimum[scope].line} always wins (one minimum per platform and environment)")
         else:
-            seen_minimum[slot] = rule.where
+            seen_minimum[scope] = rule.where
 
     yield from _check_targets(app)
 
@@ -140,7 +143,7 @@ def _condition_keys(spec: ConditionSpec | None, field: str) -> Iterator[Diagnost
             yield from _orderable(spec.where.at(bound), text)
     if spec.min is not None and spec.below is not None:
         try:
-            if version_key(spec.min) >= version_key(spec.below):  # type: ignore[operator]
+            if version_key(spec.min) >= version_key(spec.below):
                 yield spec.where.diagnostic(
                     f"never matches: {field} range is empty (min {spec.min!r} is not below {spec.below!r})")
         except InvalidVersion:
@@ -170,7 +173,7 @@ def _accepts(spec: ConditionSpec, value: str) -> bool | None:
         key = version_key(value)
     except InvalidVersion:
         return False
-    return (low is None or key >= low) and (high is None or key < high)  # type: ignore[operator]
+    return (low is None or key >= low) and (high is None or key < high)
 
 
 def _condition_covers(wide: ConditionSpec | None, narrow: ConditionSpec | None) -> bool:
@@ -187,8 +190,8 @@ def _condition_covers(wide: ConditionSpec | None, narrow: ConditionSpec | None) 
     if wide_bounds is None or narrow_bounds is None:
         return False
     (wl, wh), (nl, nh) = wide_bounds, narrow_bounds
-    low_ok = wl is None or (nl is not None and nl >= wl)  # type: ignore[operator]
-    high_ok = wh is None or (nh is not None and nh <= wh)  # type: ignore[operator]
+    low_ok = wl is None or (nl is not None and nl >= wl)
+    high_ok = wh is None or (nh is not None and nh <= wh)
     return low_ok and high_ok
 
 

@@ -8,6 +8,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ..errors import OperatorError
 from ..keys import Key, hash_secret, mint_key
+from .comments import append_entry
 from .edit import apply_edits, dump_document, edit_lock, load_document
 from .model import parse_instant, read_config
 
@@ -57,7 +58,7 @@ def add_app_key(config_dir: str, app_id: str, environments: list[str] | None = N
             entry["note"] = note
         if document.get("keys") is None:
             document["keys"] = CommentedSeq()
-        document["keys"].append(entry)
+        append_entry(document, "keys", entry)  # the next section's comment stays before it
         apply_edits(config_dir, {path: dump_document(document)})
     return key
 
@@ -85,6 +86,6 @@ def add_admin_token(config_dir: str, name: str, expires: str | None = None, note
             entry["note"] = note
         if not document.get("admin_tokens"):
             document["admin_tokens"] = CommentedSeq()
-        document["admin_tokens"].append(entry)
+        append_entry(document, "admin_tokens", entry)
         apply_edits(config_dir, {path: dump_document(document)})
     return key

@@ -22,7 +22,7 @@ from .model import Config, build_config
 from .publish import write_atomic
 from .source import load_config_dir, load_yaml_text
 
-__all__ = ["round_trip", "load_document", "dump_document", "apply_edits", "edit_lock"]
+__all__ = ["round_trip", "load_document", "dump_document", "check_edits", "write_edits", "apply_edits", "edit_lock"]
 
 _LOCK = threading.Lock()
 
@@ -61,13 +61,13 @@ def edit_lock(config_dir: str) -> Iterator[None]:
             os.close(fd)
 
 
-def apply_edits(config_dir: str, changes: dict[Path, str | None],
-                check: Callable[[Config], list[Diagnostic]] | None = None) -> Config:
-    """Validate the config as it would be with ``changes`` (path -> new text, None = delete), then write.
+def check_edits(config_dir: str, changes: dict[Path, str | None],
+                check: Callable[[Config], list[Diagnostic]] | None = None) -> tuple[Config, list[Diagnostic]]:
+    """The config as it would be with ``changes`` (path -> new text, None = delete), and its problems.
 
-    Raise ConfigError, writing nothing, if the resulting config is invalid.
+    Nothing is written. ``check`` runs only when the config is otherwise valid.
     """
-    files, diagnostics = load_config_dir(config_dir)
+    files, diagnostics = load_config_dir(config_dir, skip={path.resolve() for path in changes})
     by_path = {Path(f.path).resolve(): f for f in files}
     for path, text in changes.items():
         resolved = path.resolve()
@@ -83,12 +83,27 @@ def apply_edits(config_dir: str, changes: dict[Path, str | None],
     diagnostics.extend(more)
     if check is not None and not diagnostics:
         diagnostics.extend(check(config))
-    if diagnostics:
-        raise ConfigError(diagnostics)
+    return config, diagnostics
+
+
+def write_edits(changes: dict[Path, str | None]) -> None:
+    """Write each changed file atomically (None = delete). Check them first with :func:`check_edits`."""
     for path, text in changes.items():
         if text is None:
             path.unlink(missing_ok=True)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, text.encode("utf-8"))
+
+
+def apply_edits(config_dir: str, changes: dict[Path, str | None],
+                check: Callable[[Config], list[Diagnostic]] | None = None) -> Config:
+    """Validate the config as it would be with ``changes`` (path -> new text, None = delete), then write.
+
+    Raise ConfigError, writing nothing, if the resulting config is invalid.
+    """
+    config, diagnostics = check_edits(config_dir, changes, check)
+    if diagnostics:
+        raise ConfigError(diagnostics)
+    write_edits(changes)
     return config

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from ..evaluation import TargetRequest, check_maintenance, check_target, check_versions
 from ..snapshot import Answer, Snapshot
-from .model import Config
+from .model import Config, ExactVersion, MinimumVersion, TargetRule
 
 __all__ = ["Explanation", "explain", "rule_sources"]
 
@@ -33,7 +33,8 @@ def rule_sources(config: Config) -> dict[tuple[str, str], str]:
     """(app id, rule name) -> ``apps/demo.yaml:14``."""
     out: dict[tuple[str, str], str] = {}
     for app in config.apps:
-        for record in [*app.versions, *app.minimums, *app.targets]:
+        records: list[ExactVersion | MinimumVersion | TargetRule] = [*app.versions, *app.minimums, *app.targets]
+        for record in records:
             out[(app.id, record.rule)] = record.where.short(config.root)
         for plan in app.maintenance:
             out[(app.id, f"maintenance:{plan.environment}:switch")] = plan.where.short(config.root)

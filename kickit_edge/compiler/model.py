@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigError, Diagnostic
 from .schema import validate_file
-from .source import DataPath, SourceFile, load_config_dir
+from .source import PROGRESS_FILES, DataPath, Progress, SourceFile, load_config_dir
 
 __all__ = [
     "Where", "Notice", "ExactVersion", "MinimumVersion", "ConditionSpec", "TargetRule", "Window",
@@ -327,13 +327,15 @@ def build_config(root: str, files: list[SourceFile]) -> tuple[Config, list[Diagn
     return config, diagnostics
 
 
-def read_config(config_dir: str | os.PathLike[str]) -> Config:
+def read_config(config_dir: str | os.PathLike[str], progress: Progress | None = None) -> Config:
     """Load, validate and check the config folder; raise ConfigError listing every problem."""
     root = str(config_dir)
     if not os.path.isdir(root):
         raise ConfigError([Diagnostic(root, 1, 1, "", "config folder not found: expected a folder of YAML files")])
-    files, diagnostics = load_config_dir(root)
+    files, diagnostics = load_config_dir(root, progress)
     config, more = build_config(root, files)
+    if progress is not None and len(files) >= PROGRESS_FILES:
+        progress(f"checked {len(config.apps)} apps")
     diagnostics.extend(more)
     if not files and not diagnostics:
         diagnostics.append(Diagnostic(root, 1, 1, "", "no YAML files found: expected at least one app file (*.yaml)"))

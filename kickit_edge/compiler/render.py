@@ -9,6 +9,7 @@ the same rules always render the same bytes, whatever the comments or layout.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from ..snapshot import etag_of, render_body
@@ -17,7 +18,7 @@ from .model import AppConfig, ConditionSpec, Config, Notice, TargetRule
 
 __all__ = ["render_content"]
 
-MAINTENANCE_OFF = {"active": False, "title": None, "description": None, "links": []}
+MAINTENANCE_OFF: dict[str, Any] = {"active": False, "title": None, "description": None, "links": []}
 
 
 def _entry(value: dict[str, Any]) -> list[str]:
@@ -122,7 +123,7 @@ def _app(app: AppConfig) -> dict[str, Any]:
             switch = {"rule": f"maintenance:{plan.environment}:switch", "body": _entry(_notice(plan.notice))}
         windows = sorted(
             (w for w in plan.windows if w.start is not None and w.end is not None),
-            key=lambda w: (w.start, w.index),  # type: ignore[arg-type,return-value]
+            key=lambda w: (w.start, w.index),
         )
         maintenance[plan.environment] = {
             "switch": switch,
@@ -143,8 +144,8 @@ def _app(app: AppConfig) -> dict[str, Any]:
     }
 
 
-def render_content(config: Config) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """The snapshot header and the line of each app, for a checked config."""
+def render_content(config: Config) -> tuple[dict[str, Any], Iterator[tuple[str, dict[str, Any]]]]:
+    """The snapshot header, and each app's content sorted by id (rendered as it is consumed)."""
     keys = {
         k.prefix: {
             "app": app.id, "sha256": k.sha256,
@@ -154,4 +155,5 @@ def render_content(config: Config) -> tuple[dict[str, Any], dict[str, dict[str, 
         for app in config.apps for k in app.keys
     }
     header = {"keys": keys, "maintenance_off": _entry(MAINTENANCE_OFF)}
-    return header, {app.id: _app(app) for app in config.apps}
+    apps = sorted(config.apps, key=lambda a: a.id)
+    return header, ((app.id, _app(app)) for app in apps)

@@ -19,16 +19,20 @@ from jsonschema.exceptions import ValidationError
 from ..errors import Diagnostic
 from .source import SourceFile
 
-__all__ = ["FileKind", "SCHEMA_NAMES", "load_schema", "file_kind", "validate_file"]
+__all__ = ["FileKind", "SCHEMA_NAMES", "schema_text", "load_schema", "file_kind", "validate_file"]
 
 FileKind = Literal["app", "admin"]
 SCHEMA_NAMES: dict[FileKind, str] = {"app": "app.schema.json", "admin": "admin.schema.json"}
 
 
+def schema_text(kind: FileKind) -> str:
+    """The schema file as published in the package (``kickit_edge/schemas/``), byte for byte."""
+    return resources.files("kickit_edge").joinpath("schemas", SCHEMA_NAMES[kind]).read_text("utf-8")
+
+
 @cache
 def load_schema(kind: FileKind) -> dict[str, Any]:
-    text = resources.files("kickit_edge").joinpath("schemas", SCHEMA_NAMES[kind]).read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = json.loads(schema_text(kind))
     return schema
 
 
@@ -55,7 +59,7 @@ def file_kind(source: SourceFile) -> FileKind | None:
 
 
 def _message(error: ValidationError) -> str:
-    message = error.message
+    message = str(error.message)
     if error.validator == "type" and isinstance(error.instance, (int, float)) and not isinstance(error.instance, bool):
         if "string" in (error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]):
             message += f". Hint: quote it, as in '{error.instance}'"

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kickit_edge.compiler.compile import compile_config
-from kickit_edge.compiler.publish import history, publish_snapshot, rollback
+from kickit_edge.compiler.publish import _umask, history, publish_snapshot, rollback
 from kickit_edge.errors import OperatorError
 from kickit_edge.snapshot import load_snapshot
 from tests.conftest import MINIMAL_APP, WriteConfig
@@ -70,6 +70,7 @@ def test_publish_is_atomic_keeps_history_and_rolls_back(demo_config: Path, tmp_p
     first = compile_config(str(demo_config), revision="one").data
     path1, changed = publish_snapshot(first, out)
     assert changed and (out / "snapshot.json").read_bytes() == first
+    assert (out / "snapshot.json").stat().st_mode & 0o777 == 0o644 & ~_umask()
     assert publish_snapshot(first, out) == (path1, False)
     demo = demo_config / "apps" / "demo.yaml"
     demo.write_text(demo.read_text().replace('version: "2.0.0"', 'version: "2.1.0"'))

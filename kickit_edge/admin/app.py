@@ -1,0 +1,112 @@
+"""The admin ASGI app: the Kickfolio management API over one config folder.
+
+Every request passes, outermost first: the access log (tokens filtered), the
+guard (API version from ``Accept``, the declared body size, the admin token),
+then the routes. Every error on the way out, ours or Starlette's, is answered
+in the Kickfolio shape ``{"message", "code", "errors"?}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .accesslog import AccessLog
+from .auth import authenticate, presented_token
+from .editor import Editor
+from .errors import (
+    INTERNAL_ERROR,
+    ApiError,
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    error_body,
+)
+from .routes import MAX_BODY_BYTES, build_routes
+from .store import ConfigStore
+from .versioning import negotiate
+
+__all__ = ["create_admin_app"]
+
+log = logging.getLogger("kickit_edge.admin")
+
+
+def error_response(error: ApiError) -> Response:
+    return Response(error_body(error), status_code=error.status, headers=error.headers,
+                    media_type="application/json")
+
+
+class Guard:
+    """Refuses, before any route runs, what no route may answer: a foreign API version, an
+    oversized body, a missing or wrong token. Records the token's name for the routes."""
+
+    def __init__(self, app: ASGIApp, store: ConfigStore, max_body: int) -> None:
+        self.app = app
+        self.store = store
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        try:
+            negotiate(headers.get("accept"))
+            length = headers.get("content-length")
+            if length is not None:
+                if not length.strip().isdigit():
+                    raise BadRequest("Content-Length is not a number")
+                if int(length) > self.max_body:
+                    raise PayloadTooLarge(f"the body is larger than {self.max_body} bytes")
+            token = presented_token(headers.get("authorization"), scope.get("query_string", b""))
+            catalog = await run_in_threadpool(self.store.current)
+            admin = authenticate(token, catalog.config.admin_tokens, datetime.now(UTC))
+        except ApiError as error:
+            await error_response(error)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["admin"] = admin.name
+        await self.app(scope, receive, send)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response(NotFound(f"no route for {request.method} {request.url.path[:200]}: "
+                                       "see /api/apps and /api/versions"))
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path[:200]}"
+                                               f" (allowed: {allowed})", {"Allow": allowed}))
+    error = ApiError(str(exc.detail)[:200])
+    error.status = exc.status_code
+    return error_response(error)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    return error_response(INTERNAL_ERROR)
+
+
+def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: int = MAX_BODY_BYTES) -> Starlette:
+    """The management API over ``config_dir``; with ``publish_dir``, each write also publishes a snapshot there."""
+    store = ConfigStore(config_dir)
+    editor = Editor(store, publish_dir)
+    return Starlette(
+        routes=build_routes(store, editor, max_body),
+        middleware=[Middleware(AccessLog), Middleware(Guard, store=store, max_body=max_body)],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
+    )

@@ -1,0 +1,156 @@
+"""The config as the management API reads it: apps and versions indexed by their Kickfolio ids.
+
+Reads never take the edit lock. The store re-reads the folder when a YAML file
+in it changed (path, inode, size or mtime), so hand edits and tokens minted
+with the CLI are seen at once. If the folder on disk stops being valid, reads
+and authentication keep using the last good config (the edge does the same
+with snapshots) and writes answer 409 ``config_invalid`` until it is fixed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from ..compiler.model import AppConfig, Config, read_config
+from ..errors import ConfigError
+from .errors import ConfigInvalid, NotFound
+from .mapping import VersionRef, version_id
+
+__all__ = ["Catalog", "ConfigStore"]
+
+log = logging.getLogger("kickit_edge.admin")
+
+Fingerprint = tuple[tuple[str, int, int, int], ...]
+
+
+class Catalog:
+    """One read of the config, indexed. Immutable once built."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.apps = config.apps
+        self._apps: dict[str, AppConfig] = {}
+        for app in self.apps:
+            self._apps.setdefault(app.uuid.lower(), app)
+            self._apps.setdefault(app.public_key, app)
+        self._by_app: dict[str, list[VersionRef]] = {}
+        self._versions: dict[str, VersionRef] = {}
+        for app in self.apps:
+            refs = self._by_app.setdefault(app.uuid, [])
+            for position, record in enumerate(app.versions):
+                raw = app.raw["versions"][position]
+                ident = str(raw.get("id") or version_id(app.uuid, record.platform, record.environment, record.version))
+                ref = VersionRef(ident, app, position, record, raw)
+                refs.append(ref)
+                self._versions.setdefault(ident, ref)
+
+    def app(self, ident: str) -> AppConfig | None:
+        """An app by its Kickfolio id (UUID) or its public_key."""
+        return self._apps.get(ident) or self._apps.get(ident.lower())
+
+    def find_app(self, ident: str) -> AppConfig:
+        """:meth:`app`, or NotFound."""
+        app = self.app(ident)
+        if app is None:
+            raise NotFound(f"no app with id or public_key {ident[:64]!r}")
+        return app
+
+    def find_version(self, ident: str, app_ident: str | None = None) -> VersionRef:
+        """A version by id, or NotFound; with ``app_ident``, only one of that app's versions."""
+        ref = self.version(ident)
+        if app_ident is not None:
+            app = self.find_app(app_ident)
+            if ref is not None and ref.app is not app:
+                raise NotFound(f"version {ident[:64]!r} does not belong to app {app_ident[:64]!r}")
+        if ref is None:
+            raise NotFound(f"no version with id {ident[:64]!r}")
+        return ref
+
+    def versions(self, app: AppConfig | None = None) -> list[VersionRef]:
+        if app is not None:
+            return list(self._by_app.get(app.uuid, []))
+        return [ref for a in self.apps for ref in self._by_app[a.uuid]]
+
+    def version(self, ident: str) -> VersionRef | None:
+        return self._versions.get(ident) or self._versions.get(ident.lower())
+
+    def version_ids(self, app: AppConfig) -> list[str]:
+        return [ref.id for ref in self._by_app.get(app.uuid, [])]
+
+
+def _fingerprint(root: str) -> Fingerprint:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                found.append((path, st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(sorted(found))
+
+
+class ConfigStore:
+    """The current :class:`Catalog` of a config folder."""
+
+    def __init__(self, config_dir: str | os.PathLike[str]) -> None:
+        self.root = str(config_dir)
+        self._lock = threading.Lock()
+        self._catalog: Catalog | None = None
+        self._fingerprint: Fingerprint | None = None
+        self._reported: Fingerprint | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root)
+
+    def current(self) -> Catalog:
+        """The config as it is on disk, or the last good one if it is invalid now."""
+        fingerprint = _fingerprint(self.root)
+        with self._lock:
+            if self._catalog is not None and fingerprint == self._fingerprint:
+                return self._catalog
+            try:
+                catalog = Catalog(read_config(self.root))
+            except ConfigError as error:
+                if self._catalog is None:
+                    raise ConfigInvalid(_invalid_message(error)) from None
+                if self._reported != fingerprint:
+                    self._reported = fingerprint
+                    log.warning("config in %s is invalid; serving the last good one:\n%s", self.root, error)
+                return self._catalog
+            self._catalog, self._fingerprint = catalog, fingerprint
+            return catalog
+
+    def fresh(self) -> Catalog:
+        """The config exactly as it is on disk; raise ConfigInvalid if it is invalid. For writers."""
+        fingerprint = _fingerprint(self.root)
+        with self._lock:
+            if self._catalog is not None and fingerprint == self._fingerprint:
+                return self._catalog
+        try:
+            config = read_config(self.root)
+        except ConfigError as error:
+            raise ConfigInvalid(_invalid_message(error)) from None
+        return self.replace(config)
+
+    def replace(self, config: Config) -> Catalog:
+        """Adopt ``config`` as current (a writer just wrote it)."""
+        catalog = Catalog(config)
+        fingerprint = _fingerprint(self.root)
+        with self._lock:
+            self._catalog, self._fingerprint = catalog, fingerprint
+        return catalog
+
+
+def _invalid_message(error: ConfigError) -> str:
+    first = error.diagnostics[0] if error.diagnostics else None
+    more = len(error.diagnostics) - 1
+    text = f"the config on disk is invalid; fix it before writing through the API: {first}"
+    return text + (f" (and {more} more; run kickit-edge compile --dry-run)" if more > 0 else "")

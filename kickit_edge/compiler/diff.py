@@ -1,0 +1,343 @@
+"""The impact of a config change: what clients are answered differently, not which lines moved.
+
+:func:`diff_sides` compares two loaded sides (see :mod:`.side`) app by app:
+
+* version ranges whose AppCockpit verdict changes, per platform and
+  environment (the range machinery of :mod:`.matrix`, run over both sides);
+* KickIt targets added, removed or changed (by id), and changes in the order
+  in which same-strength targets are tried (the first match wins);
+* the localized texts of the version rules, per locale;
+* maintenance: the switch, and the scheduled windows;
+* keys added, revoked or changed, named by prefix only;
+* app settings (name, disabled, default locale, platforms, environments).
+
+Comment edits and reordered records compile to the same answers and so show
+no change. A change *forces* when it gives users a hard verdict they did not
+have, turns maintenance on, or disables an app: ``--fail-on hard`` stops a
+pipeline on those.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..snapshot import Answer, AppIndex, Condition, KeyRecord, Target
+from .matrix import Cell, VersionRange, describe_target, format_instant, notice_title, version_rows
+from .side import Side
+
+__all__ = [
+    "VersionChange", "TargetChange", "MessageChange", "MaintenanceChange", "KeyChange", "SettingChange",
+    "AppDiff", "Diff", "diff_sides",
+]
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    platform: str
+    environment: str
+    range: VersionRange
+    base: Cell
+    head: Cell
+
+    @property
+    def forces(self) -> bool:
+        return self.head.verdict == "hard" and self.base.verdict != "hard"
+
+
+@dataclass(frozen=True)
+class TargetChange:
+    id: str
+    change: Literal["added", "removed", "changed"]
+    base: str | None  # the target described, on each side where it exists
+    head: str | None
+    fields: tuple[str, ...]  # for "changed": which fields differ
+    forces: bool
+
+
+@dataclass(frozen=True)
+class MessageChange:
+    locale: str
+    base: str | None
+    head: str | None
+    rules: tuple[str, ...]  # every version rule whose text changes this way
+
+
+@dataclass(frozen=True)
+class MaintenanceChange:
+    environment: str
+    change: Literal["switched on", "switched off", "notice changed", "window added", "window removed",
+                    "window notice changed"]
+    detail: str
+    forces: bool
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    prefix: str
+    change: Literal["added", "revoked", "changed"]
+    detail: str
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    name: str
+    base: Any
+    head: Any
+
+    @property
+    def forces(self) -> bool:
+        return self.name == "disabled" and bool(self.head) and not self.base
+
+
+@dataclass
+class AppDiff:
+    id: str
+    name: str
+    status: Literal["added", "removed", "changed", "unchanged"]
+    settings: list[SettingChange] = field(default_factory=list)
+    versions: list[VersionChange] = field(default_factory=list)
+    targets: list[TargetChange] = field(default_factory=list)
+    precedence: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # target order before, after
+    messages: list[MessageChange] = field(default_factory=list)
+    maintenance: list[MaintenanceChange] = field(default_factory=list)
+    keys: list[KeyChange] = field(default_factory=list)
+
+    @property
+    def forcing(self) -> list[str]:
+        """One line for each change that forces users or turns maintenance on."""
+        out = [f"{s.name}: {s.base} -> {s.head}" for s in self.settings if s.forces]
+        out += [f"{v.platform}/{v.environment} versions {v.range}: {v.base.verdict.replace('_', ' ')} -> hard"
+                for v in self.versions if v.forces]
+        out += [f"target {t.id} {t.change}: {t.head}" for t in self.targets if t.forces]
+        out += [f"maintenance {m.environment}: {m.change} {m.detail}".rstrip() for m in self.maintenance if m.forces]
+        return out
+
+    @property
+    def changed(self) -> bool:
+        return self.status != "unchanged"
+
+
+@dataclass
+class Diff:
+    base: Side
+    head: Side
+    apps: list[AppDiff]
+
+    @property
+    def changed(self) -> list[AppDiff]:
+        return [a for a in self.apps if a.changed]
+
+    @property
+    def forcing(self) -> list[str]:
+        return [f"{a.id}: {line}" for a in self.apps for line in a.forcing]
+
+
+# --- versions and messages ---------------------------------------------------
+
+
+def _pairs(*apps: AppIndex) -> list[tuple[str, str]]:
+    platforms = sorted({p for a in apps for p in a.platforms})
+    environments = sorted({e for a in apps for e in a.environments})
+    return [(p, e) for p in platforms for e in environments]
+
+
+def _version_changes(base: AppIndex, head: AppIndex) -> list[VersionChange]:
+    out = []
+    for platform, environment in _pairs(base, head):
+        for row in version_rows([base, head], platform, environment):
+            before, after = row.cells
+            if before.verdict != after.verdict:
+                out.append(VersionChange(platform, environment, row.range, before, after))
+    return out
+
+
+def _texts(app: AppIndex) -> dict[str, dict[str, str]]:
+    """Version rule -> locale -> the text its v2 answer carries."""
+    answers: list[Answer] = [*app.exact_v2.values(), *(m.v2 for m in app.minimum.values())]
+    return {a.rule: json.loads(a.body)["update_messages"] or {} for a in answers if a.rule}
+
+
+def _message_changes(base: AppIndex, head: AppIndex) -> list[MessageChange]:
+    before, after = _texts(base), _texts(head)
+    grouped: dict[tuple[str, str | None, str | None], list[str]] = {}
+    for rule in sorted(before.keys() & after.keys()):
+        old, new = before[rule], after[rule]
+        for locale in sorted(old.keys() | new.keys()):
+            if old.get(locale) != new.get(locale):
+                grouped.setdefault((locale, old.get(locale), new.get(locale)), []).append(rule)
+    return [MessageChange(locale, old, new, tuple(rules)) for (locale, old, new), rules in grouped.items()]
+
+
+# --- targets -----------------------------------------------------------------
+
+
+def _condition_covers(wide: Condition | None, narrow: Condition | None) -> bool:
+    """Whether ``wide`` accepts every value ``narrow`` accepts (False when unsure).
+
+    The compiler's shadowing check asks the same of config records; this one
+    reads loaded snapshots, which is all a snapshot side has.
+    """
+    if wide is None:
+        return True
+    if narrow is None:
+        return False
+    if narrow.values is not None:
+        return all(wide.accepts(v) or not narrow.accepts(v) for v in narrow.values)
+    if wide.values is not None:
+        return False
+    low_ok = wide.min is None or (narrow.min is not None and narrow.min >= wide.min)
+    high_ok = wide.below is None or (narrow.below is not None and narrow.below <= wide.below)
+    return low_ok and high_ok
+
+
+def _covers(old: Target, new: Target) -> bool:
+    """Whether every client ``new`` matches, ``old`` matched already."""
+    sets_ok = all(
+        o is None or (n is not None and n <= o)
+        for o, n in ((old.platforms, new.platforms), (old.environments, new.environments))
+    )
+    return sets_ok and all(
+        _condition_covers(getattr(old, name), getattr(new, name)) for name in ("version", "build", "os_version"))
+
+
+_TARGET_FIELDS = ("hard", "message", "platforms", "environments", "version", "build", "os_version")
+
+
+def _target_changes(base: AppIndex, head: AppIndex, base_raw: dict[str, Any],
+                    head_raw: dict[str, Any]) -> list[TargetChange]:
+    before = {t.id: t for t in base.targets}
+    after = {t.id: t for t in head.targets}
+    raw_before = {t["id"]: t for t in base_raw["targets"]}
+    raw_after = {t["id"]: t for t in head_raw["targets"]}
+    out = []
+    for tid in sorted(before.keys() | after.keys()):
+        old, new = before.get(tid), after.get(tid)
+        old_text = describe_target(old, raw_before[tid]) if old else None
+        new_text = describe_target(new, raw_after[tid]) if new else None
+        if old is None and new is not None:
+            out.append(TargetChange(tid, "added", None, new_text, (), new.hard))
+        elif new is None and old is not None:
+            out.append(TargetChange(tid, "removed", old_text, None, (), False))
+        elif old is not None and new is not None:
+            fields = tuple(f for f in _TARGET_FIELDS if raw_before[tid][f] != raw_after[tid][f])
+            if fields:
+                forces = new.hard and (not old.hard or not _covers(old, new))
+                out.append(TargetChange(tid, "changed", old_text, new_text, fields, forces))
+    return out
+
+
+def _precedence(base: AppIndex, head: AppIndex) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The order of the targets both sides have, when it changed among targets of one strength."""
+    common = {t.id for t in base.targets} & {t.id for t in head.targets}
+    before = tuple(t.id for t in base.targets if t.id in common)
+    after = tuple(t.id for t in head.targets if t.id in common)
+    strength = {t.id: t.hard for t in head.targets}
+    for hard in (True, False):
+        if [i for i in before if strength[i] == hard] != [i for i in after if strength[i] == hard]:
+            return before, after
+    return None
+
+
+# --- maintenance and keys ----------------------------------------------------
+
+
+def _covered(start: float, end: float, windows: list[tuple[float, float]]) -> bool:
+    """Whether [start, end) lies inside the union of ``windows``."""
+    reach = start
+    for s, e in sorted(windows):
+        if s > reach:
+            break
+        reach = max(reach, e)
+        if reach >= end:
+            return True
+    return reach >= end
+
+
+def _maintenance_changes(base: AppIndex, head: AppIndex) -> list[MaintenanceChange]:
+    out = []
+    for env in sorted(base.maintenance.keys() | head.maintenance.keys()):
+        old, new = base.maintenance.get(env), head.maintenance.get(env)
+        old_switch, new_switch = old.switch if old else None, new.switch if new else None
+        if new_switch and not old_switch:
+            out.append(MaintenanceChange(env, "switched on", notice_title(new_switch), True))
+        elif old_switch and not new_switch:
+            out.append(MaintenanceChange(env, "switched off", "", False))
+        elif old_switch and new_switch and old_switch.body != new_switch.body:
+            out.append(MaintenanceChange(env, "notice changed", f"{notice_title(old_switch)} -> {notice_title(new_switch)}", False))
+        old_windows = {(s, e): a for s, e, a in (old.windows if old else ())}
+        new_windows = {(s, e): a for s, e, a in (new.windows if new else ())}
+        for (start, end) in sorted(old_windows.keys() | new_windows.keys()):
+            span = f"{format_instant(start)} to {format_instant(end)}"
+            was, now = old_windows.get((start, end)), new_windows.get((start, end))
+            if was is None and now is not None:
+                # A new or moved window turns maintenance on unless a switch or the old windows covered that time.
+                forces = not old_switch and not new_switch and not _covered(start, end, list(old_windows))
+                out.append(MaintenanceChange(env, "window added", f"{span} {notice_title(now)}", forces))
+            elif now is None and was is not None:
+                out.append(MaintenanceChange(env, "window removed", f"{span} {notice_title(was)}", False))
+            elif was is not None and now is not None and was.body != now.body:
+                out.append(MaintenanceChange(env, "window notice changed",
+                                             f"{span} {notice_title(was)} -> {notice_title(now)}", False))
+    return out
+
+
+def _key_scope(record: KeyRecord) -> str:
+    envs = ", ".join(sorted(record.environments)) if record.environments is not None else "all"
+    expires = format_instant(record.expires) if record.expires is not None else "never"
+    return f"environments {envs}; expires {expires}"
+
+
+def _key_changes(base: Side, head: Side, app_id: str) -> list[KeyChange]:
+    before = {p: k for p, k in base.snapshot.keys.items() if k.app == app_id}
+    after = {p: k for p, k in head.snapshot.keys.items() if k.app == app_id}
+    out = []
+    for prefix in sorted(before.keys() | after.keys()):
+        old, new = before.get(prefix), after.get(prefix)
+        if old is None and new is not None:
+            out.append(KeyChange(prefix, "added", _key_scope(new)))
+        elif new is None:
+            out.append(KeyChange(prefix, "revoked", ""))
+        elif old is not None and old != new:
+            what = []
+            if old.sha256 != new.sha256:
+                what.append("secret replaced")
+            if (old.environments, old.expires) != (new.environments, new.expires):
+                what.append(f"{_key_scope(old)} -> {_key_scope(new)}")
+            out.append(KeyChange(prefix, "changed", "; ".join(what)))
+    return out
+
+
+# --- the whole -----------------------------------------------------------------
+
+_SETTINGS = ("name", "uuid", "disabled", "default_locale", "platforms", "environments", "store_urls")
+
+
+def _app_diff(base: Side, head: Side, app_id: str) -> AppDiff:
+    old, new = base.snapshot.apps.get(app_id), head.snapshot.apps.get(app_id)
+    if old is None or new is None:
+        present = new or old
+        assert present is not None
+        return AppDiff(app_id, present.name, "added" if old is None else "removed")
+    raw_old, raw_new = base.raw[app_id], head.raw[app_id]
+    diff = AppDiff(
+        app_id, new.name, "changed",
+        settings=[SettingChange(n, raw_old[n], raw_new[n]) for n in _SETTINGS if raw_old[n] != raw_new[n]],
+        versions=_version_changes(old, new),
+        targets=_target_changes(old, new, raw_old, raw_new),
+        precedence=_precedence(old, new),
+        messages=_message_changes(old, new),
+        maintenance=_maintenance_changes(old, new),
+        keys=_key_changes(base, head, app_id),
+    )
+    if not any((diff.settings, diff.versions, diff.targets, diff.precedence, diff.messages,
+                diff.maintenance, diff.keys)):
+        diff.status = "unchanged"
+    return diff
+
+
+def diff_sides(base: Side, head: Side) -> Diff:
+    """Everything clients would be answered differently by ``head`` than by ``base``, app by app."""
+    ids = sorted(base.snapshot.apps.keys() | head.snapshot.apps.keys())
+    return Diff(base, head, [_app_diff(base, head, app_id) for app_id in ids])
