@@ -105,11 +105,11 @@ class TargetChecksEndpoint:
             sent[name] = text or None
         if sent["app_name"] is not None and sent["app_name"] != app.name:
             return FORBIDDEN
-        scope_ = snapshot.keys[key.prefix].environments
+        allowed = snapshot.keys[key.prefix].environments
         environment = sent["environment"]
         if environment is None:
-            environment = next(iter(scope_)) if scope_ is not None and len(scope_) == 1 else app.environments[0]
-        elif scope_ is not None and environment not in scope_:
+            environment = next(iter(allowed)) if allowed is not None and len(allowed) == 1 else app.environments[0]
+        elif allowed is not None and environment not in allowed:
             return FORBIDDEN
         request = TargetRequest(sent["version"], sent["build"], sent["platform"], sent["os_version"], environment)
         answer = check_target(app, request)

@@ -24,6 +24,7 @@ from ..snapshot import Answer, error_answer
 __all__ = [
     "Scope", "Receive", "Send", "Family", "APPCOCKPIT", "KICKIT", "OPERATOR",
     "headers_of", "query_of", "read_body", "BodyTooLarge", "etag_matches", "request_id", "send_answer",
+    "NOT_READY", "NOT_FOUND", "METHOD_NOT_ALLOWED", "INTERNAL_ERROR",
 ]
 
 Scope = MutableMapping[str, Any]
