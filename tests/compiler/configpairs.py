@@ -6,7 +6,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+
+import pytest
 
 KEY_SHA = "a" * 64
 
@@ -92,3 +95,23 @@ def edited(old: str, new: str, text: str = BASE) -> str:
     """``text`` with ``old`` replaced once; fails loudly when ``old`` is not there."""
     assert text.count(old) == 1, f"expected exactly one {old!r} in the config"
     return text.replace(old, new)
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo``; return its stdout."""
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def init_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git repository on ``main`` whose first commit holds ``BASE`` under ``config/``."""
+    for name in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{name}_NAME", "Test")
+        monkeypatch.setenv(f"GIT_{name}_EMAIL", "test@example.com")
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    write_config(root / "config", BASE)
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "base")
+    return root

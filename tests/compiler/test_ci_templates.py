@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .configpairs import BASE, edited, write_config
+from .configpairs import BASE, edited, git, init_repo, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "ci" / "github"
@@ -89,10 +89,6 @@ def run_job(workflow: str, job: str, cwd: Path, context: dict[str, str], stubs: 
     return runs
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
-
-
 @pytest.fixture
 def stubs(tmp_path: Path) -> Path:
     """`gh` and `aws` that log their arguments (and the comment body) to calls.log."""
@@ -109,16 +105,7 @@ def stubs(tmp_path: Path) -> Path:
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A config repository: the base config on main."""
-    for name in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{name}_NAME", "Test")
-        monkeypatch.setenv(f"GIT_{name}_EMAIL", "test@example.com")
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    write_config(root / "config", BASE)
-    git(root, "add", ".")
-    git(root, "commit", "-qm", "base")
-    return root
+    return init_repo(tmp_path, monkeypatch)
 
 
 def pull_request(repo: Path, text: str, stubs: Path) -> list[StepRun]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kickit_edge.cli import main
-from .configpairs import BASE, KEY_SHA, edited, write_config
+from .configpairs import BASE, KEY_SHA, edited, git, init_repo, write_config
 
 
 def diff(tmp_path: Path, capsys: pytest.CaptureFixture[str], head_text: str, *flags: str,
@@ -371,25 +371,10 @@ def test_an_unknown_side_is_an_operator_error(tmp_path, capsys, monkeypatch):
 # --- git revisions -------------------------------------------------------------
 
 
-def git(repo: Path, *args: str) -> str:
-    import subprocess
-
-    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
-
-
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A git repository with two commits: the base config, then the iOS minimum raised to 2.3.0."""
-    for name in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{name}_NAME", "Test")
-        monkeypatch.setenv(f"GIT_{name}_EMAIL", "test@example.com")
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    write_config(root / "config", BASE)
-    git(root, "add", ".")
-    git(root, "commit", "-qm", "base")
+    root = init_repo(tmp_path, monkeypatch)
     write_config(root / "config", edited('version: "2.0.0"', 'version: "2.3.0"'))
     git(root, "commit", "-qam", "raise the iOS minimum")
     monkeypatch.chdir(root)
