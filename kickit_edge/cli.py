@@ -22,6 +22,7 @@ from .analytics.window import SINCE_DEFAULT
 # Where and how long `serve` keeps events (its settings of the same names), so `events` reads where it writes.
 EVENTS_DIR, EVENTS_DIR_ENV = "var/events", "KICKIT_EVENTS_DIR"
 from .errors import ConfigError, ConfigTestFailure, KickitError, OperatorError
+from .settings import add_arguments
 
 if TYPE_CHECKING:
     from .analytics.scan import ScanReport
@@ -270,6 +271,38 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .runtime.server import serve
+    from .settings import Settings
+
+    settings = Settings.resolve(args)
+    if settings.snapshots or settings.snapshot_url:
+        serve(settings)
+        return 0
+    # Dev mode: the compiler follows the YAML and publishes into a private
+    # folder; the ordinary runtime follows that folder.
+    import dataclasses
+    import shutil
+    import tempfile
+
+    from .compiler.watch import ConfigWatcher
+
+    out = tempfile.mkdtemp(prefix="kickit-edge-dev-")
+    try:
+        watcher = ConfigWatcher(settings.config, out, report=_err)
+        watcher.compile()
+        watcher.start()
+        _err(f"dev mode: serving {settings.config}/ (recompiled on every change) on "
+             f"http://{settings.host}:{settings.port}")
+        try:
+            serve(dataclasses.replace(settings, snapshots=out))
+        finally:
+            watcher.stop()
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
 # --- parser ------------------------------------------------------------------
 
 
@@ -318,6 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expires", metavar="DATE", help="expiry, e.g. 2027-01-31 or 2027-01-31T12:00:00Z")
     p.add_argument("--note", help="a note stored beside the key (never the secret)")
     p.set_defaults(func=cmd_keys_new)
+
+    p = sub.add_parser("serve", help="serve the check APIs", description=(
+        "Serve the AppCockpit and KickIt check APIs. With --snapshots DIR or --snapshot-url URL, serve the "
+        "published snapshot and follow it; otherwise (dev mode) compile --config DIR and recompile on every change. "
+        "Every flag can also be set by its environment variable."))
+    add_arguments(p)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("diff", help="show what a config change does to clients' verdicts",
                        description="Compare two configs by what clients are answered: version ranges whose verdict "

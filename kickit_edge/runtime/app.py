@@ -1,0 +1,163 @@
+"""The edge application: routes, the snapshot source, the event log, and their lifetimes.
+
+:func:`create_app` builds everything at construction; the lifespan (run in
+each worker process, after the fork) opens the event log, loads the first
+snapshot before the first request is accepted (if it is bad, the worker
+starts anyway and is not ready), and follows the source until shutdown.
+
+Routes::
+
+    GET  /health                           liveness (AppCockpit seed)
+    GET  /v1/versions, /versions           AppCockpit versions, v1 body
+    GET  /v2/versions                      AppCockpit versions, localized
+    GET  /v1/maintenance, /maintenance, /v2/maintenance
+    POST /v2/authenticate                  AppCockpit user event
+    POST /api/v1/target-checks             KickIt target check
+    GET  /ready, /status                   for operators
+
+Unknown paths answer 404 and wrong methods 405, as JSON; an unexpected
+exception is logged and answers a JSON 500 without a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..errors import OperatorError
+from ..settings import Settings
+from ..snapshot import Answer
+from .accesslog import AccessLog
+from .appcockpit import AuthenticateEndpoint, MaintenanceEndpoint, VersionsEndpoint
+from .context import EventSink, Runtime
+from .eventlog import EventLog
+from .kickit import TargetChecksEndpoint
+from .operator import HealthEndpoint, ReadyEndpoint, StatusEndpoint
+from .sources import FolderSource, Source, UrlSource
+from .state import SnapshotState
+from .wire import INTERNAL_ERROR, METHOD_NOT_ALLOWED, NOT_FOUND, OPERATOR, request_id
+
+__all__ = ["create_app", "make_source"]
+
+log = logging.getLogger("kickit_edge.runtime")
+
+# How long shutdown waits for a source to notice its stop event.
+STOP_TIMEOUT = 5.0
+
+
+def make_source(state: SnapshotState, settings: Settings) -> Source:
+    if settings.snapshot_url:
+        return UrlSource(state, settings.snapshot_url, poll_interval=settings.poll_interval)
+    if settings.snapshots:
+        return FolderSource(state, settings.snapshots, watch=settings.watch, poll_interval=settings.poll_interval,
+                            resync_interval=settings.resync_interval)
+    raise OperatorError("no snapshot source: give --snapshots DIR or --snapshot-url URL")
+
+
+def _response(answer: Answer, request: Request, headers: dict[str, str] | None = None) -> Response:
+    rid = request_id(dict(request.scope["headers"])).decode("ascii")
+    fixed = {name.decode(): value.decode() for name, value in OPERATOR.fixed}
+    return Response(answer.body, answer.status, {**fixed, "etag": answer.etag, "x-request-id": rid, **(headers or {})})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return _response(METHOD_NOT_ALLOWED, request, exc.headers)
+    return _response(NOT_FOUND, request)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # ServerErrorMiddleware has logged the traceback; the client gets no detail.
+    return _response(INTERNAL_ERROR, request)
+
+
+class ExactRoutes:
+    """Dispatch the routes' exact paths with one dict lookup, before Starlette's router.
+
+    Starlette's router tries each route's regex in turn; every path here is a
+    constant, so a dict finds the endpoint at once. Anything else (an unknown
+    path, a wrong method) goes on to the router, which answers 404 or 405.
+    It sits inside Starlette's error middleware, so a bug is still a JSON 500.
+    """
+
+    def __init__(self, app: ASGIApp, routes: list[Route]) -> None:
+        self.app = app
+        self.table = {route.path: (frozenset(route.methods or ()), route.app) for route in routes}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            entry = self.table.get(scope["path"])
+            if entry is not None and scope["method"] in entry[0]:
+                await entry[1](scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings, *, events: EventSink | None = None) -> Starlette:
+    """The ASGI app for ``settings``; ``events`` replaces the event log built from the settings."""
+    state = SnapshotState()
+    runtime = Runtime(state, max_body=settings.max_body)
+    source = make_source(state, settings)
+    status = StatusEndpoint(runtime)
+    status.source = source
+    versions_v1 = VersionsEndpoint(runtime, 1)
+    maintenance = MaintenanceEndpoint(runtime)
+    routes = [
+        Route("/health", HealthEndpoint(), methods=["GET"]),
+        Route("/v1/versions", versions_v1, methods=["GET"]),
+        Route("/versions", versions_v1, methods=["GET"]),
+        Route("/v2/versions", VersionsEndpoint(runtime, 2), methods=["GET"]),
+        Route("/v1/maintenance", maintenance, methods=["GET"]),
+        Route("/maintenance", maintenance, methods=["GET"]),
+        Route("/v2/maintenance", maintenance, methods=["GET"]),
+        Route("/v2/authenticate", AuthenticateEndpoint(runtime), methods=["POST"]),
+        Route("/api/v1/target-checks", TargetChecksEndpoint(runtime), methods=["POST"]),
+        Route("/ready", ReadyEndpoint(runtime), methods=["GET"]),
+        Route("/status", status, methods=["GET"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = None
+        if events is None:
+            owned = EventLog(settings.events_dir, max_bytes=settings.event_max_bytes,
+                             retention_days=settings.event_retention_days)
+        runtime.events = events if events is not None else owned
+        await asyncio.to_thread(source.refresh)
+        stop = asyncio.Event()
+        follower = asyncio.create_task(source.run(stop), name="kickit-snapshot-source")
+        try:
+            yield
+        finally:
+            stop.set()
+            try:
+                await asyncio.wait_for(follower, STOP_TIMEOUT)
+            except (TimeoutError, asyncio.CancelledError):
+                pass
+            except Exception:  # noqa: BLE001 - a dying watcher must not block shutdown
+                log.exception("snapshot source stopped with an error")
+            if owned is not None:
+                owned.close()
+
+    middleware = [Middleware(AccessLog)] if settings.access_log else []
+    middleware.append(Middleware(ExactRoutes, routes=routes))
+    app = Starlette(
+        routes=routes, middleware=middleware, lifespan=lifespan,
+        exception_handlers={404: _http_error, 405: _http_error, Exception: _server_error},
+    )
+    app.router.redirect_slashes = False
+    app.state.runtime = runtime
+    app.state.source = source
+    return app
+

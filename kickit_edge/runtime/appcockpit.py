@@ -1,0 +1,185 @@
+"""The AppCockpit check API: versions (v1, legacy, v2), maintenance (v1, legacy, v2), authenticate.
+
+Every check answers in the order of the seed's tables:
+
+1. ``401 {"error":"Unauthorized"}``: no ``x-api-token``, or one that is not
+   base64 of a key, or an unknown, wrong or expired key (also for any
+   malformed, non-ASCII or oversized header: never a 500);
+2. ``402 {"error":"Payment Required"}``: the key's app is disabled;
+3. ``400 {"error":"<param> is required"}``: the first missing or empty
+   parameter, in the seed's order (versions: ``app_id``, ``app_version``,
+   ``platform``, ``environment``; maintenance: ``app_id``, ``environment``);
+4. ``403 {"error":"Forbidden"}``: ``app_id`` is not the key's app, or the key
+   is limited to environments that do not include the one asked for;
+5. the answer, prebuilt in the snapshot.
+
+``POST /v2/authenticate`` checks 1 and 2, then its body (413 beyond the
+limit; the seed's 400 texts in the seed's order), then 3/4 for a limited key,
+then appends one event. A field with a value that is not a string (a number,
+``null``, a list) counts as missing: ``user_id is required``; an
+``environment`` that is not a string is ``Invalid request body``. If the event
+cannot be written the answer is the seed's ``500 {"error":"Failed to update
+user version data"}``. The seed's ``404 App not found`` and ``500 Failed to
+fetch user data`` cannot happen here: a key always belongs to an app of the
+snapshot, and nothing is read per user.
+
+GET and HEAD answers honour ``If-None-Match`` (304). POST never does: the
+event is written and the body sent every time.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Literal
+
+from ..evaluation import FORBIDDEN, check_maintenance, check_versions, key_allows
+from ..events import Event
+from ..keys import Key, decode_token
+from ..snapshot import Answer, AppIndex, Snapshot, error_answer, etag_of, render_body
+from .context import Runtime
+from .wire import APPCOCKPIT, NOT_READY, BodyTooLarge, Receive, Scope, Send, headers_of, query_of, read_body, \
+    request_id, send_answer
+
+__all__ = ["VersionsEndpoint", "MaintenanceEndpoint", "AuthenticateEndpoint"]
+
+_REQUIRED = {name: error_answer(400, f"{name} is required")
+             for name in ("app_id", "app_version", "platform", "environment", "user_id")}
+INVALID_BODY = error_answer(400, "Invalid request body")
+BAD_PLATFORM = error_answer(400, "platform must be 'ios' or 'android'")
+WRITE_FAILED = error_answer(500, "Failed to update user version data")
+PLATFORMS = ("ios", "android")
+
+VERSIONS_PARAMS = ("app_id", "app_version", "platform", "environment")
+MAINTENANCE_PARAMS = ("app_id", "environment")
+AUTHENTICATE_FIELDS = ("user_id", "platform", "app_version")
+
+
+def body_too_large(limit: int) -> Answer:
+    return error_answer(413, f"Request body is larger than {limit} bytes")
+
+
+def _authorize(runtime: Runtime, snapshot: Snapshot, headers: dict[bytes, bytes]) -> tuple[Key | None, AppIndex | Answer]:
+    token = headers.get(b"x-api-token")
+    key = decode_token(token.decode("latin-1")) if token is not None else None
+    return key, runtime.authorize(snapshot, key)
+
+
+class _Check:
+    """A GET check: authorize, require parameters, match the app and environment, answer."""
+
+    params: tuple[str, ...] = ()
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def answer(self, snapshot: Snapshot, app: AppIndex, query: dict[str, str]) -> Answer:
+        raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = headers_of(scope)
+        rid = request_id(headers)
+        active = self.runtime.state.current
+        if active is None:
+            await send_answer(send, NOT_READY, APPCOCKPIT, rid)
+            return
+        snapshot = active.snapshot
+        key, app = _authorize(self.runtime, snapshot, headers)
+        if not isinstance(app, AppIndex):
+            await send_answer(send, app, APPCOCKPIT, rid)
+            return
+        query = query_of(scope)
+        for name in self.params:
+            if not query.get(name):
+                await send_answer(send, _REQUIRED[name], APPCOCKPIT, rid)
+                return
+        if query["app_id"] != app.id or not key_allows(snapshot, key, query["environment"]):  # type: ignore[arg-type]
+            answer = FORBIDDEN
+        else:
+            answer = self.answer(snapshot, app, query)
+        await send_answer(send, answer, APPCOCKPIT, rid, if_none_match=headers.get(b"if-none-match"),
+                          head=scope["method"] == "HEAD")
+
+
+class VersionsEndpoint(_Check):
+    """``GET /v1/versions``, ``/versions`` (api 1) and ``/v2/versions`` (api 2)."""
+
+    params = VERSIONS_PARAMS
+
+    def __init__(self, runtime: Runtime, api: Literal[1, 2]) -> None:
+        super().__init__(runtime)
+        self.api: Literal[1, 2] = api
+
+    def answer(self, snapshot: Snapshot, app: AppIndex, query: dict[str, str]) -> Answer:
+        return check_versions(app, query["platform"], query["environment"], query["app_version"], self.api)
+
+
+class MaintenanceEndpoint(_Check):
+    """``GET /v1/maintenance``, ``/maintenance``, ``/v2/maintenance``, evaluated at request time."""
+
+    params = MAINTENANCE_PARAMS
+
+    def answer(self, snapshot: Snapshot, app: AppIndex, query: dict[str, str]) -> Answer:
+        return check_maintenance(snapshot, app, query["environment"], self.runtime.clock())
+
+
+def _text(value: object) -> str | None:
+    """A usable string field, or None for a missing, empty or non-string one."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+class AuthenticateEndpoint:
+    """``POST /v2/authenticate``: validate, append one event, echo."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.too_large = body_too_large(runtime.max_body)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = headers_of(scope)
+        rid = request_id(headers)
+        answer = await self._answer(scope, receive, headers, rid)
+        await send_answer(send, answer, APPCOCKPIT, rid)
+
+    async def _answer(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], rid: bytes) -> Answer:
+        runtime = self.runtime
+        active = runtime.state.current
+        if active is None:
+            return NOT_READY
+        snapshot = active.snapshot
+        key, app = _authorize(runtime, snapshot, headers)
+        if not isinstance(app, AppIndex):
+            return app
+        try:
+            raw = await read_body(receive, headers, runtime.max_body)
+        except BodyTooLarge:
+            return self.too_large
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
+            return INVALID_BODY
+        if not isinstance(body, dict):
+            return INVALID_BODY
+        fields = {name: _text(body.get(name)) for name in AUTHENTICATE_FIELDS}
+        for name in AUTHENTICATE_FIELDS:
+            if fields[name] is None:
+                return _REQUIRED[name]
+        if fields["platform"] not in PLATFORMS:
+            return BAD_PLATFORM
+        environment = body.get("environment")
+        if environment is not None and not isinstance(environment, str):
+            return INVALID_BODY
+        environment = environment or None
+        if not key_allows(snapshot, key, environment):  # type: ignore[arg-type]
+            return FORBIDDEN
+        written = runtime.write_event(Event(
+            time=datetime.fromtimestamp(runtime.clock(), UTC), type="authenticate", app=app.id,
+            request_id=rid.decode("ascii"), user=fields["user_id"], platform=fields["platform"],
+            app_version=fields["app_version"], environment=environment,
+            snapshot=snapshot.revision or snapshot.id,
+        ))
+        if not written:
+            return WRITE_FAILED
+        rendered = render_body({"success": True, "user_id": fields["user_id"], "platform": fields["platform"],
+                                "app_version": fields["app_version"]})
+        return Answer(200, rendered, etag_of(rendered), "ok", None)

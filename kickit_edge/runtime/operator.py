@@ -1,0 +1,98 @@
+"""Endpoints for operators and orchestrators, beside the seeds' ones.
+
+``GET /health``  liveness, as the AppCockpit seed says: 200, empty body, no auth
+``GET /ready``   readiness: 200 once a good snapshot is active, 503 before
+``GET /status``  this worker's state: the active snapshot (revision, digest,
+                 when and where it was loaded), the last rejected snapshot and
+                 why, the source, and event log failures. No key, secret or
+                 client data is ever part of it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from .. import __version__
+from ..snapshot import Answer, etag_of, render_body
+from .context import Runtime
+from .sources import Source
+from .wire import OPERATOR, Receive, Scope, Send, headers_of, request_id, send_answer
+
+__all__ = ["HealthEndpoint", "ReadyEndpoint", "StatusEndpoint", "status_of"]
+
+
+def _instant(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _json(status: int, value: Any) -> Answer:
+    body = render_body(value)
+    return Answer(status, body, etag_of(body), "ok", None)
+
+
+class HealthEndpoint:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+
+class ReadyEndpoint:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        active = self.runtime.state.current
+        if active is None:
+            answer = _json(503, {"ready": False, "snapshot": None})
+        else:
+            answer = _json(200, {"ready": True, "snapshot": active.snapshot.id})
+        await send_answer(send, answer, OPERATOR, request_id(headers_of(scope)), head=scope["method"] == "HEAD")
+
+
+def status_of(runtime: Runtime, source: Source | None, started_at: float) -> dict[str, Any]:
+    state = runtime.state
+    active, rejected = state.current, state.rejected
+    snapshot = None
+    if active is not None:
+        s = active.snapshot
+        snapshot = {
+            "id": s.id, "digest": s.digest, "revision": s.revision, "created": s.manifest.get("created"),
+            "generator": s.manifest.get("generator"), "apps": len(s.apps), "bytes": s.size,
+            "loaded_at": _instant(active.loaded_at), "source": active.source,
+        }
+    failure = runtime.last_event_failure
+    return {
+        "ready": active is not None,
+        "version": __version__,
+        "pid": os.getpid(),
+        "started_at": _instant(started_at),
+        "snapshot": snapshot,
+        "rejected": None if rejected is None else {
+            "at": _instant(rejected.at), "error": rejected.error, "source": rejected.source,
+        },
+        "loads": state.loads,
+        "rejections": state.rejections,
+        "source": None if source is None else {
+            "kind": source.kind, "location": source.location, "mode": source.mode,
+        },
+        "events": {
+            "failures": runtime.event_failures,
+            "last_failure": None if failure is None else {"at": _instant(failure[0]), "error": failure[1]},
+        },
+    }
+
+
+class StatusEndpoint:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.source: Source | None = None  # set when the app starts
+        self.started_at = time.time()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = _json(200, status_of(self.runtime, self.source, self.started_at))
+        await send_answer(send, answer, OPERATOR, request_id(headers_of(scope)), head=scope["method"] == "HEAD")

@@ -1,0 +1,76 @@
+"""Running the edge under uvicorn.
+
+Worker processes do not inherit Python objects from the CLI, so the settings
+travel as the ``KICKIT_*`` environment variables of :mod:`kickit_edge.settings`
+and each worker builds its app with :func:`app_from_environ` (a uvicorn
+factory). uvicorn's own access log is off: :mod:`.accesslog` writes one that
+never records a header.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+
+from ..errors import OperatorError
+from ..settings import Settings
+from .app import create_app
+
+__all__ = ["APP_FACTORY", "app_from_environ", "log_config", "serve", "prepare_events_dir"]
+
+APP_FACTORY = "kickit_edge.runtime.server:app_from_environ"
+
+
+def app_from_environ() -> Starlette:
+    """The uvicorn factory each worker calls: settings from ``KICKIT_*`` variables."""
+    return create_app(Settings.resolve(environ=os.environ))
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """One format for uvicorn's and our loggers, on stderr."""
+    upper = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "kickit_edge": {"handlers": ["stderr"], "level": upper, "propagate": False},
+            "uvicorn": {"handlers": ["stderr"], "level": upper, "propagate": False},
+            "uvicorn.error": {"level": upper},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }
+
+
+def prepare_events_dir(settings: Settings) -> None:
+    """Create the default events folder; insist that an explicitly chosen one exists.
+
+    A chosen folder is usually a mounted volume: creating it when the mount is
+    missing would silently fill the wrong disk.
+    """
+    folder = Path(settings.events_dir)
+    if folder.is_dir():
+        return
+    if settings.events_dir == Settings().events_dir:
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    raise OperatorError(f"--events-dir {settings.events_dir!r} is not a folder: create it (or mount the volume) first")
+
+
+def serve(settings: Settings) -> None:
+    """Run uvicorn with ``settings`` until interrupted."""
+    import uvicorn
+
+    if not settings.snapshots and not settings.snapshot_url:
+        raise OperatorError("no snapshot source: give --snapshots DIR or --snapshot-url URL")
+    prepare_events_dir(settings)
+    os.environ.update(settings.to_environ())
+    uvicorn.run(
+        APP_FACTORY, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
+        log_config=log_config(settings.log_level), log_level=settings.log_level, access_log=False,
+        server_header=False, lifespan="on",
+    )

@@ -1,0 +1,161 @@
+"""The HTTP plumbing of the check endpoints, on raw ASGI.
+
+The check endpoints are plain ASGI callables rather than Starlette
+request/response functions: a check is a few header and query lookups and one
+prebuilt body, so building ``Request`` and ``Response`` objects would cost
+more than the check itself. This module holds what they share: reading
+headers, the query string and a bounded body; matching ``If-None-Match``;
+and sending an :class:`~kickit_edge.snapshot.Answer` with its headers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..snapshot import Answer, error_answer
+
+__all__ = [
+    "Scope", "Receive", "Send", "Family", "APPCOCKPIT", "KICKIT", "OPERATOR",
+    "headers_of", "query_of", "read_body", "BodyTooLarge", "etag_matches", "request_id", "send_answer",
+    "NOT_READY", "NOT_FOUND", "METHOD_NOT_ALLOWED", "INTERNAL_ERROR",
+]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+Header = tuple[bytes, bytes]
+
+
+class Family:
+    """The fixed headers of one API family (the seeds differ in content type and caching)."""
+
+    def __init__(self, content_type: bytes, cache_control: bytes, vary: bytes | None) -> None:
+        fixed = [(b"content-type", content_type), (b"cache-control", cache_control)]
+        if vary is not None:
+            fixed.append((b"vary", vary))
+        self.fixed: tuple[Header, ...] = tuple(fixed)
+
+
+# Clients must revalidate (no-cache) and shared caches must not keep an answer
+# that depends on the key (private, Vary).
+APPCOCKPIT = Family(b"application/json", b"private, no-cache", b"x-api-token")
+# What the KickIt seed's response example shows.
+KICKIT = Family(b"application/json; charset=utf-8", b"max-age=0, private, must-revalidate", b"X-API-KEY")
+OPERATOR = Family(b"application/json", b"no-store", None)
+
+
+def headers_of(scope: Scope) -> dict[bytes, bytes]:
+    """The request headers by lower-case name (ASGI already lower-cases names); the last one wins."""
+    return dict(scope["headers"])
+
+
+def query_of(scope: Scope) -> dict[str, str]:
+    """The query parameters; the last of repeated ones wins (as in Starlette).
+
+    Clients send plain ``name=value`` pairs; only a query with escapes
+    (``%``, ``+``) takes the general parser, so the common case is two splits.
+    """
+    text = scope["query_string"].decode("latin-1")
+    if "%" in text or "+" in text:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    params = {}
+    for pair in text.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            params[name] = value
+    return params
+
+
+class BodyTooLarge(Exception):
+    """The request body is larger than the limit; the answer is 413."""
+
+
+async def read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
+    """Read the whole body, refusing (before reading it) one that is larger than ``limit``."""
+    declared = headers.get(b"content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise BodyTooLarge
+        except ValueError:
+            pass  # the HTTP parser has already refused a bad Content-Length
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # http.disconnect: nobody is waiting for the answer
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def etag_matches(if_none_match: bytes, etag: str) -> bool:
+    """RFC 9110 weak comparison: ``*``, or any listed tag equal to ``etag`` ignoring ``W/``."""
+    text = if_none_match.decode("latin-1")
+    if text.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    for candidate in text.split(","):
+        if candidate.strip().removeprefix("W/") == wanted:
+            return True
+    return False
+
+
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+_counter = itertools.count(1)
+# Unique across workers and restarts without a syscall per request.
+_prefix = f"{secrets.token_hex(4)}{os.getpid():x}-"
+
+
+def request_id(headers: dict[bytes, bytes]) -> bytes:
+    """The client's ``X-Request-Id`` if it is a plain token, else a new one."""
+    given = headers.get(b"x-request-id")
+    if given is not None and _REQUEST_ID.fullmatch(given):
+        return given
+    return f"{_prefix}{next(_counter):x}".encode("ascii")
+
+
+@lru_cache(maxsize=4096)
+def _rule_header(rule: str) -> bytes:
+    # Rule names come from the YAML (target ids); headers must be ASCII.
+    return rule.encode("ascii", "backslashreplace")
+
+
+async def send_answer(send: Send, answer: Answer, family: Family, rid: bytes, *,
+                      if_none_match: bytes | None = None, head: bool = False,
+                      extra: tuple[Header, ...] = ()) -> None:
+    """Send ``answer``: its body and ETag, the family's headers, the rule, the request id.
+
+    A 200 whose ETag matches ``if_none_match`` becomes a 304 with the same
+    headers and no body (only GET and HEAD callers pass ``if_none_match``).
+    """
+    headers = [*family.fixed, (b"etag", answer.etag.encode("ascii")), (b"x-request-id", rid), *extra]
+    if answer.rule is not None:
+        headers.append((b"x-kickit-rule", _rule_header(answer.rule)))
+    if if_none_match is not None and answer.status == 200 and etag_matches(if_none_match, answer.etag):
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    headers.append((b"content-length", str(len(answer.body)).encode("ascii")))
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else answer.body})
+
+
+NOT_READY = error_answer(503, "Service Unavailable: no snapshot loaded yet")
+NOT_FOUND = error_answer(404, "Not Found")
+METHOD_NOT_ALLOWED = error_answer(405, "Method Not Allowed")
+INTERNAL_ERROR = error_answer(500, "Internal Server Error")
