@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .analytics.users import RETENTION_DAYS
 from .analytics.window import SINCE_DEFAULT
 
-# Where and how long `serve` keeps events (its settings of the same names), so `events` reads where it writes.
-EVENTS_DIR, EVENTS_DIR_ENV = "var/events", "KICKIT_EVENTS_DIR"
 from .errors import ConfigError, ConfigTestFailure, KickitError, OperatorError
-from .settings import add_arguments
+from .settings import add_arguments, setting
+
+# `events` reads where `serve` writes: its setting, its default and its variable.
+EVENTS_DIR, RETENTION = setting("events_dir"), setting("event_retention_days")
 
 if TYPE_CHECKING:
     from .analytics.scan import ScanReport
@@ -424,9 +424,9 @@ def _add_events(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                                         "compressed) into user records, version adoption and policy impact.")
     events_sub = events.add_subparsers(dest="events_command", metavar="COMMAND", required=True)
     folder = argparse.ArgumentParser(add_help=False)
-    folder.add_argument("--events-dir", default=os.environ.get(EVENTS_DIR_ENV) or EVENTS_DIR, metavar="DIR",
-                        help=f"the folder the server writes event files to (default: ${EVENTS_DIR_ENV}, "
-                             f"else {EVENTS_DIR})")
+    folder.add_argument("--events-dir", default=os.environ.get(EVENTS_DIR.env) or EVENTS_DIR.default, metavar="DIR",
+                        help=f"the folder the server writes event files to (default: ${EVENTS_DIR.env}, "
+                             f"else {EVENTS_DIR.default})")
     window = argparse.ArgumentParser(add_help=False)
     window.add_argument("--since", type=_since, default=SINCE_DEFAULT, metavar="WHEN",
                         help=f"active means authenticated since WHEN: 30d, 12h, 2w, a date or an instant "
@@ -445,8 +445,9 @@ def _add_events(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--db", metavar="FILE", help="write the records and the checkpoint into a SQLite database")
     p.add_argument("--checkpoint", metavar="FILE", help="keep the checkpoint in FILE")
     p.add_argument("--full", action="store_true", help="ignore the checkpoint and read everything again")
-    p.add_argument("--retention-days", type=_days, default=RETENTION_DAYS, metavar="N",
-                   help=f"ignore authentications, and remove files, older than N days (default: {RETENTION_DAYS})")
+    p.add_argument("--retention-days", type=_days, default=RETENTION.default, metavar="N",
+                   help=f"ignore authentications, and remove files, older than N days (default: {RETENTION.default}, "
+                        "as serve's --event-retention-days)")
     p.set_defaults(func=cmd_events_users)
 
     p = events_sub.add_parser(

@@ -14,6 +14,7 @@ import argparse
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from functools import partial
 from typing import Any, Literal
 
 from .errors import OperatorError
@@ -169,13 +170,18 @@ SETTINGS: tuple[Setting, ...] = tuple(
 )
 
 
+def setting(name: str) -> Setting:
+    """The row named ``name`` (other commands read serve's defaults from here, never a copy)."""
+    return next(s for s in SETTINGS if s.name == name)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one flag per setting; an absent flag stays ``None`` so the environment can fill it."""
     for setting in SETTINGS:
         parser.add_argument(
             setting.flag,
             dest=setting.name,
-            type=lambda text, s=setting: _argparse_type(s, text),
+            type=partial(_argparse_type, setting),
             default=None,
             metavar=setting.metavar or ("{" + ",".join(setting.choices) + "}" if setting.choices else "TEXT"),
             choices=None,

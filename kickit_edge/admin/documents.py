@@ -46,7 +46,7 @@ def now() -> str:
 
 def scalar(value: str) -> str:
     """A string as YAML must hold it: quoted when the config loader would read it as something else."""
-    if _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != _STR:
+    if _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != _STR:  # type: ignore[no-untyped-call]
         return version_scalar(value)
     return value
 

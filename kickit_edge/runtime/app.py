@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Mapping, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -64,7 +64,7 @@ def make_source(state: SnapshotState, settings: Settings) -> Source:
     raise OperatorError("no snapshot source: give --snapshots DIR or --snapshot-url URL")
 
 
-def _response(answer: Answer, request: Request, headers: dict[str, str] | None = None) -> Response:
+def _response(answer: Answer, request: Request, headers: Mapping[str, str] | None = None) -> Response:
     rid = request_id(dict(request.scope["headers"])).decode("ascii")
     fixed = {name.decode(): value.decode() for name, value in OPERATOR.fixed}
     return Response(answer.body, answer.status, {**fixed, "etag": answer.etag, "x-request-id": rid, **(headers or {})})
