@@ -144,6 +144,11 @@ class Event:
             raise ValueError(f"an authenticate event has none of {list(TARGET_CHECK_KEYS)}")
 
 
+def _utc_text(moment: datetime) -> str:
+    """``TIME_FORMAT`` of ``moment`` in UTC; isoformat is several times faster than strftime."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
 def encode_event(event: Event, *, data_limit: int = DATA_LIMIT) -> bytes:
     """Return ``event`` as one UTF-8 JSON line ending in ``\\n``.
 
@@ -153,7 +158,7 @@ def encode_event(event: Event, *, data_limit: int = DATA_LIMIT) -> bytes:
     surrogate in client data cannot make encoding fail.
     """
     record: dict[str, Any] = {
-        "time": event.time.astimezone(UTC).strftime(TIME_FORMAT),
+        "time": _utc_text(event.time),
         "type": event.type,
         "app": event.app,
         "user": event.user,
