@@ -91,7 +91,7 @@ _NULLABLE_STRINGS = (
 )
 
 # Built once: json.dumps with options builds a new encoder on every call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_string = json.encoder.encode_basestring_ascii  # the C escaper JSONEncoder uses for ensure_ascii
 _STRICT_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
@@ -99,7 +99,7 @@ class MalformedEvent(ValueError):
     """A line is not an event record; the message says what is wrong with it."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(kw_only=True, slots=True)
 class Event:
     """One event. Fields are the record's keys; see the module docstring.
 
@@ -157,29 +157,27 @@ def encode_event(event: Event, *, data_limit: int = DATA_LIMIT) -> bytes:
     reader (``str.splitlines`` also splits on U+2028 and U+0085) and a lone
     surrogate in client data cannot make encoding fail.
     """
-    record: dict[str, Any] = {
-        "time": _utc_text(event.time),
-        "type": event.type,
-        "app": event.app,
-        "user": event.user,
-        "platform": event.platform,
-        "app_version": event.app_version,
-        "environment": event.environment,
-        "snapshot": event.snapshot,
-        "request_id": event.request_id,
-    }
+    # Joined from strings escaped by json's C encoder: the same bytes as
+    # JSONEncoder on a dict in this key order (a test holds them equal), at a
+    # fraction of the cost on the request path.
+    text = (
+        f'{{"time":"{_utc_text(event.time)}","type":"{event.type}","app":{_string(event.app)},'
+        f'"user":{_nullable(event.user)},"platform":{_nullable(event.platform)},'
+        f'"app_version":{_nullable(event.app_version)},"environment":{_nullable(event.environment)},'
+        f'"snapshot":{_nullable(event.snapshot)},"request_id":{_string(event.request_id)}'
+    )
     if event.type == "target_check":
-        record["build_number"] = event.build_number
-        record["os_version"] = event.os_version
-        record["verdict"] = event.verdict
-        record["rule"] = event.rule
-        text = _ENCODER.encode(record)
-        # The data is encoded once, to measure it and to write it: splice it in
-        # as the last key instead of encoding the whole record twice.
-        text = f'{text[:-1]},"data":{_bound_data(event.data, data_limit)}}}'
-    else:
-        text = _ENCODER.encode(record)
-    return (text + "\n").encode("ascii")
+        # The data is encoded once, to measure it and to write it.
+        text += (
+            f',"build_number":{_nullable(event.build_number)},"os_version":{_nullable(event.os_version)},'
+            f'"verdict":"{event.verdict}","rule":{_nullable(event.rule)},'
+            f'"data":{_bound_data(event.data, data_limit)}'
+        )
+    return (text + "}\n").encode("ascii")
+
+
+def _nullable(value: str | None) -> str:
+    return "null" if value is None else _string(value)
 
 
 def _bound_data(data: dict[str, Any] | None, limit: int) -> str:

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kickit_edge.events import (
@@ -201,3 +201,30 @@ def test_an_event_the_reader_would_reject_cannot_be_built(
     with pytest.raises(error) as caught:
         target_check(**changes)
     assert str(caught.value).startswith(message)
+
+
+_text = st.one_of(st.none(), st.text(max_size=12))
+
+
+@settings(max_examples=150, deadline=None)
+@given(app=st.text(min_size=1, max_size=10), request_id=st.text(max_size=10), user=_text, platform=_text,
+       app_version=_text, environment=_text, snapshot=_text, build=_text, os_version=_text, rule=_text,
+       target=st.booleans(), data=st.one_of(st.none(), st.dictionaries(st.text(max_size=5), st.integers())))
+def test_joined_line_equals_the_json_encoder(app: str, request_id: str, user: str | None, platform: str | None,
+                                             app_version: str | None, environment: str | None,
+                                             snapshot: str | None, build: str | None, os_version: str | None,
+                                             rule: str | None, target: bool, data: dict[str, int] | None) -> None:
+    moment = datetime(2026, 11, 22, 19, 20, 52, 123456, tzinfo=UTC)
+    common = dict(time=moment, app=app, request_id=request_id, user=user, platform=platform,
+                  app_version=app_version, environment=environment, snapshot=snapshot)
+    record = {"time": "2026-11-22T19:20:52.123456Z", "type": "target_check" if target else "authenticate",
+              "app": app, "user": user, "platform": platform, "app_version": app_version,
+              "environment": environment, "snapshot": snapshot, "request_id": request_id}
+    if target:
+        event = Event(type="target_check", build_number=build, os_version=os_version, verdict="soft", rule=rule,
+                      data=data, **common)  # type: ignore[arg-type]
+        record.update(build_number=build, os_version=os_version, verdict="soft", rule=rule, data=data)
+    else:
+        event = Event(type="authenticate", **common)  # type: ignore[arg-type]
+    expected = json.dumps(record, separators=(",", ":"), ensure_ascii=True) + "\n"
+    assert encode_event(event) == expected.encode("ascii")
