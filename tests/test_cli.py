@@ -125,7 +125,8 @@ def test_compile_prints_id_and_digest(demo_config: Path, tmp_path: Path, capsys:
 
 
 def test_every_command_has_help() -> None:
-    for argv in (["--help"], ["compile", "--help"], ["test", "--help"], ["explain", "--help"],
-                 ["keys", "new", "--help"], ["rollback", "--help"]):
+    commands = [["compile"], ["test"], ["explain"], ["keys", "new"], ["rollback"], ["serve"], ["admin"], ["diff"],
+                ["matrix"], ["schema"], ["events", "users"], ["events", "adoption"], ["events", "impact"]]
+    for argv in [["--help"], *([*command, "--help"] for command in commands)]:
         done = subprocess.run([sys.executable, "-m", "kickit_edge.cli", *argv], capture_output=True, text=True)
         assert done.returncode == 0 and done.stdout.startswith("usage: kickit-edge"), argv
