@@ -173,7 +173,7 @@ class AuthenticateEndpoint:
         environment = environment or None
         if not key_allows(snapshot, key, environment):  # type: ignore[arg-type]
             return FORBIDDEN
-        written = runtime.write_event(Event(
+        written = await runtime.write_event(Event(
             time=datetime.fromtimestamp(runtime.clock(), UTC), type="authenticate", app=app.id,
             request_id=rid.decode("ascii"), user=fields["user_id"], platform=fields["platform"],
             app_version=fields["app_version"], environment=environment,

@@ -14,10 +14,11 @@ How lines stay whole, with several uvicorn workers and threads:
 - Each process writes only its own files: host and pid are in the name, and a
   name is claimed with ``O_CREAT | O_EXCL`` and never reused (a restarted
   container with the same host name and pid takes the next ``n``).
-- Each line is written with one ``os.write`` on an ``O_APPEND`` descriptor, so
-  even two writers that somehow share a file (two hosts with one name on a
-  shared volume) cannot interleave inside a line. There is no user-space
-  buffer: a line is in the kernel when :meth:`EventLog.write` returns.
+- Each line, or each batch of whole lines (:meth:`EventLog.write_many`), is
+  written with one ``os.write`` on an ``O_APPEND`` descriptor, so even two
+  writers that somehow share a file (two hosts with one name on a shared
+  volume) cannot interleave inside a line. There is no user-space buffer: a
+  line is in the kernel when :meth:`EventLog.write` returns.
 - A lock serializes rotation and write within the process, so no line is lost
   or split across a rotation.
 
@@ -53,7 +54,7 @@ import re
 import shutil
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -131,7 +132,16 @@ class EventLog:
 
     def write(self, event: Event) -> None:
         """Append ``event`` as one line; raise :class:`EventWriteError` if it cannot be written."""
-        line = encode_event(event, data_limit=self.data_limit)
+        self.write_many([event])
+
+    def write_many(self, events: Sequence[Event]) -> None:
+        """Append ``events`` with one ``write``: all of them are kept, or :class:`EventWriteError`.
+
+        The server gathers the events of the requests that arrive together and
+        answers none of them before this returns (a group commit): one system
+        call for many lines, and still no answer for a line that was not written.
+        """
+        lines = b"".join(encode_event(event, data_limit=self.data_limit) for event in events)
         with self._lock:
             if self._closed:
                 raise EventWriteError(
@@ -142,10 +152,10 @@ class EventLog:
                 if (
                     self._fd is None
                     or day != self._day
-                    or (self._size and self._size + len(line) > self.max_bytes)
+                    or (self._size and self._size + len(lines) > self.max_bytes)
                 ):
                     self._rotate(day)
-                self._append(line)
+                self._append(lines)
             except OSError as exc:
                 with contextlib.suppress(OSError):
                     self._retire()
@@ -200,7 +210,7 @@ class EventLog:
         assert self._fd is not None
         view = memoryview(line)
         while view:
-            # One write per line: on an O_APPEND descriptor the kernel places it
+            # One write per line or batch: on an O_APPEND descriptor the kernel places it
             # at the end as a whole. A short write only happens on a full disk
             # or a file size limit, and then the next call reports the error.
             written = os.write(self._fd, view)

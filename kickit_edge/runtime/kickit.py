@@ -113,7 +113,7 @@ class TargetChecksEndpoint:
             return FORBIDDEN
         request = TargetRequest(sent["version"], sent["build"], sent["platform"], sent["os_version"], environment)
         answer = check_target(app, request)
-        runtime.write_event(Event(
+        await runtime.write_event(Event(
             time=datetime.fromtimestamp(runtime.clock(), UTC), type="target_check", app=app.id,
             request_id=rid.decode("ascii"), platform=request.platform, app_version=request.version,
             environment=environment, snapshot=snapshot.revision or snapshot.id, build_number=request.build,

@@ -315,3 +315,13 @@ def test_four_processes_lose_no_line_across_many_rotations(tmp_path: Path) -> No
     ids = request_ids(lines)  # every line decodes
     assert len(set(ids)) == 8000
     assert set(ids) == {f"{p}-{t}-{i}" for p in range(4) for t in range(2) for i in range(1000)}
+
+
+def test_write_many_keeps_a_batch_as_whole_lines_in_order(tmp_path: Path) -> None:
+    with EventLog(tmp_path, max_bytes=10_000) as log:
+        log.write(sample("r0"))
+        log.write_many([sample(f"r{n}") for n in range(1, 4)])
+        path = log.path
+        assert path is not None
+        assert request_ids(read_lines(path)) == ["r0", "r1", "r2", "r3"]
+    assert request_ids(all_lines(tmp_path)) == ["r0", "r1", "r2", "r3"]
