@@ -61,9 +61,7 @@ def body_too_large(limit: int) -> Answer:
 
 
 def _authorize(runtime: Runtime, snapshot: Snapshot, headers: dict[bytes, bytes]) -> tuple[Key | None, AppIndex | Answer]:
-    token = headers.get(b"x-api-token")
-    key = decode_token(token.decode("latin-1")) if token is not None else None
-    return key, runtime.authorize(snapshot, key)
+    return runtime.authorize_header(snapshot, headers.get(b"x-api-token"), decode_token)
 
 
 class _Check:

@@ -25,6 +25,9 @@ log = logging.getLogger("kickit_edge.runtime")
 # publisher bug: the digest matched) answers this instead of a 500.
 APP_NOT_LOADABLE = error_answer(503, "Service Unavailable: this app's snapshot entry cannot be read")
 
+# Key headers remembered per worker once they authorized (then the memory starts over).
+VERIFIED_HEADERS = 10_000
+
 # During a full disk every request fails the same way: log it this often at most.
 FAILURE_LOG_INTERVAL = 10.0
 
@@ -48,6 +51,40 @@ class Runtime:
     event_failures: int = 0
     last_event_failure: tuple[float, str] | None = None
     _pending: list[tuple[Event, asyncio.Future[str | None]]] = field(default_factory=list)
+    # Headers that authorized an app under ``_verified_for``: (key, app, expiry) by header bytes.
+    _verified: dict[tuple[Callable[[str], Key | None], bytes], tuple[Key, AppIndex, float | None]] = field(
+        default_factory=dict)
+    _verified_for: Snapshot | None = None
+
+    def authorize_header(self, snapshot: Snapshot, header: bytes | None,
+                         decode: Callable[[str], Key | None]) -> tuple[Key | None, AppIndex | Answer]:
+        """Decode and check a key header; remember the headers that succeed, per snapshot.
+
+        Clients send the same key on every call, so a header that authorized
+        an app under this snapshot is found again by a dict lookup instead of
+        base64, a regex and a SHA-256. Only successes are kept (an unknown
+        header can never be cheaper than a known one), expiry is checked on
+        every hit, and a new snapshot starts an empty memory, so a revoked key
+        stops working with the snapshot that revokes it.
+        """
+        if header is None:
+            return None, self.authorize(snapshot, None)
+        if self._verified_for is not snapshot:
+            self._verified.clear()
+            self._verified_for = snapshot
+        hit = self._verified.get((decode, header))
+        if hit is not None:
+            known, app, expires = hit
+            if expires is None or self.clock() < expires:
+                return known, app
+            del self._verified[(decode, header)]
+        key = decode(header.decode("latin-1"))
+        result = self.authorize(snapshot, key)
+        if key is not None and isinstance(result, AppIndex):
+            if len(self._verified) >= VERIFIED_HEADERS:
+                self._verified.clear()
+            self._verified[(decode, header)] = (key, result, snapshot.keys[key.prefix].expires)
+        return key, result
 
     def authorize(self, snapshot: Snapshot, key: Key | None) -> AppIndex | Answer:
         """The key's app, or the 401/402 answer (or 503 if the app's entry cannot be read)."""

@@ -74,9 +74,7 @@ class TargetChecksEndpoint:
         if active is None:
             return NOT_READY
         snapshot = active.snapshot
-        presented = headers.get(b"x-api-key")
-        key = parse_key(presented.decode("latin-1")) if presented is not None else None
-        app = runtime.authorize(snapshot, key)
+        key, app = runtime.authorize_header(snapshot, headers.get(b"x-api-key"), parse_key)
         if not isinstance(app, AppIndex):
             return app
         assert key is not None
