@@ -112,7 +112,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from .compiler.compile import compile_config
-    from .compiler.explain import explain
+    from .review.explain import explain
 
     compiled = compile_config(args.config_dir, run_tests=False)
     app = compiled.snapshot.apps.get(args.app)
@@ -132,7 +132,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_new(args: argparse.Namespace) -> int:
-    from .compiler.credentials import add_admin_token, add_app_key
+    from .editing.credentials import add_admin_token, add_app_key
 
     if (args.app is None) == (args.admin is None):
         raise OperatorError("give exactly one of --app ID (an app key) or --admin NAME (a management API token)")
@@ -157,9 +157,9 @@ def cmd_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .compiler.diff import diff_sides
-    from .compiler.report import render_diff
-    from .compiler.side import open_side
+    from .review.diff import diff_sides
+    from .review.report import render_diff
+    from .review.side import open_side
 
     base = open_side(args.base, args.config_path)
     head = open_side(args.head if args.head is not None else args.config_path, args.config_path)
@@ -178,9 +178,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from .compiler.matrix import app_matrix
-    from .compiler.report import render_matrix
-    from .compiler.side import open_side
+    from .review.matrix import app_matrix
+    from .review.report import render_matrix
+    from .review.side import open_side
 
     sys.stdout.write(render_matrix(app_matrix(open_side(args.source, args.config_path), args.app), args.format))
     return 0

@@ -35,7 +35,9 @@ def modules_under(folder: str) -> list[Path]:
 
 @pytest.mark.parametrize(("folder", "forbidden"), [
     ("compiler", ("kickit_edge.runtime", "kickit_edge.admin", "kickit_edge.analytics")),
-    ("runtime", ("kickit_edge.compiler", "kickit_edge.admin", "kickit_edge.analytics")),
+    ("review", ("kickit_edge.runtime", "kickit_edge.admin", "kickit_edge.analytics", "kickit_edge.editing")),
+    ("editing", ("kickit_edge.runtime", "kickit_edge.admin", "kickit_edge.analytics", "kickit_edge.review")),
+    ("runtime", ("kickit_edge.compiler", "kickit_edge.editing", "kickit_edge.review", "kickit_edge.admin", "kickit_edge.analytics")),
     # Analytics reads event files and snapshots; it may use the compiler's diff for `diff --events`.
     ("analytics", ("kickit_edge.runtime", "kickit_edge.admin")),
 ])

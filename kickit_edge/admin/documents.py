@@ -1,7 +1,7 @@
 """The YAML the management API writes: new app files, version records, messages, quoted scalars.
 
 Everything here edits a round-trip document (``ruamel.yaml``) in place and
-goes through :mod:`kickit_edge.compiler.comments`, so what people wrote around
+goes through :mod:`kickit_edge.editing.comments`, so what people wrote around
 the edit stays where it was. Strings are quoted whenever the config loader
 (YAML 1.1) would read them as something else: ``yes``, ``12:30``, ``2.6``.
 """
@@ -21,7 +21,7 @@ import yaml
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from ..compiler.comments import append_entry, insert_entry, remove_entry, set_entry
+from ..editing.comments import append_entry, insert_entry, remove_entry, set_entry
 
 __all__ = [
     "NAME", "MESSAGE_PREFIX", "MODELINE", "now", "scalar", "version_scalar", "to_yaml", "slug", "unique", "public_key",

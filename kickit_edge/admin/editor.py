@@ -18,10 +18,10 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from ..compiler.comments import append_entry, insert_entry, remove_entry, set_entry
+from ..editing.comments import append_entry, insert_entry, remove_entry, set_entry
 from ..compiler.compile import build_snapshot, compile_config
 from ..compiler.configtests import run_config_tests
-from ..compiler.edit import check_edits, dump_document, edit_lock, load_document, write_edits
+from ..editing.edit import check_edits, dump_document, edit_lock, load_document, write_edits
 from ..compiler.model import AppConfig, Config
 from ..compiler.publish import publish_snapshot
 from ..errors import Diagnostic, KickitError

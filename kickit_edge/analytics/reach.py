@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..compiler.diff import Diff
-from ..compiler.matrix import VersionRange
-from ..compiler.report import Reach
+from ..review.diff import Diff
+from ..review.matrix import VersionRange
+from ..review.report import Reach
 from ..versions import InvalidVersion, version_key
 from .active import Active
 from .impact import verdict_of

@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from kickit_edge.admin.app import create_admin_app
-from kickit_edge.compiler.credentials import add_admin_token
+from kickit_edge.editing.credentials import add_admin_token
 
 from .kickfolio import basic
 

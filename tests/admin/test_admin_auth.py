@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from kickit_edge.admin.accesslog import redact_query
 from kickit_edge.admin.app import create_admin_app
-from kickit_edge.compiler.credentials import add_admin_token
+from kickit_edge.editing.credentials import add_admin_token
 
 from .kickfolio import basic
 

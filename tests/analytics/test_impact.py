@@ -9,7 +9,7 @@ import pytest
 
 from kickit_edge.analytics.reach import in_range
 from kickit_edge.cli import main
-from kickit_edge.compiler.matrix import VersionRange
+from kickit_edge.review.matrix import VersionRange
 
 from ..compiler.configpairs import BASE, edited, write_config
 from .fleet import auth, write

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from kickit_edge.cli import main
-from kickit_edge.compiler.matrix import Cell, VersionRange, version_rows
-from kickit_edge.compiler.side import open_side
-from .configpairs import BASE, edited, write_config
+from kickit_edge.review.matrix import Cell, VersionRange, version_rows
+from kickit_edge.review.side import open_side
+from ..compiler.configpairs import BASE, edited, write_config
 
 DEMO = Path(__file__).resolve().parents[2] / "config"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ruamel.yaml.comments import CommentedMap
 
-from kickit_edge.compiler.comments import append_entry, insert_entry, remove_entry, set_entry
-from kickit_edge.compiler.edit import dump_document, round_trip
+from kickit_edge.editing.comments import append_entry, insert_entry, remove_entry, set_entry
+from kickit_edge.editing.edit import dump_document, round_trip
 
 TEXT = """\
 # header
@@ -109,7 +109,7 @@ def test_map_entries() -> None:
 
 
 def test_a_new_key_goes_after_the_last_key_not_after_the_next_sections_comment(demo_config) -> None:
-    from kickit_edge.compiler.credentials import add_app_key
+    from kickit_edge.editing.credentials import add_app_key
 
     key = add_app_key(str(demo_config), "demo")
     text = (demo_config / "apps" / "demo.yaml").read_text()

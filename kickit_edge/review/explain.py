@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from ..evaluation import TargetRequest, check_maintenance, check_target, check_versions
 from ..snapshot import Answer, Snapshot
-from .model import Config, ExactVersion, MinimumVersion, TargetRule
+from ..compiler.model import Config, ExactVersion, MinimumVersion, TargetRule
 
 __all__ = ["Explanation", "explain", "rule_sources"]
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from ..errors import ConfigError, OperatorError, SnapshotError
 from ..snapshot import Snapshot, load_snapshot
-from .compile import compile_config
+from ..compiler.compile import compile_config
 from .explain import rule_sources
 
 __all__ = ["SideKind", "Side", "open_side"]

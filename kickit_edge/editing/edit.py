@@ -18,9 +18,9 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from ..errors import ConfigError, Diagnostic
-from .model import Config, build_config
-from .publish import write_atomic
-from .source import load_config_dir, load_yaml_text
+from ..compiler.model import Config, build_config
+from ..compiler.publish import write_atomic
+from ..compiler.source import load_config_dir, load_yaml_text
 
 __all__ = ["round_trip", "load_document", "dump_document", "check_edits", "write_edits", "apply_edits", "edit_lock"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kickit_edge.cli import main
-from .configpairs import BASE, KEY_SHA, edited, git, init_repo, write_config
+from ..compiler.configpairs import BASE, KEY_SHA, edited, git, init_repo, write_config
 
 
 def diff(tmp_path: Path, capsys: pytest.CaptureFixture[str], head_text: str, *flags: str,

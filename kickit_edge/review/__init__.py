@@ -1,0 +1,1 @@
+"""Review: comparing and explaining snapshots (``diff``, ``matrix``, ``explain``); never reads YAML itself."""
