@@ -1,0 +1,45 @@
+"""The shared vocabulary: platforms, verdicts and rule names, spelled once.
+
+Every part of kickit-edge (compiler, runtime, review, analytics, admin) names
+platforms, verdicts and rules the same way; these are the only spellings.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+__all__ = [
+    "Platform", "PLATFORMS", "Verdict", "VERDICTS", "UpgradeVerdict", "UPGRADE_VERDICTS",
+    "exact_rule", "minimum_rule", "target_rule", "maintenance_rule",
+]
+
+Platform = Literal["ios", "android"]
+PLATFORMS: tuple[Platform, ...] = get_args(Platform)
+
+# What an answer means, for logs, metrics, review and tests. Events record only
+# the upgrade verdicts: the answer a client got to "may I go on?".
+Verdict = Literal["ok", "soft", "hard", "not_found", "maintenance", "app_disabled", "error"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+UpgradeVerdict = Literal["ok", "soft", "hard"]
+UPGRADE_VERDICTS: tuple[UpgradeVerdict, ...] = get_args(UpgradeVerdict)
+
+
+def exact_rule(platform: str, environment: str, version: str) -> str:
+    """``exact:ios/production/2.5.0``: an exact-version rule of the AppCockpit API."""
+    return f"exact:{platform}/{environment}/{version}"
+
+
+def minimum_rule(platform: str, environment: str) -> str:
+    """``minimum:ios/production``: the minimum-version rule of a platform and environment."""
+    return f"minimum:{platform}/{environment}"
+
+
+def target_rule(target_id: str) -> str:
+    """``target:legacy-android``: a KickIt target, by its id."""
+    return f"target:{target_id}"
+
+
+def maintenance_rule(environment: str, window: int | None = None) -> str:
+    """``maintenance:production:switch`` (the on/off switch) or ``maintenance:production:windows[0]``."""
+    return f"maintenance:{environment}:switch" if window is None else f"maintenance:{environment}:windows[{window}]"
