@@ -30,7 +30,7 @@ from .versions import orderable_key
 
 __all__ = [
     "UNAUTHORIZED", "PAYMENT_REQUIRED", "FORBIDDEN", "VERSION_NOT_FOUND",
-    "TargetRequest", "authorize", "check_versions", "check_maintenance", "check_target",
+    "TargetRequest", "authorize", "key_allows", "key_environment", "check_versions", "check_maintenance", "check_target",
 ]
 
 UNAUTHORIZED = error_answer(401, "Unauthorized")
@@ -60,6 +60,12 @@ def key_allows(snapshot: Snapshot, key: Key, environment: str | None) -> bool:
     """Whether an environment-scoped key may read ``environment``."""
     scope = snapshot.keys[key.prefix].environments
     return scope is None or environment is None or environment in scope
+
+
+def key_environment(snapshot: Snapshot, key: Key, app: AppIndex) -> str:
+    """The environment of a client that named none: the key's only one, else the app's first."""
+    allowed = snapshot.keys[key.prefix].environments
+    return next(iter(allowed)) if allowed is not None and len(allowed) == 1 else app.environments[0]
 
 
 def check_versions(app: AppIndex, platform: str, environment: str, app_version: str,

@@ -145,6 +145,8 @@ class Target(NamedTuple):
     # Values the target pins to one choice, as sorted pairs; they complete target_meta.
     pinned: tuple[tuple[str, str], ...]
     checks: tuple[TargetCheck, ...]
+    # The message in every locale it has, as sorted (locale, text) pairs (OFREP picks the client's).
+    texts: tuple[tuple[str, str], ...] = ()
 
 
 class Minimum(NamedTuple):
@@ -182,6 +184,9 @@ class AppIndex:
     # Target answers echo the client, so they are rendered on first use and
     # kept here (bounded by the evaluation module); clients repeat themselves.
     target_answers: dict[tuple[int, tuple[str | None, ...]], Answer] = field(default_factory=dict)
+    default_locale: str = ""
+    # Platform -> the app's store page (OFREP hands it to clients with an upgrade).
+    store_urls: dict[str, str] = field(default_factory=dict)
 
 
 class AppTable(Mapping[str, AppIndex]):
@@ -273,7 +278,7 @@ def _target(raw: dict[str, Any]) -> Target:
         raw["id"], raw["rule"], raw["hard"], raw["message"],
         tests["platform"], tests["environment"],  # type: ignore[arg-type]
         tests["version"], tests["build"], tests["os_version"],  # type: ignore[arg-type]
-        tuple(sorted(raw["pinned"].items())), checks,
+        tuple(sorted(raw["pinned"].items())), checks, tuple(sorted(raw.get("texts", {}).items())),
     )
 
 
@@ -308,6 +313,7 @@ def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
     return AppIndex(
         app_id, raw["name"], raw["uuid"], raw["disabled"], tuple(raw["platforms"]), tuple(raw["environments"]),
         exact_v1, exact_v2, minimum, targets, maintenance,
+        default_locale=raw.get("default_locale", ""), store_urls=dict(raw.get("store_urls") or {}),
     )
 
 

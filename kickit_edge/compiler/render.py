@@ -109,6 +109,7 @@ def _app(app: AppConfig) -> dict[str, Any]:
         {
             "id": t.id, "rule": t.rule, "hard": t.hard,
             "message": app.messages[t.message][app.default_locale],
+            "texts": app.messages[t.message],
             "platforms": sorted(t.platforms) if t.platforms is not None else None,
             "environments": sorted(t.environments) if t.environments is not None else None,
             "version": _condition(t.version), "build": _condition(t.build), "os_version": _condition(t.os_version),

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from ..evaluation import FORBIDDEN, TargetRequest, check_target
+from ..evaluation import FORBIDDEN, TargetRequest, check_target, key_allows, key_environment
 from ..events import Event
 from ..keys import parse_key
 from ..snapshot import Answer, AppIndex, error_answer
@@ -103,11 +103,10 @@ class TargetChecksEndpoint:
             sent[name] = text or None
         if sent["app_name"] is not None and sent["app_name"] != app.name:
             return FORBIDDEN
-        allowed = snapshot.keys[key.prefix].environments
         environment = sent["environment"]
         if environment is None:
-            environment = next(iter(allowed)) if allowed is not None and len(allowed) == 1 else app.environments[0]
-        elif allowed is not None and environment not in allowed:
+            environment = key_environment(snapshot, key, app)
+        elif not key_allows(snapshot, key, environment):
             return FORBIDDEN
         request = TargetRequest(sent["version"], sent["build"], sent["platform"], sent["os_version"], environment)
         answer = check_target(app, request)

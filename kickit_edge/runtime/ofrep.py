@@ -1,0 +1,232 @@
+"""The OpenFeature Remote Evaluation Protocol (OFREP) on the edge.
+
+Written against the OFREP OpenAPI document version 0.3.0
+(github.com/open-feature/protocol, ``service/openapi.yaml``), so that any
+OpenFeature SDK with an OFREP provider is a ready-made client::
+
+    POST /ofrep/v1/evaluate/flags/{key}   one flag   (server-side, dynamic-context providers)
+    POST /ofrep/v1/evaluate/flags         all flags  (client-side, static-context providers)
+
+The flags and what they mean are in :mod:`kickit_edge.runtime.flags`. The
+specification's ``/ofrep/v1/configuration`` endpoint was removed from it
+(0.2.0), and no current provider asks for it, so there is none.
+
+Request: ``X-API-Key: <key>`` or ``Authorization: Bearer <key>`` with the app's
+key, and a JSON body ``{"context": {...}}`` whose attributes are
+``targetingKey``, ``appId`` (defaults to the key's app), ``appVersion``,
+``platform`` (``ios``, ``android``), ``environment`` (defaults as for KickIt
+clients: the key's only environment, else the app's first), ``buildNumber``,
+``osVersion`` and ``locale`` (``de-DE``). Other attributes are ignored.
+
+Answers, in this order (error bodies are the specification's schemas):
+
+1. ``503 {"errorDetails"}`` until a snapshot is loaded;
+2. ``401 {"errorDetails":"Unauthorized"}``: no key, or a malformed, unknown or
+   expired one; ``403 {"errorDetails":"Forbidden: ..."}``: the app is disabled;
+3. ``404 {"key","errorCode":"FLAG_NOT_FOUND","errorDetails"}``: an unknown flag;
+4. ``413`` past the body limit; ``400 PARSE_ERROR``: the body is not a JSON
+   object; ``400 INVALID_CONTEXT``: ``context`` or one of its attributes has the
+   wrong type or value (the details name it and what was expected);
+5. ``403``: ``appId`` is not the key's app, or the key is limited to other
+   environments;
+6. ``200``: one ``evaluationSuccess``, or ``400 INVALID_CONTEXT`` when the flag
+   needs an attribute the context lacks (``kickit.upgrade`` and
+   ``kickit.force-update`` need ``appVersion`` and ``platform``); the bulk
+   answer lists every flag, that failure included, as the specification allows.
+
+Choices the specification leaves open: a body without ``context`` is an empty
+context and ``targetingKey`` is optional (no flag splits users, and a mobile
+app checks before anyone signs in); a 401 or 403 carries a
+``generalErrorResponse`` body. The bulk answer's ``ETag`` is the MD5 of its
+body, so it changes exactly when the answer for that context does, and a
+matching ``If-None-Match`` answers ``304``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from starlette.routing import Route
+
+from ..evaluation import key_allows, key_environment
+from ..keys import Key, decode_bearer, parse_key
+from ..snapshot import Answer, AppIndex, Snapshot, etag_of, render_body
+from ..vocabulary import PLATFORMS
+from .context import Runtime
+from .flags import FLAG_KEYS, Context, FlagKey, Flags, failure
+from .kickit import MAX_HEADER_VALUE
+from .wire import BodyTooLarge, Family, Receive, Scope, Send, headers_of, read_body, request_id, send_answer
+
+__all__ = ["OFREP_VERSION", "FLAGS_PATH", "OFREP", "FlagEndpoint", "BulkEndpoint", "ofrep_routes"]
+
+OFREP_VERSION = "0.3.0"
+FLAGS_PATH = "/ofrep/v1/evaluate/flags"
+
+# Answers depend on the key: clients revalidate, shared caches keep nothing.
+OFREP = Family(b"application/json", b"private, no-cache", b"X-API-Key, Authorization")
+
+
+def _general(status: int, details: str) -> Answer:
+    body = render_body({"errorDetails": details})
+    return Answer(status, body, etag_of(body), "error", None)
+
+
+NOT_READY = _general(503, "Service Unavailable: no snapshot loaded yet")
+UNAUTHORIZED = _general(401, "Unauthorized")
+APP_DISABLED = _general(403, "Forbidden: the app is disabled")
+OTHER_APP = _general(403, "Forbidden: appId is not the key's app")
+OTHER_ENVIRONMENT = _general(403, "Forbidden: the key is not valid for this environment")
+_REFUSED = {401: UNAUTHORIZED, 402: APP_DISABLED}
+
+_NOT_OBJECT = "the request body must be a JSON object such as {\"context\": {...}}"
+
+# Context attribute -> Context field, for the attributes that are text.
+_TEXTS = {"appVersion": "app_version", "platform": "platform", "environment": "environment",
+          "buildNumber": "build", "osVersion": "os_version", "locale": "locale", "appId": "", "targetingKey": ""}
+
+
+def _text(name: str, value: Any) -> str | None:
+    """A context attribute as text; raise ValueError saying what was expected."""
+    if value is None:
+        return None
+    if name == "buildNumber" and type(value) is int:
+        value = str(value)
+    if not isinstance(value, str):
+        hint = " (quote it: 2.10 and 2.1 are the same number)" if name == "appVersion" else ""
+        raise ValueError(f"{name} must be a string, got {json.dumps(value)[:40]}{hint}")
+    if len(value) > MAX_HEADER_VALUE:
+        raise ValueError(f"{name} is longer than {MAX_HEADER_VALUE} characters")
+    return value.strip() or None
+
+
+def read_context(snapshot: Snapshot, key: Key, app: AppIndex, raw: Any, flag: str | None) -> Context | Answer:
+    """The checked context, or the 400 INVALID_CONTEXT (naming ``flag`` if given) or 403 answer."""
+    if not isinstance(raw, dict):
+        return failure(400, "INVALID_CONTEXT", f"context must be an object, got {json.dumps(raw)[:40]}", flag)
+    try:
+        sent = {name: _text(name, raw.get(name)) for name in _TEXTS}
+    except ValueError as exc:
+        return failure(400, "INVALID_CONTEXT", str(exc), flag)
+    platform = sent["platform"]
+    if platform is not None:
+        platform = platform.lower()
+        if platform not in PLATFORMS:
+            return failure(400, "INVALID_CONTEXT",
+                           f"platform must be 'ios' or 'android', got {sent['platform']!r}", flag)
+    if sent["appId"] is not None and sent["appId"] != app.id:
+        return OTHER_APP
+    environment = sent["environment"]
+    if environment is None:
+        environment = key_environment(snapshot, key, app)
+    elif environment not in app.environments:
+        return failure(400, "INVALID_CONTEXT", f"environment {environment!r} is not one of the app's "
+                                               f"environments: {', '.join(app.environments)}", flag)
+    elif not key_allows(snapshot, key, environment):
+        return OTHER_ENVIRONMENT
+    return Context(environment, sent["appVersion"], platform, sent["buildNumber"], sent["osVersion"],
+                   sent["locale"])
+
+
+class _Evaluate:
+    """What both endpoints do before evaluating: authorize, read the body, check the context."""
+
+    def __init__(self, runtime: Runtime, flags: Flags) -> None:
+        self.runtime = runtime
+        self.flags = flags
+        self.too_large = _general(413, f"Request body is larger than {runtime.max_body} bytes")
+
+    def authorize(self, snapshot: Snapshot, headers: dict[bytes, bytes]) -> tuple[Key | None, AppIndex | Answer]:
+        header = headers.get(b"x-api-key")
+        decode: Callable[[str], Key | None] = parse_key
+        if header is None:
+            header = headers.get(b"authorization")
+            decode = decode_bearer
+        key, app = self.runtime.authorize_header(snapshot, header, decode)
+        if isinstance(app, Answer):  # restated in OFREP's error shape
+            return key, _REFUSED.get(app.status) or _general(app.status, json.loads(app.body)["error"])
+        return key, app
+
+    async def context(self, receive: Receive, headers: dict[bytes, bytes], snapshot: Snapshot, key: Key,
+                      app: AppIndex, flag: str | None) -> Context | Answer:
+        try:
+            raw = await read_body(receive, headers, self.runtime.max_body)
+        except BodyTooLarge:
+            return self.too_large
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            return failure(400, "PARSE_ERROR", f"the request body is not JSON; {_NOT_OBJECT}", flag)
+        if not isinstance(body, dict):
+            return failure(400, "PARSE_ERROR", _NOT_OBJECT, flag)
+        return read_context(snapshot, key, app, body.get("context", {}), flag)
+
+
+class FlagEndpoint(_Evaluate):
+    """``POST /ofrep/v1/evaluate/flags/{key}``: one flag, for server-side providers."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = headers_of(scope)
+        rid = request_id(headers)
+        answer = await self._answer(scope, receive, headers)
+        await send_answer(send, answer, OFREP, rid)
+
+    async def _answer(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]) -> Answer:
+        active = self.runtime.state.current
+        if active is None:
+            return NOT_READY
+        snapshot = active.snapshot
+        key, app = self.authorize(snapshot, headers)
+        if not isinstance(app, AppIndex):
+            return app
+        assert key is not None
+        flag = scope["path"].removeprefix(FLAGS_PATH + "/")
+        if flag not in FLAG_KEYS:
+            return failure(404, "FLAG_NOT_FOUND", f"flag {flag[:80]!r} was not found; "
+                                                  f"the flags are {', '.join(FLAG_KEYS)}", flag)
+        context = await self.context(receive, headers, snapshot, key, app, flag)
+        if isinstance(context, Answer):
+            return context
+        known: FlagKey = flag
+        return self.flags.evaluate(known, snapshot, app, context, self.runtime.clock())
+
+
+class BulkEndpoint(_Evaluate):
+    """``POST /ofrep/v1/evaluate/flags``: every flag at once, with ETag and 304, for client-side providers."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = headers_of(scope)
+        rid = request_id(headers)
+        answer = await self._answer(receive, headers)
+        await send_answer(send, answer, OFREP, rid, if_none_match=headers.get(b"if-none-match"))
+
+    async def _answer(self, receive: Receive, headers: dict[bytes, bytes]) -> Answer:
+        active = self.runtime.state.current
+        if active is None:
+            return NOT_READY
+        snapshot = active.snapshot
+        key, app = self.authorize(snapshot, headers)
+        if not isinstance(app, AppIndex):
+            return app
+        assert key is not None
+        context = await self.context(receive, headers, snapshot, key, app, None)
+        if isinstance(context, Answer):
+            return context
+        return self.flags.evaluate_all(snapshot, app, context, self.runtime.clock())
+
+
+def ofrep_routes(runtime: Runtime) -> list[Route]:
+    """The OFREP routes, sharing one memory of rendered evaluations.
+
+    Each flag's path is a route of its own, so the edge's exact-path table
+    finds it with one dict lookup; any other key reaches the pattern route
+    and gets FLAG_NOT_FOUND.
+    """
+    flags = Flags()
+    one = FlagEndpoint(runtime, flags)
+    return [
+        Route(FLAGS_PATH, BulkEndpoint(runtime, flags), methods=["POST"]),
+        *(Route(f"{FLAGS_PATH}/{flag}", one, methods=["POST"]) for flag in FLAG_KEYS),
+        Route(FLAGS_PATH + "/{key:path}", one, methods=["POST"]),
+    ]
