@@ -81,6 +81,11 @@ test('the OFREP web provider against kickit-edge', async (t) => {
     assert.equal(upgrade.reason, StandardResolutionReasons.DEFAULT);
     await OpenFeature.setContext(IOS_120);
     assert.equal(client.getStringValue('kickit.upgrade', 'none'), 'hard');
+    // The same context again (what an app does on return to the foreground) revalidates: 304.
+    const etag = log.at(-1).etag;
+    const seen = log.length;
+    await OpenFeature.setContext({ ...IOS_120 });
+    assert.ok(log.slice(seen).some((entry) => entry.status === 304 && entry.sent === etag));
   });
 
   await t.test('a new snapshot reaches the client by polling', async () => {
