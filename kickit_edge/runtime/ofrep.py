@@ -59,7 +59,7 @@ from .flags import FLAG_KEYS, Context, FlagKey, Flags, failure
 from .kickit import MAX_HEADER_VALUE
 from .wire import BodyTooLarge, Family, Receive, Scope, Send, headers_of, read_body, request_id, send_answer
 
-__all__ = ["OFREP_VERSION", "FLAGS_PATH", "OFREP", "FlagEndpoint", "BulkEndpoint", "ofrep_routes"]
+__all__ = ["OFREP_VERSION", "FLAGS_PATH", "OFREP", "OfrepEndpoint", "ofrep_routes"]
 
 OFREP_VERSION = "0.3.0"
 FLAGS_PATH = "/ofrep/v1/evaluate/flags"
@@ -129,13 +129,45 @@ def read_context(snapshot: Snapshot, key: Key, app: AppIndex, raw: Any, flag: st
                    sent["locale"])
 
 
-class _Evaluate:
-    """What both endpoints do before evaluating: authorize, read the body, check the context."""
+class OfrepEndpoint:
+    """``POST /ofrep/v1/evaluate/flags/{key}`` (one flag, for server-side providers) or, with ``bulk``,
+    ``POST /ofrep/v1/evaluate/flags`` (every flag, with ETag and 304, for client-side providers)."""
 
-    def __init__(self, runtime: Runtime, flags: Flags) -> None:
+    def __init__(self, runtime: Runtime, flags: Flags, *, bulk: bool) -> None:
         self.runtime = runtime
         self.flags = flags
+        self.bulk = bulk
         self.too_large = _general(413, f"Request body is larger than {runtime.max_body} bytes")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = headers_of(scope)
+        rid = request_id(headers)
+        answer = await self._answer(scope, receive, headers)
+        etag = headers.get(b"if-none-match") if self.bulk else None  # the spec revalidates bulk answers only
+        await send_answer(send, answer, OFREP, rid, if_none_match=etag)
+
+    async def _answer(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]) -> Answer:
+        active = self.runtime.state.current
+        if active is None:
+            return NOT_READY
+        snapshot = active.snapshot
+        key, app = self.authorize(snapshot, headers)
+        if not isinstance(app, AppIndex):
+            return app
+        assert key is not None
+        flag: FlagKey | None = None
+        if not self.bulk:
+            asked = scope["path"].removeprefix(FLAGS_PATH + "/")
+            if asked not in FLAG_KEYS:
+                return failure(404, "FLAG_NOT_FOUND", f"flag {asked[:80]!r} was not found; "
+                                                      f"the flags are {', '.join(FLAG_KEYS)}", asked)
+            flag = asked
+        context = await self.context(receive, headers, snapshot, key, app, flag)
+        if isinstance(context, Answer):
+            return context
+        if flag is None:
+            return self.flags.evaluate_all(snapshot, app, context, self.runtime.clock())
+        return self.flags.evaluate(flag, snapshot, app, context, self.runtime.clock())
 
     def authorize(self, snapshot: Snapshot, headers: dict[bytes, bytes]) -> tuple[Key | None, AppIndex | Answer]:
         header = headers.get(b"x-api-key")
@@ -163,59 +195,6 @@ class _Evaluate:
         return read_context(snapshot, key, app, body.get("context", {}), flag)
 
 
-class FlagEndpoint(_Evaluate):
-    """``POST /ofrep/v1/evaluate/flags/{key}``: one flag, for server-side providers."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = headers_of(scope)
-        rid = request_id(headers)
-        answer = await self._answer(scope, receive, headers)
-        await send_answer(send, answer, OFREP, rid)
-
-    async def _answer(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]) -> Answer:
-        active = self.runtime.state.current
-        if active is None:
-            return NOT_READY
-        snapshot = active.snapshot
-        key, app = self.authorize(snapshot, headers)
-        if not isinstance(app, AppIndex):
-            return app
-        assert key is not None
-        flag = scope["path"].removeprefix(FLAGS_PATH + "/")
-        if flag not in FLAG_KEYS:
-            return failure(404, "FLAG_NOT_FOUND", f"flag {flag[:80]!r} was not found; "
-                                                  f"the flags are {', '.join(FLAG_KEYS)}", flag)
-        context = await self.context(receive, headers, snapshot, key, app, flag)
-        if isinstance(context, Answer):
-            return context
-        known: FlagKey = flag
-        return self.flags.evaluate(known, snapshot, app, context, self.runtime.clock())
-
-
-class BulkEndpoint(_Evaluate):
-    """``POST /ofrep/v1/evaluate/flags``: every flag at once, with ETag and 304, for client-side providers."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = headers_of(scope)
-        rid = request_id(headers)
-        answer = await self._answer(receive, headers)
-        await send_answer(send, answer, OFREP, rid, if_none_match=headers.get(b"if-none-match"))
-
-    async def _answer(self, receive: Receive, headers: dict[bytes, bytes]) -> Answer:
-        active = self.runtime.state.current
-        if active is None:
-            return NOT_READY
-        snapshot = active.snapshot
-        key, app = self.authorize(snapshot, headers)
-        if not isinstance(app, AppIndex):
-            return app
-        assert key is not None
-        context = await self.context(receive, headers, snapshot, key, app, None)
-        if isinstance(context, Answer):
-            return context
-        return self.flags.evaluate_all(snapshot, app, context, self.runtime.clock())
-
-
 def ofrep_routes(runtime: Runtime) -> list[Route]:
     """The OFREP routes, sharing one memory of rendered evaluations.
 
@@ -224,9 +203,9 @@ def ofrep_routes(runtime: Runtime) -> list[Route]:
     and gets FLAG_NOT_FOUND.
     """
     flags = Flags()
-    one = FlagEndpoint(runtime, flags)
+    one = OfrepEndpoint(runtime, flags, bulk=False)
     return [
-        Route(FLAGS_PATH, BulkEndpoint(runtime, flags), methods=["POST"]),
+        Route(FLAGS_PATH, OfrepEndpoint(runtime, flags, bulk=True), methods=["POST"]),
         *(Route(f"{FLAGS_PATH}/{flag}", one, methods=["POST"]) for flag in FLAG_KEYS),
         Route(FLAGS_PATH + "/{key:path}", one, methods=["POST"]),
     ]
