@@ -31,12 +31,15 @@ endpoints find their prebuilt bodies.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, NamedTuple, get_args
+from collections.abc import Hashable
+from typing import Any, Generic, Literal, NamedTuple, TypeVar, get_args
 
 from ..evaluation import check_maintenance, check_target, check_versions
 from ..snapshot import Answer, AppIndex, Snapshot, TargetRequest, etag_of, render_body
 
-__all__ = ["FlagKey", "FLAG_KEYS", "Context", "Flags", "failure"]
+__all__ = ["FlagKey", "FLAG_KEYS", "Context", "Flags", "SnapshotMemory", "failure"]
+
+V = TypeVar("V")
 
 FlagKey = Literal["kickit.upgrade", "kickit.force-update", "kickit.maintenance", "kickit.target"]
 FLAG_KEYS: tuple[FlagKey, ...] = get_args(FlagKey)
@@ -97,30 +100,43 @@ def _evaluation(key: str, value: str | bool, rule: str | None, metadata: dict[st
     return Answer(200, body, etag_of(body), verdict, rule)
 
 
+class SnapshotMemory(Generic[V]):
+    """Values worked out under one snapshot, kept until the snapshot changes or the memory is full.
+
+    A new snapshot starts an empty memory: its answers are new objects, and
+    its keys and environments may differ. Past ``limit`` entries the memory
+    starts over, so no client can make a worker hold more.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._values: dict[Hashable, V] = {}
+        self._for: Snapshot | None = None
+
+    def get(self, snapshot: Snapshot, key: Hashable) -> V | None:
+        if self._for is not snapshot:
+            self._values.clear()
+            self._for = snapshot
+        return self._values.get(key)
+
+    def put(self, key: Hashable, value: V) -> V:
+        if len(self._values) >= self.limit:
+            self._values.clear()
+        self._values[key] = value
+        return value
+
+
 class Flags:
     """Evaluates the flags for one worker, keeping each rendered evaluation for the snapshot's life."""
 
     def __init__(self) -> None:
-        self._rendered: dict[tuple[Any, ...], Answer] = {}
-        self._for: Snapshot | None = None
-
-    def _kept(self, snapshot: Snapshot, cache_key: tuple[Any, ...]) -> Answer | None:
-        if self._for is not snapshot:
-            self._rendered.clear()  # a new snapshot: its answers are new objects
-            self._for = snapshot
-        return self._rendered.get(cache_key)
-
-    def _keep(self, cache_key: tuple[Any, ...], answer: Answer) -> Answer:
-        if len(self._rendered) >= RENDERED:
-            self._rendered.clear()
-        self._rendered[cache_key] = answer
-        return answer
+        self.rendered: SnapshotMemory[Answer] = SnapshotMemory(RENDERED)
 
     def evaluate(self, flag: FlagKey, snapshot: Snapshot, app: AppIndex, context: Context, now: float) -> Answer:
         """One flag's evaluation: a 200 ``evaluationSuccess`` or a 400 ``evaluationFailure``."""
         if flag == "kickit.maintenance":
             source = check_maintenance(snapshot, app, context.environment, now)
-            cache_key: tuple[Any, ...] = (flag, app.id, source)
+            cache_key: Hashable = (flag, app.id, source)
         elif flag == "kickit.target":
             source = check_target(app, TargetRequest(
                 context.app_version, context.build, context.platform, context.os_version, context.environment))
@@ -132,19 +148,19 @@ class Flags:
             source = check_versions(app, context.platform, context.environment,  # type: ignore[arg-type]
                                     context.app_version, 2)  # type: ignore[arg-type]
             cache_key = (flag, app.id, source, context.platform, context.locale)
-        rendered = self._kept(snapshot, cache_key)
+        rendered = self.rendered.get(snapshot, cache_key)
         if rendered is None:
-            rendered = self._keep(cache_key, self._render(flag, app, source, context))
+            rendered = self.rendered.put(cache_key, self._render(flag, app, source, context))
         return rendered
 
     def evaluate_all(self, snapshot: Snapshot, app: AppIndex, context: Context, now: float) -> Answer:
         """The bulk answer: every flag, successes and failures, in one ``bulkEvaluationSuccess``."""
         parts = tuple(self.evaluate(flag, snapshot, app, context, now) for flag in FLAG_KEYS)
         cache_key = ("bulk", *parts)
-        bulk = self._kept(snapshot, cache_key)
+        bulk = self.rendered.get(snapshot, cache_key)
         if bulk is None:
             body = b'{"flags":[' + b",".join(part.body for part in parts) + b"]}"
-            bulk = self._keep(cache_key, Answer(200, body, etag_of(body), "ok", None))
+            bulk = self.rendered.put(cache_key, Answer(200, body, etag_of(body), "ok", None))
         return bulk
 
     def _render(self, flag: FlagKey, app: AppIndex, source: Answer, context: Context) -> Answer:

@@ -55,7 +55,7 @@ from ..keys import Key, decode_bearer, parse_key
 from ..snapshot import Answer, AppIndex, Snapshot, etag_of, render_body
 from ..vocabulary import PLATFORMS
 from .context import Runtime
-from .flags import FLAG_KEYS, Context, FlagKey, Flags, failure
+from .flags import FLAG_KEYS, Context, FlagKey, Flags, SnapshotMemory, failure
 from .kickit import MAX_HEADER_VALUE
 from .wire import BodyTooLarge, Family, Receive, Scope, Send, headers_of, read_body, request_id, send_answer
 
@@ -63,6 +63,10 @@ __all__ = ["OFREP_VERSION", "FLAGS_PATH", "OFREP", "OfrepEndpoint", "ofrep_route
 
 OFREP_VERSION = "0.3.0"
 FLAGS_PATH = "/ofrep/v1/evaluate/flags"
+
+# Request bodies up to this size have their context remembered, per worker, up to this many.
+REMEMBERED_BODY = 1024
+CONTEXTS = 4096
 
 # Answers depend on the key: clients revalidate, shared caches keep nothing.
 OFREP = Family(b"application/json", b"private, no-cache", b"X-API-Key, Authorization")
@@ -138,6 +142,7 @@ class OfrepEndpoint:
         self.flags = flags
         self.bulk = bulk
         self.too_large = _general(413, f"Request body is larger than {runtime.max_body} bytes")
+        self.contexts: SnapshotMemory[Context | Answer] = SnapshotMemory(CONTEXTS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = headers_of(scope)
@@ -186,13 +191,19 @@ class OfrepEndpoint:
             raw = await read_body(receive, headers, self.runtime.max_body)
         except BodyTooLarge:
             return self.too_large
+        # A client sends the same body on every check: the context read from it is remembered.
+        memo = (raw, key.prefix, flag) if len(raw) <= REMEMBERED_BODY else None
+        known = self.contexts.get(snapshot, memo) if memo is not None else None
+        if known is not None:
+            return known
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError):
             return failure(400, "PARSE_ERROR", f"the request body is not JSON; {_NOT_OBJECT}", flag)
         if not isinstance(body, dict):
             return failure(400, "PARSE_ERROR", _NOT_OBJECT, flag)
-        return read_context(snapshot, key, app, body.get("context", {}), flag)
+        context = read_context(snapshot, key, app, body.get("context", {}), flag)
+        return self.contexts.put(memo, context) if memo is not None else context
 
 
 def ofrep_routes(runtime: Runtime) -> list[Route]:
