@@ -8,7 +8,6 @@ found what it was told to fail on.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -19,10 +18,7 @@ from . import __version__
 from .analytics.window import SINCE_DEFAULT
 
 from .errors import ConfigError, ConfigTestFailure, KickitError, OperatorError
-from .settings import add_arguments, setting
-
-# `events` reads where `serve` writes: its setting, its default and its variable.
-EVENTS_DIR, RETENTION = setting("events_dir"), setting("event_retention_days")
+from .settings import AdminSettings, EventSettings, Settings, UserSettings
 
 if TYPE_CHECKING:
     from .analytics.scan import ScanReport
@@ -58,12 +54,6 @@ def _since(text: str) -> datetime:
         return parse_since(text, datetime.now(UTC))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _days(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days: expected 0 or more, e.g. 365")
-    return int(text)
 
 
 def _progress() -> Callable[[str], None]:
@@ -152,7 +142,8 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
 def cmd_admin(args: argparse.Namespace) -> int:
     from .admin.server import serve_admin
 
-    serve_admin(args.config, args.publish, args.host, args.port)
+    settings = AdminSettings.resolve(args)
+    serve_admin(settings.config, settings.publish, settings.host, settings.port)
     return 0
 
 
@@ -190,9 +181,10 @@ def cmd_events_users(args: argparse.Namespace) -> int:
     from .analytics.destination import Destination, update_users
     from .analytics.report import users_summary
 
+    settings = UserSettings.resolve(args)
     destination = Destination(args.format, args.out, args.db, args.checkpoint)
-    result, unusable = update_users(args.events_dir, destination, now=datetime.now(UTC), full=args.full,
-                                    retention_days=args.retention_days, progress=_progress())
+    result, unusable = update_users(settings.events_dir, destination, now=datetime.now(UTC), full=args.full,
+                                    retention_days=settings.retention_days, progress=_progress())
     for line in users_summary(result, destination.where(), unusable):
         _err(line)
     return 0
@@ -223,7 +215,7 @@ def cmd_events_adoption(args: argparse.Namespace) -> int:
     from .analytics.page import render_adoption_html
     from .analytics.report import render_adoption_json, render_adoption_text
 
-    active = scan_active(args.events_dir, args.since, datetime.now(UTC), app=args.app,
+    active = scan_active(EventSettings.resolve(args).events_dir, args.since, datetime.now(UTC), app=args.app,
                          daily=args.format != "table", progress=_progress())
     _report_scan(active.report)
     adoption = adoption_of(active)
@@ -238,7 +230,8 @@ def cmd_events_impact(args: argparse.Namespace) -> int:
     from .analytics.report import render_impact_json, render_impact_text
 
     snapshot = load_snapshot_at(args.snapshot)
-    active = scan_active(args.events_dir, args.since, datetime.now(UTC), app=args.app, progress=_progress())
+    active = scan_active(EventSettings.resolve(args).events_dir, args.since, datetime.now(UTC), app=args.app,
+                         progress=_progress())
     _report_scan(active.report)
     impact = impact_of(active, snapshot, args.snapshot)
     render = render_impact_json if args.format == "json" else render_impact_text
@@ -273,7 +266,6 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from .runtime.server import serve
-    from .settings import Settings
 
     settings = Settings.resolve(args)
     if settings.snapshots or settings.snapshot_url:
@@ -356,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Serve the AppCockpit and KickIt check APIs. With --snapshots DIR or --snapshot-url URL, serve the "
         "published snapshot and follow it; otherwise (dev mode) compile --config DIR and recompile on every change. "
         "Every flag can also be set by its environment variable."))
-    add_arguments(p)
+    Settings.add_arguments(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("diff", help="show what a config change does to clients' verdicts",
@@ -399,15 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="write the schemas into this folder instead of printing")
     p.set_defaults(func=cmd_schema)
 
-    from .admin.settings import SETTINGS, setting_default
-
     p = sub.add_parser("admin", help="serve the Kickfolio management API (edits the YAML)",
                        description="Serve the Kickfolio management API: apps and versions over HTTP, written back "
                                    "to the YAML config, checked as a whole config before every write.")
-    for setting in SETTINGS:
-        p.add_argument(f"--{setting.name}", default=setting_default(setting), metavar=setting.metavar,
-                       type=int if isinstance(setting.default, int) else str,
-                       help=f"{setting.help} (default: {setting.default}; env {setting.env})")
+    AdminSettings.add_arguments(p)
     p.set_defaults(func=cmd_admin)
 
     p = sub.add_parser("rollback", help="make an earlier published snapshot current",
@@ -424,9 +411,7 @@ def _add_events(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                                         "compressed) into user records, version adoption and policy impact.")
     events_sub = events.add_subparsers(dest="events_command", metavar="COMMAND", required=True)
     folder = argparse.ArgumentParser(add_help=False)
-    folder.add_argument("--events-dir", default=os.environ.get(EVENTS_DIR.env) or EVENTS_DIR.default, metavar="DIR",
-                        help=f"the folder the server writes event files to (default: ${EVENTS_DIR.env}, "
-                             f"else {EVENTS_DIR.default})")
+    EventSettings.add_arguments(folder)
     window = argparse.ArgumentParser(add_help=False)
     window.add_argument("--since", type=_since, default=SINCE_DEFAULT, metavar="WHEN",
                         help=f"active means authenticated since WHEN: 30d, 12h, 2w, a date or an instant "
@@ -434,20 +419,18 @@ def _add_events(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     window.add_argument("--app", metavar="ID", help="only this app")
 
     p = events_sub.add_parser(
-        "users", parents=[folder], help="one record per user and platform: first and last authentication, "
+        "users", help="one record per user and platform: first and last authentication, "
                                         "latest version and environment",
         description="Fold every authentication into one record per app, user and platform, as the AppCockpit "
                     "seed keeps it. With --out or --db a checkpoint is kept, and a re-run reads only what is new. "
                     "Files past the retention are removed.")
+    UserSettings.add_arguments(p)
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: jsonl)")
     p.add_argument("--out", metavar="FILE", help="write the records to FILE (default: stdout), the checkpoint "
                                                  "to FILE.checkpoint")
     p.add_argument("--db", metavar="FILE", help="write the records and the checkpoint into a SQLite database")
     p.add_argument("--checkpoint", metavar="FILE", help="keep the checkpoint in FILE")
     p.add_argument("--full", action="store_true", help="ignore the checkpoint and read everything again")
-    p.add_argument("--retention-days", type=_days, default=RETENTION.default, metavar="N",
-                   help=f"ignore authentications, and remove files, older than N days (default: {RETENTION.default}, "
-                        "as serve's --event-retention-days)")
     p.set_defaults(func=cmd_events_users)
 
     p = events_sub.add_parser(
