@@ -20,6 +20,7 @@ from .analytics.window import SINCE_DEFAULT
 
 from .errors import ConfigError, ConfigTestFailure, KickitError, OperatorError
 from .settings import add_arguments, setting
+from .vocabulary import ADOPTION_FORMATS, IMPACT_FORMATS, PLATFORMS, RECORD_FORMATS, REPORT_FORMATS
 
 # `events` reads where `serve` writes: its setting, its default and its variable.
 EVENTS_DIR, RETENTION = setting("events_dir"), setting("event_retention_days")
@@ -331,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Show, for one client, the verdict of each endpoint, the rule behind it and the exact body.")
     p.add_argument("config_dir", nargs="?", default="config", metavar="CONFIG_DIR", help="config folder (default: config)")
     p.add_argument("--app", required=True, metavar="ID")
-    p.add_argument("--platform", required=True, choices=["ios", "android"])
+    p.add_argument("--platform", required=True, choices=PLATFORMS)
     p.add_argument("--environment", required=True, metavar="E")
     p.add_argument("--version", required=True, metavar="V", help="the client's app version")
     p.add_argument("--build", metavar="N", help="the client's build number (KickIt)")
@@ -369,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("head", nargs="?", metavar="HEAD", help="the same kinds (default: the config folder on disk)")
     p.add_argument("--config-path", default="config", metavar="PATH",
                    help="the config folder, read at git revisions too (default: config)")
-    p.add_argument("--format", choices=["text", "markdown", "json"], default="text", help="output (default: text)")
+    p.add_argument("--format", choices=REPORT_FORMATS, default="text", help="output (default: text)")
     p.add_argument("--fail-on", choices=["hard", "any"],
                    help="exit 3 when the change forces users (a new hard verdict, maintenance turned on, an app "
                         "disabled), or on any change")
@@ -387,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--app", required=True, metavar="ID")
     p.add_argument("--config-path", default="config", metavar="PATH",
                    help="the config folder when CONFIG_DIR is a git revision (default: config)")
-    p.add_argument("--format", choices=["text", "markdown", "json"], default="text", help="output (default: text)")
+    p.add_argument("--format", choices=REPORT_FORMATS, default="text", help="output (default: text)")
     p.set_defaults(func=cmd_matrix)
 
     _add_events(sub)
@@ -439,7 +440,7 @@ def _add_events(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         description="Fold every authentication into one record per app, user and platform, as the AppCockpit "
                     "seed keeps it. With --out or --db a checkpoint is kept, and a re-run reads only what is new. "
                     "Files past the retention are removed.")
-    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: jsonl)")
+    p.add_argument("--format", choices=RECORD_FORMATS, default="jsonl", help="output format (default: jsonl)")
     p.add_argument("--out", metavar="FILE", help="write the records to FILE (default: stdout), the checkpoint "
                                                  "to FILE.checkpoint")
     p.add_argument("--db", metavar="FILE", help="write the records and the checkpoint into a SQLite database")
@@ -455,7 +456,7 @@ def _add_events(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         description="Count active users per app, platform, environment and app version (each user once per app "
                     "and platform, on their latest version), newest version first; html adds a chart of version "
                     "share per day.")
-    p.add_argument("--format", choices=["table", "json", "html"], default="table", help="output (default: table)")
+    p.add_argument("--format", choices=ADOPTION_FORMATS, default="table", help="output (default: table)")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=cmd_events_adoption)
 
@@ -465,7 +466,7 @@ def _add_events(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                     "check answers it, and count users per verdict.")
     p.add_argument("--snapshot", required=True, metavar="S",
                    help="a published snapshot: a file, or a folder holding snapshot.json")
-    p.add_argument("--format", choices=["table", "json"], default="table", help="output (default: table)")
+    p.add_argument("--format", choices=IMPACT_FORMATS, default="table", help="output (default: table)")
     p.set_defaults(func=cmd_events_impact)
 
 

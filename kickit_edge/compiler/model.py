@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigError, Diagnostic
+from ..vocabulary import exact_rule, minimum_rule, target_rule
 from .schema import validate_file
 from .source import PROGRESS_FILES, DataPath, Progress, SourceFile, load_config_dir
 
@@ -65,7 +66,7 @@ class ExactVersion:
 
     @property
     def rule(self) -> str:
-        return f"exact:{self.platform}/{self.environment}/{self.version}"
+        return exact_rule(self.platform, self.environment, self.version)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class MinimumVersion:
 
     @property
     def rule(self) -> str:
-        return f"minimum:{self.platform}/{self.environment}"
+        return minimum_rule(self.platform, self.environment)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class TargetRule:
 
     @property
     def rule(self) -> str:
-        return f"target:{self.id}"
+        return target_rule(self.id)
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
+from ..vocabulary import ReportFormat
 from .diff import AppDiff, Diff, VersionChange
 from .matrix import AppMatrix, Cell, Row, describe_target, format_instant, notice_title
 from .side import Side
 
-__all__ = ["Format", "FORMATS", "Reach", "render_diff", "render_matrix", "NO_CHANGE"]
-
-Format = Literal["text", "markdown", "json"]
-FORMATS: tuple[Format, ...] = ("text", "markdown", "json")
+__all__ = ["Reach", "render_diff", "render_matrix", "NO_CHANGE"]
 
 NO_CHANGE = "No change in verdicts."
 LEGEND = ("Verdicts: ok; soft (asked to update, may dismiss); hard (must update); not found (no rule: nothing "
@@ -199,7 +197,7 @@ def _diff_json(diff: Diff, reach: Reach | None) -> dict[str, Any]:
     return out
 
 
-def render_diff(diff: Diff, fmt: Format = "text", reach: Reach | None = None) -> str:
+def render_diff(diff: Diff, fmt: ReportFormat = "text", reach: Reach | None = None) -> str:
     """The report; with ``reach``, each version change also says how many active users it touches."""
     if fmt == "json":
         return json.dumps(_diff_json(diff, reach), indent=2, ensure_ascii=False) + "\n"
@@ -278,7 +276,7 @@ def _matrix_json(matrix: AppMatrix) -> dict[str, Any]:
     }
 
 
-def render_matrix(matrix: AppMatrix, fmt: Format = "text") -> str:
+def render_matrix(matrix: AppMatrix, fmt: ReportFormat = "text") -> str:
     if fmt == "json":
         return json.dumps(_matrix_json(matrix), indent=2, ensure_ascii=False) + "\n"
     return _matrix_markdown(matrix) if fmt == "markdown" else _matrix_text(matrix)
