@@ -134,3 +134,13 @@ def test_javascript_web_sdk(edge: Server, snapshots: Path, relaxed_snapshot: byt
     run = subprocess.run([node, "--test", "--test-reporter=spec", "ofrep.test.mjs"], cwd=JS, env=env,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_readme_example_prints_what_the_readme_says(edge: Server) -> None:
+    readme = (REPO / "README.md").read_text()
+    script = readme.split("<<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
+    printed = readme.split("It prints the hard upgrade", 1)[1].split("```\n", 2)[1]
+    run = subprocess.run([sys.executable, "-c", script.replace("http://127.0.0.1:8000", edge.base)],
+                         capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stderr) == (0, "")
+    assert run.stdout == printed
