@@ -86,9 +86,9 @@ _REFUSED = {401: UNAUTHORIZED, 402: APP_DISABLED}
 
 _NOT_OBJECT = "the request body must be a JSON object such as {\"context\": {...}}"
 
-# Context attribute -> Context field, for the attributes that are text.
-_TEXTS = {"appVersion": "app_version", "platform": "platform", "environment": "environment",
-          "buildNumber": "build", "osVersion": "os_version", "locale": "locale", "appId": "", "targetingKey": ""}
+# The context attributes read (all text); any other attribute is ignored.
+_ATTRIBUTES = ("targetingKey", "appId", "appVersion", "platform", "environment", "buildNumber", "osVersion",
+               "locale")
 
 
 def _text(name: str, value: Any) -> str | None:
@@ -110,7 +110,7 @@ def read_context(snapshot: Snapshot, key: Key, app: AppIndex, raw: Any, flag: st
     if not isinstance(raw, dict):
         return failure(400, "INVALID_CONTEXT", f"context must be an object, got {json.dumps(raw)[:40]}", flag)
     try:
-        sent = {name: _text(name, raw.get(name)) for name in _TEXTS}
+        sent = {name: _text(name, raw.get(name)) for name in _ATTRIBUTES}
     except ValueError as exc:
         return failure(400, "INVALID_CONTEXT", str(exc), flag)
     platform = sent["platform"]
