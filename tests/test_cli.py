@@ -17,6 +17,8 @@ from kickit_edge.compiler.compile import compile_config
 from kickit_edge.evaluation import authorize
 from kickit_edge.keys import decode_token, hash_secret, parse_key
 
+from .conftest import REPO
+
 Capture = pytest.CaptureFixture[str]
 
 
@@ -152,3 +154,14 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(demo_config: Path, arg
     error = process.stderr.read().decode()
     assert (process.wait(), error) == (status, "")
 
+
+
+def test_the_readmes_compile_sample_is_what_compile_prints(tmp_path: Path, capsys: Capture,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("kickit-edge compile config --out snapshots\n", 1)[1].split("```", 1)[0]
+    sample = [line.removeprefix("# ") for line in block.splitlines()]
+    revision = sample[1].split(" revision ", 1)[1].split(",", 1)[0]  # the git commit the sample was taken at
+    monkeypatch.chdir(tmp_path)
+    assert main(["compile", str(REPO / "config"), "--out", "snapshots", "--revision", revision]) == 0
+    assert capsys.readouterr().out.splitlines() == sample
