@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..analytics.window import SINCE_DEFAULT
 from ..settings import EventSettings, UserSettings
+from ..vocabulary import ADOPTION_FORMATS, IMPACT_FORMATS, RECORD_FORMATS
 from .console import Subparsers, err, now, progress, since, write_text
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def register(sub: Subparsers) -> None:
                     "seed keeps it. With --out or --db a checkpoint is kept, and a re-run reads only what is new. "
                     "Files past the retention are removed.")
     UserSettings.add_arguments(p)
-    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: jsonl)")
+    p.add_argument("--format", choices=RECORD_FORMATS, default="jsonl", help="output format (default: jsonl)")
     p.add_argument("--out", metavar="FILE", help="write the records to FILE (default: stdout), the checkpoint "
                                                  "to FILE.checkpoint")
     p.add_argument("--db", metavar="FILE", help="write the records and the checkpoint into a SQLite database")
@@ -104,7 +105,7 @@ def register(sub: Subparsers) -> None:
                     "share per day.")
     EventSettings.add_arguments(p)
     add_window(p)
-    p.add_argument("--format", choices=["table", "json", "html"], default="table", help="output (default: table)")
+    p.add_argument("--format", choices=ADOPTION_FORMATS, default="table", help="output (default: table)")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=cmd_events_adoption)
 
@@ -116,5 +117,5 @@ def register(sub: Subparsers) -> None:
     add_window(p)
     p.add_argument("--snapshot", required=True, metavar="S",
                    help="a published snapshot: a file, or a folder holding snapshot.json")
-    p.add_argument("--format", choices=["table", "json"], default="table", help="output (default: table)")
+    p.add_argument("--format", choices=IMPACT_FORMATS, default="table", help="output (default: table)")
     p.set_defaults(func=cmd_events_impact)

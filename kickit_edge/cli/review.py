@@ -7,6 +7,7 @@ import sys
 
 from ..analytics.window import SINCE_DEFAULT
 from ..errors import OperatorError
+from ..vocabulary import PLATFORMS, REPORT_FORMATS
 from .console import Subparsers, instant, now, out, progress, since
 from .pipeline import add_config_dir
 
@@ -71,7 +72,7 @@ def register(sub: Subparsers) -> None:
                        description="Show, for one client, the verdict of each endpoint, the rule behind it and the exact body.")
     add_config_dir(p)
     p.add_argument("--app", required=True, metavar="ID")
-    p.add_argument("--platform", required=True, choices=["ios", "android"])
+    p.add_argument("--platform", required=True, choices=PLATFORMS)
     p.add_argument("--environment", required=True, metavar="E")
     p.add_argument("--version", required=True, metavar="V", help="the client's app version")
     p.add_argument("--build", metavar="N", help="the client's build number (KickIt)")
@@ -88,7 +89,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--app", required=True, metavar="ID")
     p.add_argument("--config-path", default="config", metavar="PATH",
                    help="the config folder when CONFIG_DIR is a git revision (default: config)")
-    p.add_argument("--format", choices=["text", "markdown", "json"], default="text", help="output (default: text)")
+    p.add_argument("--format", choices=REPORT_FORMATS, default="text", help="output (default: text)")
     p.set_defaults(func=cmd_matrix)
 
 
@@ -103,7 +104,7 @@ def _register_diff(sub: Subparsers) -> None:
     p.add_argument("head", nargs="?", metavar="HEAD", help="the same kinds (default: the config folder on disk)")
     p.add_argument("--config-path", default="config", metavar="PATH",
                    help="the config folder, read at git revisions too (default: config)")
-    p.add_argument("--format", choices=["text", "markdown", "json"], default="text", help="output (default: text)")
+    p.add_argument("--format", choices=REPORT_FORMATS, default="text", help="output (default: text)")
     p.add_argument("--fail-on", choices=["hard", "any"],
                    help="exit 3 when the change forces users (a new hard verdict, maintenance turned on, an app "
                         "disabled), or on any change")

@@ -20,7 +20,7 @@ import uvicorn
 import yaml
 
 from kickit_edge.admin.app import create_admin_app
-from kickit_edge.compiler.model import read_config
+from kickit_edge.compiler.builder import read_config
 from kickit_edge.snapshot import load_snapshot
 
 from .kickfolio import basic, new_version
