@@ -5,8 +5,8 @@ Layout of the output folder::
     snapshot.json                   the current snapshot (what the runtime reads)
     history/<UTC time>-<id>.json    the last few published snapshots
 
-A snapshot is written to a temporary file in ``history/``, fsynced and
-renamed; then a hard link to it replaces ``snapshot.json`` with ``os.replace``.
+A snapshot is written to ``history/`` atomically (:mod:`kickit_edge.atomicfile`);
+then a hard link to it replaces ``snapshot.json`` with ``os.replace``.
 A reader therefore sees the old snapshot or the new one, never half of one,
 and the bytes are written once.
 """
@@ -14,56 +14,17 @@ and the bytes are written once.
 from __future__ import annotations
 
 import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..atomicfile import sync_folder, write_atomic
 from ..errors import OperatorError
 from ..snapshot import load_snapshot
 
-__all__ = ["CURRENT", "publish_snapshot", "history", "rollback", "write_atomic"]
+__all__ = ["CURRENT", "publish_snapshot", "history", "rollback"]
 
 CURRENT = "snapshot.json"
 HISTORY = "history"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# Read once: changing the umask to read it is not safe while other threads create files.
-_UMASK = _umask()
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so that readers see all of it or none of it.
-
-    The file gets ``mode`` (less the umask), not mkstemp's 0600: an edge or a
-    web server running as another user must be able to read a snapshot.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        os.fchmod(fd, mode & ~_UMASK)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
 
 
 def _point_current(out: Path, target: Path) -> None:
@@ -77,7 +38,7 @@ def _point_current(out: Path, target: Path) -> None:
         write_atomic(out / CURRENT, target.read_bytes())
         return
     os.replace(tmp, out / CURRENT)
-    _fsync_dir(out)
+    sync_folder(out)
 
 
 def history(out: str | os.PathLike[str]) -> list[Path]:
