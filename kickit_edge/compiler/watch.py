@@ -17,16 +17,15 @@ from pathlib import Path
 from ..errors import ConfigError, ConfigTestFailure, OperatorError
 from .compile import compile_config
 from .publish import publish_snapshot
+from .source import is_config_path
 
 __all__ = ["ConfigWatcher"]
 
 Report = Callable[[str], None]
 
-_CONFIG_SUFFIXES = (".yaml", ".yml")
-
-
 def _is_config_file(_change: object, path: str) -> bool:
-    return path.endswith(_CONFIG_SUFFIXES) and not os.path.basename(path).startswith(".")
+    # By name only: a change in a hidden folder costs a compile that changes nothing.
+    return is_config_path(os.path.basename(path))
 
 
 class ConfigWatcher:
