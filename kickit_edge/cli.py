@@ -101,8 +101,8 @@ def cmd_test(args: argparse.Namespace) -> int:
     try:
         compiled = compile_config(args.config_dir, run_tests=True)
     except ConfigTestFailure as failure:
-        for line in failure.failures:
-            _out(f"FAIL {line}")
+        for line in failure.lines:
+            _out(line)
         _out(f"{len(failure.failures)} failed")
         return 1
     for result in compiled.results:
@@ -475,16 +475,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except ConfigError as error:
-        for diagnostic in error.diagnostics:
-            _err(str(diagnostic))
-        _err(f"{len(error.diagnostics)} problem{'s' if len(error.diagnostics) != 1 else ''} found; nothing published")
+    except (ConfigError, ConfigTestFailure) as error:
+        for line in error.report("nothing published"):
+            _err(line)
         return error.exit_code
-    except ConfigTestFailure as failure:
-        for line in failure.failures:
-            _err(f"FAIL {line}")
-        _err(f"{len(failure.failures)} config test{'s' if len(failure.failures) != 1 else ''} failed; nothing published")
-        return failure.exit_code
     except KickitError as error:
         _err(f"error: {error}")
         return error.exit_code

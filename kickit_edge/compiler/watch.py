@@ -46,14 +46,8 @@ class ConfigWatcher:
         try:
             compiled = compile_config(str(self.config_dir))
             _, changed = publish_snapshot(compiled.data, self.out_dir)
-        except ConfigError as error:
-            lines = [str(d) for d in error.diagnostics]
-            self.report("\n".join([*lines, f"{len(lines)} problem{'s' if len(lines) != 1 else ''} found; "
-                                   "still serving the last good snapshot (if any)"]))
-            return False
-        except ConfigTestFailure as failure:
-            self.report("\n".join([*(f"FAIL {line}" for line in failure.failures),
-                                   "config tests failed; still serving the last good snapshot (if any)"]))
+        except (ConfigError, ConfigTestFailure) as error:
+            self.report("\n".join(error.report("still serving the last good snapshot (if any)")))
             return False
         except OperatorError as error:
             self.report(f"error: {error}")
