@@ -114,7 +114,10 @@ def _check_app(app: AppConfig) -> Iterator[Diagnostic]:
             seen_minimum[scope] = rule.where
 
     yield from _check_targets(app)
+    yield from _check_maintenance_and_tests(app)
 
+
+def _check_maintenance_and_tests(app: AppConfig) -> Iterator[Diagnostic]:
     for plan in app.maintenance:
         if plan.environment not in app.environments:
             yield plan.where.diagnostic(
