@@ -32,12 +32,14 @@ from .versions import InvalidVersion, VersionKey, orderable_key, version_key
 from .vocabulary import Verdict, exact_rule
 
 __all__ = [
-    "SCHEMA_VERSION", "Answer", "Condition", "condition_covers", "TargetRequest", "Target", "MaintenancePlan", "Minimum",
+    "SCHEMA_VERSION", "SNAPSHOT_FILE", "Answer", "Condition", "condition_covers", "TargetRequest", "Target", "MaintenancePlan", "Minimum",
     "KeyRecord", "AppIndex", "AppTable", "Snapshot", "canonical_json", "render_body", "etag_of",
     "encode_snapshot", "load_snapshot", "error_answer",
 ]
 
 SCHEMA_VERSION = 1
+# The name of the current snapshot in a published folder: the compiler publishes it, the edge follows it.
+SNAPSHOT_FILE = "snapshot.json"
 
 
 class Answer(NamedTuple):

@@ -19,11 +19,10 @@ from pathlib import Path
 
 from ..atomicfile import sync_folder, write_atomic
 from ..errors import OperatorError
-from ..snapshot import load_snapshot
+from ..snapshot import SNAPSHOT_FILE, load_snapshot
 
-__all__ = ["CURRENT", "publish_snapshot", "history", "rollback"]
+__all__ = ["publish_snapshot", "history", "rollback"]
 
-CURRENT = "snapshot.json"
 HISTORY = "history"
 
 
@@ -35,9 +34,9 @@ def _point_current(out: Path, target: Path) -> None:
         os.link(target, tmp)
     except OSError:
         # No hard links here (some network and container file systems): copy instead.
-        write_atomic(out / CURRENT, target.read_bytes())
+        write_atomic(out / SNAPSHOT_FILE, target.read_bytes())
         return
-    os.replace(tmp, out / CURRENT)
+    os.replace(tmp, out / SNAPSHOT_FILE)
     sync_folder(out)
 
 
@@ -56,7 +55,7 @@ def publish_snapshot(data: bytes, out: str | os.PathLike[str], keep: int = 5) ->
     root = Path(out)
     try:
         (root / HISTORY).mkdir(parents=True, exist_ok=True)
-        current = root / CURRENT
+        current = root / SNAPSHOT_FILE
         if current.exists() and current.read_bytes() == data:
             existing = [p for p in history(root) if p.name.endswith(f"-{snapshot.id}.json")]
             return (existing[-1] if existing else current), False
@@ -75,7 +74,7 @@ def rollback(out: str | os.PathLike[str], snapshot_id: str | None = None) -> Pat
     """Make an earlier published snapshot current again (the one before the current by default)."""
     root = Path(out)
     entries = history(root)
-    current = (root / CURRENT).read_bytes() if (root / CURRENT).exists() else b""
+    current = (root / SNAPSHOT_FILE).read_bytes() if (root / SNAPSHOT_FILE).exists() else b""
     if snapshot_id:
         chosen = [p for p in entries if p.stem.endswith(f"-{snapshot_id}")]
         if not chosen:
