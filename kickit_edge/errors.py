@@ -8,7 +8,7 @@
     +-- SnapshotError               the operator: a snapshot is missing, corrupt or of another schema
     +-- OperatorError               the operator: a bad flag, an unwritable folder, a missing app
         +-- EventWriteError         (runtime.eventlog) an event line could not be appended
-        +-- DamagedFile             (analytics.eventfiles) an event file cannot be read to its end
+        +-- DamagedFile             (analytics.eventfiles) a compressed event file ends early or is corrupt
 
 Client mistakes on the wire are not exceptions of this tree: each API answers
 them in its seed's error shape with the seed's texts (the admin API's own tree
