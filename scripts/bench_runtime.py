@@ -349,6 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     versions = [("GET", DEMO_PATH, {"x-api-token": demo_token}, "")]
     user = json.dumps({"user_id": "user_12345", "platform": "ios", "app_version": "2.5.0",
                        "environment": "production"})
+    # What an OpenFeature client sends at launch (the same client as (a): iOS 1.2.0, production).
+    ofrep = json.dumps({"context": {"targetingKey": "user-1", "appVersion": "1.2.0", "platform": "ios",
+                                    "environment": "production", "locale": "de-DE"}})
+    ofrep_headers = {"X-API-Key": DEMO_KEY, "Content-Type": "application/json"}
     keys_file = work / f"keys-{args.apps}.tsv"
     big_requests = []
     for line in keys_file.read_text().splitlines():
@@ -393,6 +397,10 @@ def main(argv: list[str] | None = None) -> int:
                 "x-api-token": demo_token, "Content-Type": "application/json"}, user)]),
             "f": ("(f) (a) + republish every second", following, versions),
             "a_log": ("(a) with the access log on", logging_on, versions),
+            "o": ("(o) POST /ofrep/v1/evaluate/flags/kickit.upgrade", demo, [
+                ("POST", "/ofrep/v1/evaluate/flags/kickit.upgrade", ofrep_headers, ofrep)]),
+            "o_bulk": ("(o*) POST /ofrep/v1/evaluate/flags, all four flags", demo, [
+                ("POST", "/ofrep/v1/evaluate/flags", ofrep_headers, ofrep)]),
         }
         rounds: dict[str, list[Result]] = {key: [] for key in scenarios}
         published = 0
@@ -440,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
           f"load={'wrk' if wrk else 'python'} cpus={os.cpu_count()}\n")
     print("| scenario | req/s | p99 ms | vs (c) | server CPU us/req | vs (c) by CPU | errors | note |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
-    for key in ("a", "b", "b_all", "c", "d", "e", "f", "a_log"):
+    for key in ("a", "b", "b_all", "c", "d", "e", "f", "a_log", "o", "o_bulk"):
         r = results[key]
         print(f"| {r.name} | {r.rps:,.0f} | {r.p99_ms:.2f} | {r.rps / base.rps:.2f} | {r.cpu_us:.1f} | "
               f"{base.cpu_us / r.cpu_us:.2f} | {r.bad} | {r.note} |")
@@ -452,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         ("(b)/(c) target >= 0.85", b.rps / base.rps, base.cpu_us / b.cpu_us),
         ("(b)/(a) target 0.90-1.10", b.rps / a.rps, a.cpu_us / b.cpu_us),
         ("(e)/(c) target >= 0.60", e.rps / base.rps, base.cpu_us / e.cpu_us),
+        ("(o)/(a) OFREP as cheap as the seed endpoint", results["o"].rps / a.rps, a.cpu_us / results["o"].cpu_us),
     ):
         print(f"{label}: {by_rps:.2f} by req/s, {by_cpu:.2f} by CPU")
     print(f"(f) errors: {results['f'].bad} (target 0)")
