@@ -32,6 +32,7 @@ from .versions import InvalidVersion, VersionKey, orderable_key, version_key
 
 __all__ = [
     "SCHEMA_VERSION", "Answer", "Verdict", "Condition", "TargetRequest", "Target", "MaintenancePlan", "Minimum",
+    "AppView",
     "KeyRecord", "AppIndex", "AppTable", "Snapshot", "canonical_json", "render_body", "etag_of",
     "encode_snapshot", "load_snapshot", "error_answer",
 ]
@@ -49,6 +50,8 @@ class Answer(NamedTuple):
     etag: str
     verdict: Verdict
     rule: str | None
+    # A soft answer with a deadline: when it turns hard (ISO 8601), sent as X-Kickit-Hard-From.
+    hard_from: str | None = None
 
 
 def canonical_json(value: Any) -> bytes:
@@ -145,12 +148,29 @@ class Target(NamedTuple):
     # Values the target pins to one choice, as sorted pairs; they complete target_meta.
     pinned: tuple[tuple[str, str], ...]
     checks: tuple[TargetCheck, ...]
+    # Releases: the OS a client needs (per platform) to install one that satisfies the target,
+    # and the text a client on an older OS gets instead, soft.
+    os_gates: dict[str, VersionKey] | None = None
+    os_message: str | None = None
+    hard_from: str | None = None  # soft until then
 
 
 class Minimum(NamedTuple):
     key: VersionKey
     v1: Answer
     v2: Answer
+    # Releases: clients on an OS older than os_gate cannot install a satisfying one: os_v1/os_v2 (soft).
+    os_gate: VersionKey | None = None
+    os_v1: Answer | None = None
+    os_v2: Answer | None = None
+
+
+class AppView(NamedTuple):
+    """The upgrade rules of an app in one interval of time (see ``AppIndex.changes``)."""
+
+    minimum: dict[tuple[str, str], Minimum]
+    targets: tuple[Target, ...]
+    base: int  # where this view's target answers start in the answer cache's slot numbers
 
 
 class MaintenancePlan(NamedTuple):
@@ -182,6 +202,10 @@ class AppIndex:
     # Target answers echo the client, so they are rendered on first use and
     # kept here (bounded by the evaluation module); clients repeat themselves.
     target_answers: dict[tuple[int, tuple[str | None, ...]], Answer] = field(default_factory=dict)
+    # Answers that change with time: views[0] applies before changes[0], views[i] from
+    # changes[i-1] on (epoch seconds). Empty for an app whose answers never change.
+    changes: tuple[float, ...] = ()
+    views: tuple[AppView, ...] = ()
 
 
 class AppTable(Mapping[str, AppIndex]):
@@ -269,12 +293,48 @@ def _target(raw: dict[str, Any]) -> Target:
         "os_version": _condition(raw["os_version"]),
     }
     checks = tuple((TargetRequest._fields.index(name), test) for name, test in tests.items() if test is not None)
+    gates = raw.get("os_gates")
     return Target(
         raw["id"], raw["rule"], raw["hard"], raw["message"],
         tests["platform"], tests["environment"],  # type: ignore[arg-type]
         tests["version"], tests["build"], tests["os_version"],  # type: ignore[arg-type]
         tuple(sorted(raw["pinned"].items())), checks,
+        {platform: version_key(v) for platform, v in gates.items()} if gates else None,
+        raw.get("os_message"), raw.get("hard_from"),
     )
+
+
+def _minimums(raw: dict[str, Any]) -> dict[tuple[str, str], Minimum]:
+    minimum: dict[tuple[str, str], Minimum] = {}
+    for platform, by_env in raw.items():
+        for environment, record in by_env.items():
+            verdict: Verdict = "hard" if record["force"] else "soft"
+            rule, hard_from, gate = record["rule"], record.get("hard_from"), record.get("os")
+            minimum[(platform, environment)] = Minimum(
+                version_key(record["version"]),
+                _answer(record["v1"], 200, verdict, rule)._replace(hard_from=hard_from),
+                _answer(record["v2"], 200, verdict, rule)._replace(hard_from=hard_from),
+                version_key(gate["min_os"]) if gate else None,
+                _answer(gate["v1"], 200, "soft", rule) if gate else None,
+                _answer(gate["v2"], 200, "soft", rule) if gate else None,
+            )
+    return minimum
+
+
+def _views(raw: dict[str, Any], minimum: dict[tuple[str, str], Minimum],
+           targets: tuple[Target, ...]) -> tuple[tuple[float, ...], tuple[AppView, ...]]:
+    timeline = raw.get("timeline")
+    if timeline is None:
+        return (), ()
+    views = [AppView(minimum, targets, 0)]
+    for view in timeline["views"]:
+        previous = views[-1]
+        views.append(AppView(_minimums(view["minimum"]), tuple(_target(t) for t in view["targets"]),
+                             previous.base + 2 * len(previous.targets)))
+    changes = tuple(float(t) for t in timeline["changes"])
+    if len(changes) + 1 != len(views) or list(changes) != sorted(changes):
+        raise ValueError("timeline changes must be sorted, one fewer than its views")
+    return changes, tuple(views)
 
 
 def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
@@ -288,16 +348,9 @@ def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
                 rule = f"exact:{platform}/{environment}/{version}"
                 exact_v1[key] = Answer(200, v1.encode("utf-8"), v1_etag, verdict, rule)
                 exact_v2[key] = Answer(200, v2.encode("utf-8"), v2_etag, verdict, rule)
-    minimum: dict[tuple[str, str], Minimum] = {}
-    for platform, by_env in raw["minimum"].items():
-        for environment, record in by_env.items():
-            verdict = "hard" if record["force"] else "soft"
-            minimum[(platform, environment)] = Minimum(
-                version_key(record["version"]),
-                _answer(record["v1"], 200, verdict, record["rule"]),
-                _answer(record["v2"], 200, verdict, record["rule"]),
-            )
+    minimum = _minimums(raw["minimum"])
     targets = tuple(_target(t) for t in raw["targets"])
+    changes, views = _views(raw, minimum, targets)
     maintenance = {}
     for environment, plan in raw["maintenance"].items():
         switch = plan["switch"]
@@ -307,7 +360,7 @@ def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
         )
     return AppIndex(
         app_id, raw["name"], raw["uuid"], raw["disabled"], tuple(raw["platforms"]), tuple(raw["environments"]),
-        exact_v1, exact_v2, minimum, targets, maintenance,
+        exact_v1, exact_v2, minimum, targets, maintenance, changes=changes, views=views,
     )
 
 

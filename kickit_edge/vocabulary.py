@@ -10,12 +10,19 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 __all__ = [
-    "Platform", "PLATFORMS", "Verdict", "VERDICTS", "UpgradeVerdict", "UPGRADE_VERDICTS",
+    "Platform", "PLATFORMS", "platform_of", "Verdict", "VERDICTS", "UpgradeVerdict", "UPGRADE_VERDICTS",
     "exact_rule", "minimum_rule", "target_rule", "maintenance_rule",
 ]
 
 Platform = Literal["ios", "android"]
 PLATFORMS: tuple[Platform, ...] = get_args(Platform)
+
+
+def platform_of(text: str) -> Platform | None:
+    """The platform a client means, whatever its case or surrounding spaces (``iOS`` is what iOS
+    reports); None for anything else, which every endpoint answers with 400."""
+    name = text.strip().lower()
+    return name if name in PLATFORMS else None
 
 # What an answer means, for logs, metrics, review and tests. Events record only
 # the upgrade verdicts: the answer a client got to "may I go on?".

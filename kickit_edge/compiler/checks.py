@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from ..errors import Diagnostic
 from ..versions import InvalidVersion, VersionKey, version_key
 from .model import AppConfig, ConditionSpec, Config, TargetRule, Where
+from .timeline import asked_version, check_releases
 
 __all__ = ["check_config"]
 
@@ -113,6 +114,7 @@ def _check_app(app: AppConfig) -> Iterator[Diagnostic]:
             seen_minimum[scope] = rule.where
 
     yield from _check_targets(app)
+    yield from check_releases(app)
 
     for plan in app.maintenance:
         if plan.environment not in app.environments:
@@ -240,6 +242,9 @@ def _check_targets(app: AppConfig) -> Iterator[Diagnostic]:
     ordered = precedence(app.targets)
     for i, later in enumerate(ordered):
         for earlier in ordered[:i]:
+            # A rule that depends on the clock does not always apply: it shadows nothing for good.
+            if earlier.schedule.timed or (app.releases and asked_version(earlier)):
+                continue
             if _shadows(earlier, later):
                 yield later.where.diagnostic(
                     f"never matches: target {earlier.id!r} (line {earlier.where.line}) is checked first "
