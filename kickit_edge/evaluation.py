@@ -28,6 +28,7 @@ Precedence, documented in the README:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from bisect import bisect_right
 from typing import Literal
@@ -38,7 +39,7 @@ from .versions import orderable_key
 
 __all__ = [
     "UNAUTHORIZED", "PAYMENT_REQUIRED", "FORBIDDEN", "VERSION_NOT_FOUND",
-    "TargetRequest", "authorize", "check_versions", "check_maintenance", "check_target", "view_at",
+    "TargetRequest", "authorize", "check_versions", "check_maintenance", "check_target", "view_at", "app_at",
 ]
 
 UNAUTHORIZED = error_answer(401, "Unauthorized")
@@ -75,6 +76,19 @@ def view_at(app: AppIndex, at: float | None) -> AppView | None:
     if not app.changes or at is None:
         return None
     return app.views[bisect_right(app.changes, at)]
+
+
+def app_at(app: AppIndex, at: float) -> AppIndex:
+    """The app as it answers at the instant ``at``: the rules of that interval, with no timeline.
+
+    The review tools (matrix, diff, impact) compare and tabulate apps at one
+    instant at a time through this.
+    """
+    view = view_at(app, at)
+    if view is None:
+        return app
+    return dataclasses.replace(app, minimum=view.minimum, targets=view.targets, changes=(), views=(),
+                               target_answers={})
 
 
 def _older(os_version: str | None, gate: object) -> bool:

@@ -62,7 +62,8 @@ def load_snapshot_at(path: str) -> Snapshot:
         raise SnapshotError(f"{target}: {exc}") from None
 
 
-def verdict_of(snapshot: Snapshot, app_id: str, platform: str, environment: str | None, version: str) -> str:
+def verdict_of(snapshot: Snapshot, app_id: str, platform: str, environment: str | None, version: str,
+               at: float | None = None) -> str:
     app = snapshot.apps.get(app_id)
     if app is None:
         return "unknown_app"
@@ -70,7 +71,7 @@ def verdict_of(snapshot: Snapshot, app_id: str, platform: str, environment: str 
         return "app_disabled"
     if environment is None:
         return "no_environment"
-    return check_versions(app, platform, environment, version, api=2).verdict
+    return check_versions(app, platform, environment, version, 2, at).verdict
 
 
 def impact_of(active: Active, snapshot: Snapshot, source: str) -> Impact:

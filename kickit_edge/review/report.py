@@ -8,15 +8,16 @@ people (``not found``).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from .diff import AppDiff, Diff, VersionChange
+from .diff import AppDiff, Diff, Later, VersionChange
 from .matrix import AppMatrix, Cell, Row, describe_target, format_instant, notice_title
 from .side import Side
+from ..vocabulary import target_rule
 
-__all__ = ["Format", "FORMATS", "Reach", "render_diff", "render_matrix", "NO_CHANGE"]
+__all__ = ["Format", "FORMATS", "Reach", "render_diff", "render_matrix", "render_timeline", "later_lines", "NO_CHANGE"]
 
 Format = Literal["text", "markdown", "json"]
 FORMATS: tuple[Format, ...] = ("text", "markdown", "json")
@@ -36,11 +37,33 @@ class Reach:
     apps: dict[str, int]  # app id -> its active users
     changes: dict[tuple[str, VersionChange], int]  # users whose latest version lies in the change's range
     touched: int  # users whose verdict changes
-    forced: int  # of them, users who get a hard verdict they did not have
+    forced: int  # of them, users who get a hard verdict they did not have (now or later)
+    prompted: int = 0  # users newly asked to update (soft)
+    locked_out: int = 0  # users whose environment newly goes into maintenance
+    # (app, platform) -> (users newly forced, active users): the budget's --max-forced-share
+    shares: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    overruns: tuple[str, ...] = ()  # why the change is over the budget it was given, if it is
+
+    def headline(self) -> str:
+        """What a reviewer reads first: users newly forced, newly prompted, newly locked out."""
+        return (f"{self.forced:,} users newly forced to update, {self.prompted:,} newly prompted, "
+                f"{self.locked_out:,} newly locked out by maintenance")
 
     def summary(self) -> str:
         return (f"Active users: {self.users:,} since {self.since:%Y-%m-%d %H:%M} UTC in {self.source}; "
                 f"this change touches {self.touched:,} of them and forces {self.forced:,}.")
+
+    def over_budget(self, max_forced: int | None, max_share: float | None) -> list[str]:
+        """Why the change is over the team's budget of users it may newly force (empty: within it)."""
+        out = []
+        if max_forced is not None and self.forced > max_forced:
+            out.append(f"newly forces {self.forced:,} users, more than --max-forced {max_forced:,}")
+        for (app, platform), (forced, users) in sorted(self.shares.items()):
+            share = 100.0 * forced / users
+            if max_share is not None and share > max_share:
+                out.append(f"newly forces {share:.1f}% of {app}/{platform} ({forced:,} of {users:,} active users), "
+                           f"more than --max-forced-share {max_share:g}%")
+        return out
 
     def users_of(self, app: str, change: VersionChange) -> str:
         count = self.changes.get((app, change), 0)
@@ -103,13 +126,36 @@ def _app_lines(app: AppDiff, reach: Reach | None = None) -> list[tuple[str, list
         sections.append(("maintenance", [f"{m.environment}: {m.change} {m.detail}".rstrip() for m in app.maintenance]))
     if app.keys:
         sections.append(("keys", [f"{k.change} {k.prefix}" + (f": {k.detail}" if k.detail else "") for k in app.keys]))
+    if app.later:
+        sections.append(("over time", later_lines(app.later)))
     return sections
+
+
+def later_lines(steps: list[Later], sources: dict[str, str] | None = None) -> list[str]:
+    """``from 2027-01-13 08:00 UTC: ios/staging: versions < 3.0.0: not found -> hard (minimum:ios/staging)``."""
+    lines = []
+    for later in steps:
+        when = f"from {format_instant(later.at)}: "
+        lines += [f"{when}{v.platform}/{v.environment}: versions {v.range}: {_verdict(v.base)} -> {_verdict(v.head)}"
+                  f" ({_rule(v.base, v.head)}{_source(sources, v.head.rule or v.base.rule)})" for v in later.versions]
+        lines += [f"{when}target {t.id}: {t.base or '(none)'} -> {t.head or '(none)'}"
+                  f"{_source(sources, target_rule(t.id))}" for t in later.targets]
+        if not later.versions and not later.targets:
+            lines.append(f"{when}both sides answer alike")
+    return lines
+
+
+def _source(sources: dict[str, str] | None, rule: str | None) -> str:
+    where = (sources or {}).get(rule or "")
+    return f" {where}" if where else ""
 
 
 def _diff_text(diff: Diff, reach: Reach | None) -> str:
     out = [f"kickit-edge diff {diff.base.title} -> {diff.head.title}", ""]
     if reach:
-        out += [reach.summary(), ""]
+        out += [reach.headline() + ".", reach.summary(), ""]
+        if reach.overruns:
+            out += ["Over the budget:"] + [f"  {line}" for line in reach.overruns] + [""]
     changed = diff.changed
     if not changed:
         out.append(NO_CHANGE)
@@ -131,7 +177,10 @@ def _diff_text(diff: Diff, reach: Reach | None) -> str:
 def _diff_markdown(diff: Diff, reach: Reach | None) -> str:
     out = [f"### kickit-edge impact: `{diff.base.title}` → `{diff.head.title}`", ""]
     if reach:
-        out += [_md(reach.summary()), ""]
+        out += [f"**{_md(reach.headline())}.**", "", _md(reach.summary()), ""]
+        if reach.overruns:
+            out += ["> [!CAUTION]", "> **Over the blast-radius budget**:", ">"]
+            out += [f"> - {_md(line)}" for line in reach.overruns] + [""]
     changed = diff.changed
     if not changed:
         out += [f"**{NO_CHANGE}** Every client gets the same answer as before.", ""]
@@ -190,12 +239,21 @@ def _diff_json(diff: Diff, reach: Reach | None) -> dict[str, Any]:
             "maintenance": [{"environment": m.environment, "change": m.change, "detail": m.detail,
                              "forces": m.forces} for m in app.maintenance],
             "keys": [{"prefix": k.prefix, "change": k.change, "detail": k.detail} for k in app.keys],
+            "later": [{"at": datetime.fromtimestamp(later.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       "versions": [{"platform": v.platform, "environment": v.environment, "range": str(v.range),
+                                     "base": cell(v.base), "head": cell(v.head), "forces": v.forces}
+                                    for v in later.versions],
+                       "targets": [{"id": t.id, "change": t.change, "base": t.base, "head": t.head,
+                                    "forces": t.forces} for t in later.targets]}
+                      for later in app.later],
         })
     out = {"base": _side_json(diff.base), "head": _side_json(diff.head), "changed": bool(apps),
            "forces": diff.forcing, "apps": apps}
     if reach:
         out["reach"] = {"source": reach.source, "since": reach.since.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "active_users": reach.users, "touched": reach.touched, "forced": reach.forced}
+                        "active_users": reach.users, "touched": reach.touched, "forced": reach.forced,
+                        "prompted": reach.prompted, "locked_out": reach.locked_out,
+                        "over_budget": list(reach.overruns)}
     return out
 
 
@@ -227,7 +285,7 @@ def _maintenance_lines(matrix: AppMatrix) -> list[str]:
 
 
 def _target_lines(matrix: AppMatrix) -> list[tuple[str, str, str]]:
-    raw = {t["id"]: t for t in matrix.side.raw[matrix.app.id]["targets"]}
+    raw = {t["id"]: t for t in matrix.raw["targets"]}
     return [(t.id, describe_target(t, raw[t.id]), matrix.sources.get(t.rule, "")) for t in matrix.targets]
 
 
@@ -282,3 +340,11 @@ def render_matrix(matrix: AppMatrix, fmt: Format = "text") -> str:
     if fmt == "json":
         return json.dumps(_matrix_json(matrix), indent=2, ensure_ascii=False) + "\n"
     return _matrix_markdown(matrix) if fmt == "markdown" else _matrix_text(matrix)
+
+
+def render_timeline(matrix: AppMatrix, steps: list[Later], days: int) -> str:
+    """``matrix --timeline``: when the app's verdicts change over the next ``days`` days, and by which rule."""
+    start = format_instant(matrix.at) if matrix.at is not None else "the beginning"
+    out = ["", f"Changes over the {days} days from {start}"]
+    out += [f"  {line}" for line in later_lines(steps, matrix.sources)] or ["  none: every answer stays as above"]
+    return "\n".join(out) + "\n"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from bisect import bisect_right
 import json
 import os
 import subprocess
@@ -31,7 +32,7 @@ from ..snapshot import Snapshot, load_snapshot
 from ..compiler.compile import compile_config
 from .explain import rule_sources
 
-__all__ = ["SideKind", "Side", "open_side"]
+__all__ = ["SideKind", "Side", "open_side", "raw_at"]
 
 SideKind = Literal["config", "snapshot", "revision"]
 
@@ -60,6 +61,14 @@ def _raw_apps(data: bytes) -> dict[str, dict[str, Any]]:
     lines = data.split(b"\n")
     ids = json.loads(lines[1])["apps"]
     return {app_id: json.loads(line) for app_id, line in zip(ids, lines[2:])}
+
+
+def raw_at(raw: dict[str, Any], changes: tuple[float, ...], at: float) -> dict[str, Any]:
+    """An app's line as it reads at the instant ``at``: the minimum and targets of that interval."""
+    index = bisect_right(changes, at)
+    if index == 0:
+        return raw
+    return dict(raw, **raw["timeline"]["views"][index - 1])
 
 
 def _from_snapshot(label: str, path: Path) -> Side:
