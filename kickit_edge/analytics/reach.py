@@ -15,15 +15,60 @@ environment. The budget (``--max-forced``, ``--max-forced-share``) reads these.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from ..review.diff import Diff
+from ..review.diff import Diff, VersionChange
 from ..review.matrix import VersionRange
-from ..review.report import Reach
 from ..versions import InvalidVersion, version_key
 from .active import Active
 from .impact import verdict_of
 
-__all__ = ["in_range", "reach_of"]
+__all__ = ["Reach", "in_range", "reach_of"]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How many active users a diff's version changes touch (``diff --events``)."""
+
+    source: str  # where the users were read, e.g. the events folder
+    since: datetime  # active: an authentication since then
+    users: int  # active users in all
+    apps: dict[str, int]  # app id -> its active users
+    changes: dict[tuple[str, VersionChange], int]  # users whose latest version lies in the change's range
+    touched: int  # users whose verdict changes
+    forced: int  # of them, users who get a hard verdict they did not have (now or later)
+    prompted: int = 0  # users newly asked to update (soft)
+    locked_out: int = 0  # users whose environment newly goes into maintenance
+    # (app, platform) -> (users newly forced, active users): the budget's --max-forced-share
+    shares: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    overruns: tuple[str, ...] = ()  # why the change is over the budget it was given, if it is
+
+    def headline(self) -> str:
+        """What a reviewer reads first: users newly forced, newly prompted, newly locked out."""
+        return (f"{self.forced:,} users newly forced to update, {self.prompted:,} newly prompted, "
+                f"{self.locked_out:,} newly locked out by maintenance")
+
+    def summary(self) -> str:
+        return (f"Active users: {self.users:,} since {self.since:%Y-%m-%d %H:%M} UTC in {self.source}; "
+                f"this change touches {self.touched:,} of them and forces {self.forced:,}.")
+
+    def over_budget(self, max_forced: int | None, max_share: float | None) -> list[str]:
+        """Why the change is over the team's budget of users it may newly force (empty: within it)."""
+        out = []
+        if max_forced is not None and self.forced > max_forced:
+            out.append(f"newly forces {self.forced:,} users, more than --max-forced {max_forced:,}")
+        for (app, platform), (forced, users) in sorted(self.shares.items()):
+            share = 100.0 * forced / users
+            if max_share is not None and share > max_share:
+                out.append(f"newly forces {share:.1f}% of {app}/{platform} ({forced:,} of {users:,} active users), "
+                           f"more than --max-forced-share {max_share:g}%")
+        return out
+
+    def users_of(self, app: str, change: VersionChange) -> str:
+        count = self.changes.get((app, change), 0)
+        return f"{count:,} user{'s' if count != 1 else ''}"
+
 
 
 def in_range(version: str, span: VersionRange) -> bool:

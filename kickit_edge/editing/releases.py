@@ -29,7 +29,8 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..errors import OperatorError
 from ..versions import InvalidVersion, VersionKey, version_key
-from ..compiler.model import parse_instant, read_config
+from ..compiler.builder import read_config
+from ..compiler.model import parse_instant
 from .comments import append_entry, insert_entry, remove_entry, set_entry
 from .edit import apply_edits, dump_document, edit_lock, load_document
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from kickit_edge.cli import main
-from kickit_edge.compiler.model import read_config
+from kickit_edge.compiler.builder import read_config
 
 Capture = pytest.CaptureFixture[str]
 
