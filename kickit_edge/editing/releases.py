@@ -29,10 +29,9 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..errors import OperatorError
 from ..versions import InvalidVersion, VersionKey, version_key
-from ..compiler.builder import read_config
 from ..compiler.model import parse_instant
 from .comments import append_entry, insert_entry, remove_entry, set_entry
-from .edit import apply_edits, dump_document, edit_lock, load_document
+from .edit import app_to_edit, apply_edits, dump_document, edit_lock, load_document
 
 __all__ = ["ReleaseRecord", "add_release", "lookup_release", "APP_STORE_LOOKUP"]
 
@@ -82,11 +81,7 @@ def add_release(config_dir: str, app_id: str, platform: str, version: str, avail
     _orderable("--min-os", min_os)
     record = ReleaseRecord(platform, version, _instant(available_from, now or datetime.now(UTC)), min_os, note)
     with edit_lock(config_dir):
-        config = read_config(config_dir)
-        app = config.app(app_id)
-        if app is None:
-            known = ", ".join(sorted(a.id for a in config.apps)) or "none"
-            raise OperatorError(f"no app {app_id!r} in {config_dir} (apps: {known})")
+        app = app_to_edit(config_dir, app_id)
         if platform not in app.platforms:
             raise OperatorError(f"--platform {platform!r} is not one of the app's platforms {list(app.platforms)}")
         path = Path(app.where.source.path)

@@ -11,18 +11,13 @@ from kickit_edge.compiler.compile import compile_config
 from kickit_edge.errors import ConfigError
 from kickit_edge.evaluation import TargetRequest, check_target, check_versions
 from kickit_edge.snapshot import AppIndex
-from tests.conftest import WriteConfig
+from tests.conftest import MINIMAL_APP, WriteConfig
 
-APP = """\
-app:
-  id: shop
-  name: ShopApp
-  uuid: 11111111-2222-4333-8444-555555555555
-  public_key: SHOP1234
-  platforms: [ios, android]
-  environments: [production]
+# The shop of tests/conftest.py (production and staging), with an OS message and releases.
+APP = MINIMAL_APP[:MINIMAL_APP.index("messages:")].replace("  default_locale: en\n", """\
   default_locale: en
   os_message: old_os
+""") + """\
 messages:
   soft:
     en: Please update.
@@ -201,11 +196,8 @@ def test_schedule_and_release_mistakes_are_compile_errors(write_config: WriteCon
     ]
     no_message = APP.replace("  os_message: old_os\n", "")
     assert errors(write_config, "", no_message) == [
-        "shop.yaml:22:13: releases[1].min_os: a release with min_os needs app.os_message: "
-        "the message clients whose OS is too old get instead",
-        "shop.yaml:26:13: releases[2].min_os: a release with min_os needs app.os_message: "
-        "the message clients whose OS is too old get instead",
-    ]
+        f"shop.yaml:{line}:13: releases[{i}].min_os: a release with min_os needs app.os_message: "
+        "the message clients whose OS is too old get instead" for i, line in ((1, 22), (2, 26))]
     bad_zone = APP.replace("timezone: Europe/Berlin", "timezone: Mars/Olympus")
     assert errors(write_config, "", bad_zone) == [
         "shop.yaml:22:15: releases[1].timezone: unknown time zone 'Mars/Olympus': "

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from kickit_edge.compiler.publish import publish_snapshot
 from kickit_edge.compiler.compile import compile_config
-from tests.conftest import WriteConfig
+from tests.conftest import MINIMAL_APP, WriteConfig
 
 from .conftest import DEMO_KEY, MakeClient, decoded_events, token
 
@@ -73,19 +73,14 @@ def test_a_deadline_sends_x_kickit_hard_from_until_it_turns_hard(client: TestCli
     assert soft.headers["etag"] != hard.headers["etag"]
 
 
-OS_GATED = """\
-app:
-  id: gate
-  name: GateApp
-  uuid: 11111111-2222-4333-8444-555555555555
-  public_key: GATE1234
-  platforms: [ios, android]
-  environments: [production]
+# The shop of tests/conftest.py with the demo's key, an OS message, a release needing iOS 17.
+OS_GATED = MINIMAL_APP[:MINIMAL_APP.index("messages:")].replace("  default_locale: en\n", """\
   default_locale: en
   os_message: old_os
 keys:
   - prefix: 2d71d7ebb9e2c0ed
     sha256: 65adf9ebb4570b4eb0719c05a8d946664cf53c0f4692f1cc613d7a8d8a598c23
+""") + """\
 messages:
   update:
     en: Please update.
@@ -129,7 +124,7 @@ def test_the_os_gate_on_kickit(gated: TestClient) -> None:
 
 def test_a_soft_minimum_with_a_deadline_sends_the_header_on_appcockpit(gated: TestClient) -> None:
     set_clock(gated, "2027-05-31T23:59:59Z")
-    url = "/v1/versions?app_id=gate&app_version=4.0&platform=android&environment=production"
+    url = "/v1/versions?app_id=shop&app_version=4.0&platform=android&environment=production"
     soft = gated.get(url, headers=DEMO)
     assert (soft.json()["force_update"], soft.headers["x-kickit-hard-from"]) == (False, "2027-06-01T00:00:00Z")
     set_clock(gated, "2027-06-01T00:00:00Z")
