@@ -48,8 +48,7 @@ class Answer(NamedTuple):
     etag: str
     verdict: Verdict
     rule: str | None
-    # A soft answer with a deadline: when it turns hard (ISO 8601), sent as X-Kickit-Hard-From.
-    hard_from: str | None = None
+    hard_from: str | None = None  # a soft answer's deadline (ISO 8601), sent as X-Kickit-Hard-From
 
 
 def canonical_json(value: Any) -> bytes:
@@ -146,8 +145,7 @@ class Target(NamedTuple):
     # Values the target pins to one choice, as sorted pairs; they complete target_meta.
     pinned: tuple[tuple[str, str], ...]
     checks: tuple[TargetCheck, ...]
-    # Releases: the OS a client needs (per platform) to install one that satisfies the target,
-    # and the text a client on an older OS gets instead, soft.
+    # Releases: the OS a client needs (per platform) to comply; the text (soft) for one on an older OS.
     os_gates: dict[str, VersionKey] | None = None
     os_message: str | None = None
     hard_from: str | None = None  # soft until then
@@ -157,15 +155,12 @@ class Minimum(NamedTuple):
     key: VersionKey
     v1: Answer
     v2: Answer
-    # Releases: clients on an OS older than os_gate cannot install a satisfying one: os_v1/os_v2 (soft).
-    os_gate: VersionKey | None = None
+    os_gate: VersionKey | None = None  # an older OS cannot install a satisfying release: os_v1/os_v2 (soft)
     os_v1: Answer | None = None
     os_v2: Answer | None = None
 
 
-class AppView(NamedTuple):
-    """The upgrade rules of an app in one interval of time (see ``AppIndex.changes``)."""
-
+class AppView(NamedTuple):  # an app's upgrade rules in one interval of time (see AppIndex.changes)
     minimum: dict[tuple[str, str], Minimum]
     targets: tuple[Target, ...]
     base: int  # where this view's target answers start in the answer cache's slot numbers
@@ -200,8 +195,7 @@ class AppIndex:
     # Target answers echo the client, so they are rendered on first use and
     # kept here (bounded by the evaluation module); clients repeat themselves.
     target_answers: dict[tuple[int, tuple[str | None, ...]], Answer] = field(default_factory=dict)
-    # Answers that change with time: views[0] applies before changes[0], views[i] from
-    # changes[i-1] on (epoch seconds). Empty for an app whose answers never change.
+    # Rules that change with time: views[0] before changes[0], views[i] from changes[i-1] on (epoch seconds).
     changes: tuple[float, ...] = ()
     views: tuple[AppView, ...] = ()
 
@@ -292,43 +286,39 @@ def _target(raw: dict[str, Any]) -> Target:
         "os_version": os_version,
     }
     checks = tuple((TargetRequest._fields.index(name), test) for name, test in tests.items() if test is not None)
-    gates = raw.get("os_gates")
-    return Target(raw["id"], raw["rule"], raw["hard"], raw["message"], platforms, environments,
-                  version, build, os_version, tuple(sorted(raw["pinned"].items())), checks,
-                  {platform: version_key(v) for platform, v in gates.items()} if gates else None,
-                  raw.get("os_message"), raw.get("hard_from"))
+    gates = {platform: version_key(v) for platform, v in (raw.get("os_gates") or {}).items()} or None
+    return Target(raw["id"], raw["rule"], raw["hard"], raw["message"], platforms, environments, version, build,
+                  os_version, tuple(sorted(raw["pinned"].items())), checks, gates, raw.get("os_message"),
+                  raw.get("hard_from"))
+
+
+_API = ("v1", "v2")
 
 
 def _minimums(raw: dict[str, Any]) -> dict[tuple[str, str], Minimum]:
     minimum: dict[tuple[str, str], Minimum] = {}
     for platform, by_env in raw.items():
-        for environment, record in by_env.items():
-            verdict: Verdict = "hard" if record["force"] else "soft"
-            rule, hard_from, gate = record["rule"], record.get("hard_from"), record.get("os")
+        for environment, r in by_env.items():
+            verdict: Verdict = "hard" if r["force"] else "soft"
+            v1, v2 = (_answer(r[api], 200, verdict, r["rule"])._replace(hard_from=r.get("hard_from")) for api in _API)
+            gate = r.get("os")
+            os_v1, os_v2 = (_answer(gate[api], 200, "soft", r["rule"]) for api in _API) if gate else (None, None)
             minimum[(platform, environment)] = Minimum(
-                version_key(record["version"]),
-                _answer(record["v1"], 200, verdict, rule)._replace(hard_from=hard_from),
-                _answer(record["v2"], 200, verdict, rule)._replace(hard_from=hard_from),
-                version_key(gate["min_os"]) if gate else None,
-                _answer(gate["v1"], 200, "soft", rule) if gate else None,
-                _answer(gate["v2"], 200, "soft", rule) if gate else None,
-            )
+                version_key(r["version"]), v1, v2, version_key(gate["min_os"]) if gate else None, os_v1, os_v2)
     return minimum
 
 
-def _views(raw: dict[str, Any], minimum: dict[tuple[str, str], Minimum],
-           targets: tuple[Target, ...]) -> tuple[tuple[float, ...], tuple[AppView, ...]]:
+def _views(raw: dict[str, Any], first: AppView) -> tuple[tuple[float, ...], tuple[AppView, ...]]:
     timeline = raw.get("timeline")
     if timeline is None:
         return (), ()
-    views = [AppView(minimum, targets, 0)]
-    for view in timeline["views"]:
-        previous = views[-1]
-        views.append(AppView(_minimums(view["minimum"]), tuple(_target(t) for t in view["targets"]),
-                             previous.base + 2 * len(previous.targets)))
     changes = tuple(float(t) for t in timeline["changes"])
-    if len(changes) + 1 != len(views) or list(changes) != sorted(changes):
-        raise ValueError("timeline changes must be sorted, one fewer than its views")
+    if len(changes) != len(timeline["views"]) or list(changes) != sorted(changes):
+        raise ValueError("timeline changes must be sorted, one per view after the first")
+    views = [first]
+    for view in timeline["views"]:
+        base = views[-1].base + 2 * len(views[-1].targets)
+        views.append(AppView(_minimums(view["minimum"]), tuple(_target(t) for t in view["targets"]), base))
     return changes, tuple(views)
 
 
@@ -345,7 +335,7 @@ def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
                 exact_v2[key] = Answer(200, v2.encode("utf-8"), v2_etag, verdict, rule)
     minimum = _minimums(raw["minimum"])
     targets = tuple(_target(t) for t in raw["targets"])
-    changes, views = _views(raw, minimum, targets)
+    changes, views = _views(raw, AppView(minimum, targets, 0))
     maintenance = {}
     for environment, plan in raw["maintenance"].items():
         switch = plan["switch"]

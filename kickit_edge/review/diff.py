@@ -11,11 +11,9 @@
 * keys added, revoked or changed, named by prefix only;
 * app settings (name, disabled, default locale, platforms, environments).
 
-Sides are compared at one instant (``at``: now, for a pull request); when
-either side's answers change with time (releases, deadlines, schedules), each
-later instant at which the comparison changes is reported too ("from
-2027-01-13 08:00 UTC: ..."), so a rule that forces users only once a release
-is out or a deadline passes is seen forcing in the pull request that adds it.
+Sides are compared at one instant (now, for a pull request), then at each later
+instant at which the comparison changes (a release, a deadline, a schedule:
+"from 2027-01-13 08:00 UTC: ..."), so a rule that forces users later is seen forcing now.
 
 Comment edits and reordered records compile to the same answers and so show
 no change. A change *forces* when it gives users a hard verdict they did not
@@ -336,32 +334,34 @@ def _key_changes(base: Side, head: Side, app_id: str) -> list[KeyChange]:
 _SETTINGS = ("name", "uuid", "disabled", "default_locale", "platforms", "environments", "store_urls")
 
 
+Changes = tuple[list[VersionChange], list[TargetChange]]
+
+
+def _compare(old: AppIndex, raw_old: dict[str, Any], old_at: float,
+             new: AppIndex, raw_new: dict[str, Any], new_at: float) -> Changes:
+    """The verdict and target changes from ``old`` as at ``old_at`` to ``new`` as at ``new_at``."""
+    before, after = app_at(old, old_at), app_at(new, new_at)
+    return _version_changes(before, after), _target_changes(
+        before, after, raw_at(raw_old, old.changes, old_at), raw_at(raw_new, new.changes, new_at))
+
+
 def _later(old: AppIndex, new: AppIndex, raw_old: dict[str, Any], raw_new: dict[str, Any], at: float,
-           now: tuple[list[VersionChange], list[TargetChange]]) -> list[Later]:
+           previous: Changes) -> list[Later]:
     """Each instant after ``at`` from which the comparison reads differently than just before."""
     out = []
-    previous = now
     for instant in sorted({t for t in (*old.changes, *new.changes) if t > at}):
-        versions = _version_changes(app_at(old, instant), app_at(new, instant))
-        targets = _target_changes(app_at(old, instant), app_at(new, instant), raw_at(raw_old, old.changes, instant),
-                                  raw_at(raw_new, new.changes, instant))
-        if (versions, targets) != previous:
-            out.append(Later(instant, versions, targets))
-            previous = (versions, targets)
+        changes = _compare(old, raw_old, instant, new, raw_new, instant)
+        if changes != previous:
+            out.append(Later(instant, *changes))
+            previous = changes
     return out
 
 
 def timeline_of(side: Side, app_id: str, start: float, end: float) -> list[Later]:
     """When the app's answers change after ``start`` up to ``end``: each change against the moment before it."""
     app, raw = side.snapshot.apps[app_id], side.raw[app_id]
-    out = []
-    for i, instant in enumerate(app.changes):
-        if start < instant <= end:
-            before = app.changes[i - 1] if i else float("-inf")
-            old, new = app_at(app, before), app_at(app, instant)
-            out.append(Later(instant, _version_changes(old, new), _target_changes(
-                old, new, raw_at(raw, app.changes, before), raw_at(raw, app.changes, instant))))
-    return out
+    return [Later(instant, *_compare(app, raw, app.changes[i - 1] if i else float("-inf"), app, raw, instant))
+            for i, instant in enumerate(app.changes) if start < instant <= end]
 
 
 def _app_diff(base: Side, head: Side, app_id: str, at: float) -> AppDiff:
