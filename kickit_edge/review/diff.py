@@ -391,11 +391,8 @@ def _app_diff(base: Side, head: Side, app_id: str, at: float) -> AppDiff:
 
 
 def diff_sides(base: Side, head: Side, at: float | None = None) -> Diff:
-    """Everything clients would be answered differently by ``head`` than by ``base``, app by app.
-
-    Compared at the instant ``at`` (epoch seconds; default: before every
-    change of either side's timeline), then at each later instant that changes it.
-    """
+    """What clients are answered differently by ``head`` than ``base``, app by app, at ``at`` (default: the
+    beginning of both timelines) and later."""
     ids = sorted(base.snapshot.apps.keys() | head.snapshot.apps.keys())
     when = float("-inf") if at is None else at
     return Diff(base, head, [_app_diff(base, head, app_id, when) for app_id in ids])
