@@ -104,8 +104,9 @@ def check_versions(app: AppIndex, platform: str, environment: str, app_version: 
     exact = (app.exact_v1 if api == 1 else app.exact_v2).get((platform, environment, app_version))
     if exact is not None:
         return exact
-    view = view_at(app, at) if app.changes else None
-    minimum = (app.minimum if view is None else view.minimum).get((platform, environment))
+    changes = app.changes  # the view of the instant, inline: this is the hot path
+    rules = app.views[bisect_right(changes, at)].minimum if changes and at is not None else app.minimum
+    minimum = rules.get((platform, environment))
     if minimum is not None:
         key = orderable_key(app_version)
         if key is not None and key < minimum.key:
@@ -176,7 +177,8 @@ def _render_target(app: AppIndex, target: Target | None, gated: bool, request: T
 
 def check_target(app: AppIndex, request: TargetRequest, at: float | None = None) -> Answer:
     """KickIt ``POST /api/v1/target-checks`` for an authorized app, at ``at``."""
-    view = view_at(app, at) if app.changes else None
+    changes = app.changes
+    view = app.views[bisect_right(changes, at)] if changes and at is not None else None
     targets, base = (app.targets, 0) if view is None else (view.targets, view.base)
     index = next((i for i, target in enumerate(targets) if _holds(target, request)), -1)
     target = targets[index] if index >= 0 else None
