@@ -24,6 +24,7 @@ def check_config(config: Config) -> list[Diagnostic]:
     out.extend(_unique_across_files(config))
     for app in config.apps:
         out.extend(_check_app(app))
+        out.extend(check_releases(app))
     return out
 
 
@@ -114,7 +115,6 @@ def _check_app(app: AppConfig) -> Iterator[Diagnostic]:
             seen_minimum[scope] = rule.where
 
     yield from _check_targets(app)
-    yield from check_releases(app)
 
     for plan in app.maintenance:
         if plan.environment not in app.environments:
