@@ -14,6 +14,7 @@ import pytest
 
 from kickit_edge.cli import main
 from kickit_edge.compiler.builder import read_config
+from tests.conftest import WriteConfig
 
 Capture = pytest.CaptureFixture[str]
 
@@ -144,3 +145,14 @@ def test_sync_explains_what_it_cannot_read(demo_config: Path, store: tuple[str, 
         "error: the App Store lists no app with bundle id 'com.example.kickit' in country 'fr'\n")
     assert main([*args, "--lookup-url", "http://127.0.0.1:9/lookup"]) == 2
     assert capsys.readouterr().err.startswith("error: cannot read the App Store lookup at http://127.0.0.1:9/lookup?")
+
+
+def test_add_to_an_app_without_releases_starts_the_list(write_config: WriteConfig, capsys: Capture) -> None:
+    config = write_config()
+    path = config / "apps" / "shop.yaml"
+    before = path.read_text()
+    assert main(["releases", "add", "--config", str(config), "--app", "shop", "--platform", "ios",
+                 "--version", "3.0.0", "--available-from", "2027-01-01"]) == 0
+    assert capsys.readouterr().out == "added release ios 3.0.0 of shop: available from 2027-01-01T00:00:00Z\n"
+    assert path.read_text() == before + (
+        'releases:\n  - platform: ios\n    version: "3.0.0"\n    available_from: "2027-01-01T00:00:00Z"\n')
