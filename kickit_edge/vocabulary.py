@@ -19,11 +19,15 @@ __all__ = [
 
 Platform = Literal["ios", "android"]
 PLATFORMS: tuple[Platform, ...] = get_args(Platform)
+_SPELLED: dict[str, Platform] = {name: name for name in PLATFORMS}
 
 
 def platform_of(text: str) -> Platform | None:
     """The platform a client means, whatever its case or surrounding spaces (``iOS`` is what iOS
     reports); None for anything else, which every endpoint answers with 400."""
+    exact = _SPELLED.get(text)  # what nearly every client sends: one dict lookup
+    if exact is not None:
+        return exact
     name = text.strip().lower()
     return name if name in PLATFORMS else None
 

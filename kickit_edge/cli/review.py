@@ -74,15 +74,14 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from ..review.side import open_side
 
     from ..review.diff import timeline_of
-    from ..review.report import render_timeline
 
     side = open_side(args.source, args.config_path)
     at = (args.at or now()).timestamp()
     matrix = app_matrix(side, args.app, at)
-    sys.stdout.write(render_matrix(matrix, args.format))
+    timeline = None
     if args.timeline is not None:
-        steps = timeline_of(side, args.app, at, at + args.timeline * 86400)
-        sys.stdout.write(render_timeline(matrix, steps, args.timeline))
+        timeline = (timeline_of(side, args.app, at, at + args.timeline * 86400), args.timeline)
+    sys.stdout.write(render_matrix(matrix, args.format, timeline))
     return 0
 
 

@@ -180,7 +180,8 @@ def check_releases(app: AppConfig) -> Iterator[Diagnostic]:
         slot = (release.platform, release.version)
         if slot in seen:
             yield release.where.at("version").diagnostic(
-                f"duplicate release {release.version!r} for {release.platform}: already at line {seen[slot].where.line}")
+                f"duplicate release {release.version!r} for {release.platform}: "
+                f"already at line {seen[slot].where.line}")
         seen.setdefault(slot, release)
         if release.min_os is not None and app.os_message is None:
             yield release.where.at("min_os").diagnostic(

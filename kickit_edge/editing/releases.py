@@ -1,4 +1,4 @@
-"""Writing store releases into an app's file: ``releases add`` for release pipelines, ``releases sync`` from the App Store.
+"""Writing store releases into an app's file: ``releases add`` (release pipelines), ``releases sync`` (App Store).
 
 A release says which version users can install, from when, on which OS
 (see DESIGN.md, "Never lock users out by accident"). Both commands edit the

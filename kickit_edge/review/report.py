@@ -20,7 +20,7 @@ from ..vocabulary import target_rule
 if TYPE_CHECKING:  # built by analytics for `diff --events`; review only renders it
     from ..analytics.reach import Reach
 
-__all__ = ["render_diff", "render_matrix", "render_timeline", "later_lines", "NO_CHANGE"]
+__all__ = ["render_diff", "render_matrix", "later_lines", "NO_CHANGE"]
 
 NO_CHANGE = "No change in verdicts."
 LEGEND = ("Verdicts: ok; soft (asked to update, may dismiss); hard (must update); not found (no rule: nothing "
@@ -293,15 +293,24 @@ def _matrix_json(matrix: AppMatrix) -> dict[str, Any]:
     }
 
 
-def render_matrix(matrix: AppMatrix, fmt: ReportFormat = "text") -> str:
+def render_matrix(matrix: AppMatrix, fmt: ReportFormat = "text",
+                  timeline: tuple[list[Later], int] | None = None) -> str:
+    """The matrix; with ``timeline`` (steps, days: ``matrix --timeline``), when its verdicts change next."""
     if fmt == "json":
-        return json.dumps(_matrix_json(matrix), indent=2, ensure_ascii=False) + "\n"
-    return _matrix_markdown(matrix) if fmt == "markdown" else _matrix_text(matrix)
-
-
-def render_timeline(matrix: AppMatrix, steps: list[Later], days: int) -> str:
-    """``matrix --timeline``: when the app's verdicts change over the next ``days`` days, and by which rule."""
+        report = _matrix_json(matrix)
+        if timeline is not None:
+            report["timeline"] = {"days": timeline[1], "changes": later_lines(timeline[0], matrix.sources)}
+        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    text = _matrix_markdown(matrix) if fmt == "markdown" else _matrix_text(matrix)
+    if timeline is None:
+        return text
+    steps, days = timeline
     start = format_instant(matrix.at) if matrix.at is not None else "the beginning"
+    lines = later_lines(steps, matrix.sources)
+    if fmt == "markdown":
+        return text + "\n".join([f"**Changes over the {days} days from {start}**", "",
+                                 *([f"- {_md(line)}" for line in lines] or ["- none: every answer stays as above"]),
+                                 ""])
     out = ["", f"Changes over the {days} days from {start}"]
-    out += [f"  {line}" for line in later_lines(steps, matrix.sources)] or ["  none: every answer stays as above"]
-    return "\n".join(out) + "\n"
+    out += [f"  {line}" for line in lines] or ["  none: every answer stays as above"]
+    return text + "\n".join(out) + "\n"

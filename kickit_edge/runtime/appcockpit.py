@@ -76,6 +76,7 @@ class _Check:
     """A GET check: authorize, require parameters, match the app and environment, answer."""
 
     params: tuple[str, ...] = ()
+    platform_param = False  # whether ``platform`` is one of them (checked: ios or android, any case)
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -100,7 +101,7 @@ class _Check:
             if not query.get(name):
                 await send_answer(send, _REQUIRED[name], APPCOCKPIT, rid)
                 return
-        if "platform" in self.params:
+        if self.platform_param:
             platform = platform_of(query["platform"])
             if platform is None:
                 await send_answer(send, BAD_PLATFORM, APPCOCKPIT, rid)
@@ -118,14 +119,16 @@ class VersionsEndpoint(_Check):
     """``GET /v1/versions``, ``/versions`` (api 1) and ``/v2/versions`` (api 2)."""
 
     params = VERSIONS_PARAMS
+    platform_param = True
 
     def __init__(self, runtime: Runtime, api: Literal[1, 2]) -> None:
         super().__init__(runtime)
         self.api: Literal[1, 2] = api
 
     def answer(self, snapshot: Snapshot, app: AppIndex, query: dict[str, str]) -> Answer:
+        at = self.runtime.clock() if app.changes else None  # only an app whose answers change with time asks
         return check_versions(app, query["platform"], query["environment"], query["app_version"].strip(), self.api,
-                              self.runtime.clock(), query.get("os_version"))
+                              at, query.get("os_version"))
 
 
 class MaintenanceEndpoint(_Check):

@@ -117,7 +117,7 @@ class TargetChecksEndpoint:
         elif allowed is not None and environment not in allowed:
             return FORBIDDEN
         request = TargetRequest(sent["version"], sent["build"], sent["platform"], sent["os_version"], environment)
-        answer = check_target(app, request, runtime.clock())
+        answer = check_target(app, request, runtime.clock() if app.changes else None)
         await runtime.write_event(Event(
             time=datetime.fromtimestamp(runtime.clock(), UTC), type="target_check", app=app.id,
             request_id=rid.decode("ascii"), platform=request.platform, app_version=request.version,

@@ -54,6 +54,11 @@ def test_matrix_timeline_lists_each_change_and_its_rule(pair: tuple[str, str],
     assert "  < 3.1.0   soft       minimum:android/production" in out
     assert main(["matrix", head, "--app", "shop", "--at", "2026-11-22T12:00:00Z", "--timeline", "7"]) == 0
     assert capsys.readouterr().out.endswith("  none: every answer stays as above\n")
+    assert main(["matrix", head, "--app", "shop", "--at", "2026-11-22T12:00:00Z", "--timeline", "30",
+                 "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["timeline"] == {"days": 30, "changes": [
+        "from 2026-12-15 10:00 UTC: android/production: versions < 3.1.0: soft -> hard "
+        "(minimum:android/production apps/shop.yaml:41)"]}
 
 
 @pytest.fixture
