@@ -14,7 +14,7 @@ same config gives the same bytes.
 
 :func:`load_snapshot` verifies the whole file (schema version, digest, header,
 one line per app) before returning; each app's line is then turned into its
-immutable indexes the first time the app is asked for. A snapshot of 10,000
+immutable indexes (:mod:`kickit_edge.appline`) the first time the app is asked for. A snapshot of 10,000
 apps therefore loads in about the time it takes to hash it, and memory holds
 the apps that are actually called.
 """
@@ -24,20 +24,26 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import SnapshotError
-from .versions import InvalidVersion, VersionKey, orderable_key, version_key
-from .vocabulary import Verdict, exact_rule
+from .versions import VersionKey, orderable_key
+from .vocabulary import Verdict
+
+if TYPE_CHECKING:  # built on first use of each app: see appline
+    from .appline import AppTable
 
 __all__ = [
-    "SCHEMA_VERSION", "Answer", "Condition", "TargetRequest", "Target", "MaintenancePlan", "Minimum", "AppView",
-    "KeyRecord", "AppIndex", "AppTable", "Snapshot", "canonical_json", "render_body", "etag_of",
+    "SCHEMA_VERSION", "SNAPSHOT_FILE", "Answer", "Condition", "condition_covers", "TargetRequest", "Target",
+    "MaintenancePlan", "Minimum", "AppView",
+    "KeyRecord", "AppIndex", "Snapshot", "canonical_json", "render_body", "etag_of",
     "encode_snapshot", "load_snapshot", "error_answer",
 ]
 
 SCHEMA_VERSION = 1
+# The name of the current snapshot in a published folder: the compiler publishes it, the edge follows it.
+SNAPSHOT_FILE = "snapshot.json"
 
 
 class Answer(NamedTuple):
@@ -115,6 +121,26 @@ class Condition(NamedTuple):
         if key is None:
             return False  # a value that has no order is outside every range
         return (self.min is None or key >= self.min) and (self.below is None or key < self.below)
+
+
+def condition_covers(wide: Condition | None, narrow: Condition | None) -> bool:
+    """Whether ``wide`` accepts every value ``narrow`` accepts; False when that is not certain.
+
+    ``None`` is no condition: it accepts everything. The compiler asks this to
+    find targets that can never match; review, to find targets that force more
+    clients than before.
+    """
+    if wide is None:
+        return True
+    if narrow is None:
+        return False
+    if narrow.values is not None:
+        return all(wide.accepts(v) or not narrow.accepts(v) for v in narrow.values)
+    if wide.values is not None:
+        return False
+    low_ok = wide.min is None or (narrow.min is not None and narrow.min >= wide.min)
+    high_ok = wide.below is None or (narrow.below is not None and narrow.below <= wide.below)
+    return low_ok and high_ok
 
 
 class TargetRequest(NamedTuple):
@@ -200,48 +226,10 @@ class AppIndex:
     views: tuple[AppView, ...] = ()
 
 
-class AppTable(Mapping[str, AppIndex]):
-    """App id -> AppIndex, each built from its snapshot line on first use.
-
-    Building is idempotent, so two threads racing on a first use at worst
-    build the same immutable index twice; one of them is kept.
-    """
-
-    def __init__(self, data: bytes, spans: dict[str, tuple[int, int]]) -> None:
-        self._data = data
-        self._spans = spans
-        self._built: dict[str, AppIndex] = {}
-
-    def __getitem__(self, app_id: str) -> AppIndex:
-        app = self._built.get(app_id)
-        if app is None:
-            start, end = self._spans[app_id]
-            try:
-                app = _app_index(app_id, json.loads(self._data[start:end]))
-            except (ValueError, KeyError, TypeError, AttributeError, InvalidVersion) as exc:
-                raise SnapshotError(f"snapshot app {app_id!r} is not valid: {type(exc).__name__}: {exc}") from None
-            self._built[app_id] = app
-        return app
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._spans)
-
-    def __len__(self) -> int:
-        return len(self._spans)
-
-    def __contains__(self, app_id: object) -> bool:
-        return app_id in self._spans
-
-    def build_all(self) -> None:
-        """Build every app now (the compiler's check; the runtime builds on demand)."""
-        for app_id in self._spans:
-            self[app_id]
-
-
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     manifest: dict[str, Any]
-    apps: AppTable
+    apps: "AppTable"
     keys: dict[str, KeyRecord]
     maintenance_off: Answer
     size: int
@@ -260,96 +248,9 @@ class Snapshot:
         return str(revision) if revision is not None else None
 
 
-def _answer(entry: list[Any], status: int, verdict: Verdict, rule: str | None) -> Answer:
-    body, etag = entry
-    return Answer(status, body.encode("utf-8"), etag, verdict, rule)
-
-
-def _condition(raw: dict[str, Any] | None) -> Condition | None:
-    if raw is None:
-        return None
-    values = frozenset(raw["in"]) if raw.get("in") is not None else None
-    low = version_key(raw["min"]) if raw.get("min") is not None else None
-    high = version_key(raw["below"]) if raw.get("below") is not None else None
-    return Condition(values, low, high)
-
-
-def _optional_set(raw: list[str] | None) -> frozenset[str] | None:
-    return frozenset(raw) if raw is not None else None
-
-
-def _target(raw: dict[str, Any]) -> Target:
-    platforms, environments = _optional_set(raw["platforms"]), _optional_set(raw["environments"])
-    version, build, os_version = _condition(raw["version"]), _condition(raw["build"]), _condition(raw["os_version"])
-    tests: dict[str, frozenset[str] | Condition | None] = {
-        "platform": platforms, "environment": environments, "version": version, "build": build,
-        "os_version": os_version,
-    }
-    checks = tuple((TargetRequest._fields.index(name), test) for name, test in tests.items() if test is not None)
-    gates = {platform: version_key(v) for platform, v in (raw.get("os_gates") or {}).items()} or None
-    return Target(raw["id"], raw["rule"], raw["hard"], raw["message"], platforms, environments, version, build,
-                  os_version, tuple(sorted(raw["pinned"].items())), checks, gates, raw.get("os_message"),
-                  raw.get("hard_from"))
-
-
-_API = ("v1", "v2")
-
-
-def _minimums(raw: dict[str, Any]) -> dict[tuple[str, str], Minimum]:
-    minimum: dict[tuple[str, str], Minimum] = {}
-    for platform, by_env in raw.items():
-        for environment, r in by_env.items():
-            verdict: Verdict = "hard" if r["force"] else "soft"
-            v1, v2 = (_answer(r[api], 200, verdict, r["rule"])._replace(hard_from=r.get("hard_from")) for api in _API)
-            gate = r.get("os")
-            os_v1, os_v2 = (_answer(gate[api], 200, "soft", r["rule"]) for api in _API) if gate else (None, None)
-            minimum[(platform, environment)] = Minimum(
-                version_key(r["version"]), v1, v2, version_key(gate["min_os"]) if gate else None, os_v1, os_v2)
-    return minimum
-
-
-def _views(raw: dict[str, Any], first: AppView) -> tuple[tuple[float, ...], tuple[AppView, ...]]:
-    timeline = raw.get("timeline")
-    if timeline is None:
-        return (), ()
-    changes = tuple(float(t) for t in timeline["changes"])
-    if len(changes) != len(timeline["views"]) or list(changes) != sorted(changes):
-        raise ValueError("timeline changes must be sorted, one per view after the first")
-    views = [first]
-    for view in timeline["views"]:
-        base = views[-1].base + 2 * len(views[-1].targets)
-        views.append(AppView(_minimums(view["minimum"]), tuple(_target(t) for t in view["targets"]), base))
-    return changes, tuple(views)
-
-
-def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
-    exact_v1: dict[tuple[str, str, str], Answer] = {}
-    exact_v2: dict[tuple[str, str, str], Answer] = {}
-    for platform, by_env in raw["exact"].items():
-        for environment, by_version in by_env.items():
-            for version, (force, v1, v1_etag, v2, v2_etag) in by_version.items():
-                verdict: Verdict = "hard" if force else "soft"
-                key = (platform, environment, version)
-                rule = exact_rule(platform, environment, version)
-                exact_v1[key] = Answer(200, v1.encode("utf-8"), v1_etag, verdict, rule)
-                exact_v2[key] = Answer(200, v2.encode("utf-8"), v2_etag, verdict, rule)
-    minimum = _minimums(raw["minimum"])
-    targets = tuple(_target(t) for t in raw["targets"])
-    changes, views = _views(raw, AppView(minimum, targets, 0))
-    maintenance = {}
-    for environment, plan in raw["maintenance"].items():
-        switch = plan["switch"]
-        maintenance[environment] = MaintenancePlan(
-            _answer(switch["body"], 200, "maintenance", switch["rule"]) if switch else None,
-            tuple((w["start"], w["end"], _answer(w["body"], 200, "maintenance", w["rule"])) for w in plan["windows"]),
-        )
-    return AppIndex(
-        app_id, raw["name"], raw["uuid"], raw["disabled"], tuple(raw["platforms"]), tuple(raw["environments"]),
-        exact_v1, exact_v2, minimum, targets, maintenance, changes=changes, views=views,
-    )
-
-
 def load_snapshot(data: bytes) -> Snapshot:
+    from .appline import AppTable, answer_of, optional_set
+
     """Parse and verify a snapshot; raise :class:`SnapshotError` saying what is wrong.
 
     The digest, the header and the line of every app are checked before
@@ -379,10 +280,10 @@ def load_snapshot(data: bytes) -> Snapshot:
         header = json.loads(data[offset:end])
         ids = header["apps"]
         keys = {
-            prefix: KeyRecord(k["app"], k["sha256"], _optional_set(k["environments"]), k["expires"])
+            prefix: KeyRecord(k["app"], k["sha256"], optional_set(k["environments"]), k["expires"])
             for prefix, k in header["keys"].items()
         }
-        off = _answer(header["maintenance_off"], 200, "ok", None)
+        off = answer_of(header["maintenance_off"], 200, "ok", None)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SnapshotError(f"snapshot header is not valid: {type(exc).__name__}: {exc}") from None
     spans: dict[str, tuple[int, int]] = {}

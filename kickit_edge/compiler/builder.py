@@ -127,17 +127,8 @@ class _Builder:
                 self.condition(w.at("os_version"), t.get("os_version")),
                 w, self.schedule(w, t),
             ))
-        maintenance = []
-        for env, m in data.get("maintenance", {}).items():
-            w = top.at("maintenance", env)
-            windows = []
-            for i, win in enumerate(m.get("windows", [])):
-                ww = w.at("windows", i)
-                zone = self.zone(ww, win)
-                start = self.instant(ww.at("start"), win["start"], zone) if zone else None
-                end = self.instant(ww.at("end"), win["end"], zone) if zone else None
-                windows.append(Window(start, end, self.notice(win), i, ww))
-            maintenance.append(Maintenance(env, m.get("active", False), self.notice(m), tuple(windows), w))
+        maintenance = [self.maintenance(top.at("maintenance", env), env, m)
+                       for env, m in data.get("maintenance", {}).items()]
         tests = [
             TestCase(c["name"], c["check"], c.get("platform"), c.get("environment"),
                      c.get("version"), c.get("build"), c.get("os_version"),
@@ -150,6 +141,16 @@ class _Builder:
             dict(info.get("store_urls", {})), keys, dict(data.get("messages", {})), versions, minimums,
             targets, maintenance, tests, top.at("app"), data, self.releases(top, data), info.get("os_message"),
         )
+
+    def maintenance(self, w: Where, environment: str, raw: dict[str, Any]) -> Maintenance:
+        windows = []
+        for i, win in enumerate(raw.get("windows", [])):
+            ww = w.at("windows", i)
+            zone = self.zone(ww, win)
+            start = self.instant(ww.at("start"), win["start"], zone) if zone else None
+            end = self.instant(ww.at("end"), win["end"], zone) if zone else None
+            windows.append(Window(start, end, self.notice(win), i, ww))
+        return Maintenance(environment, raw.get("active", False), self.notice(raw), tuple(windows), w)
 
     def admin_tokens(self, source: SourceFile) -> list[AdminToken]:
         top = Where(source, ())
