@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..vocabulary import ReportFormat
 from .diff import AppDiff, Diff, Later, VersionChange
-from .matrix import AppMatrix, Cell, Row, describe_target, format_instant, notice_title
+from .matrix import AppMatrix, Cell, PolicyTable, Row, describe_target, format_instant, notice_title
 from .side import Side
-from ..vocabulary import target_rule
+from ..vocabulary import minimum_rule, target_rule
 
 if TYPE_CHECKING:  # built by analytics for `diff --events`; review only renders it
     from ..analytics.reach import Reach
@@ -224,10 +224,22 @@ def render_diff(diff: Diff, fmt: ReportFormat = "text", reach: Reach | None = No
 # --- matrix ----------------------------------------------------------------------
 
 
-def _row(matrix: AppMatrix, row: Row) -> tuple[str, str, str, str]:
+def _note(matrix: AppMatrix, table: PolicyTable, cell: Cell) -> str | None:
+    """What a minimum rule's answer depends on: its deadline, and the OS a client needs to comply."""
+    if cell.rule != minimum_rule(table.platform, table.environment):
+        return None
+    record = matrix.raw["minimum"].get(table.platform, {}).get(table.environment, {})
+    parts = [f"hard from {record['hard_from']}"] if record.get("hard_from") else []
+    if record.get("os"):
+        parts.append(f"soft for OS < {record['os']['min_os']}")
+    return "; ".join(parts) or None
+
+
+def _row(matrix: AppMatrix, table: PolicyTable, row: Row) -> tuple[str, str, str, str]:
     cell = row.cells[0]
     source = matrix.sources.get(cell.rule, "") if cell.rule else ""
-    return str(row.range), _verdict(cell), cell.rule or "no rule", source
+    note = _note(matrix, table, cell)
+    return str(row.range), _verdict(cell) + (f" ({note})" if note else ""), cell.rule or "no rule", source
 
 
 def _maintenance_lines(matrix: AppMatrix) -> list[str]:
@@ -250,7 +262,7 @@ def _matrix_text(matrix: AppMatrix) -> str:
     app = matrix.app
     out = [f"{app.id} ({app.name}) in {matrix.side.title}" + (": app disabled (402 to every check)" if app.disabled else "")]
     for table in matrix.tables:
-        rows = [_row(matrix, r) for r in table.rows]
+        rows = [_row(matrix, table, r) for r in table.rows]
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         out += ["", f"{table.platform}/{table.environment}"]
         out += ["  " + "  ".join(f"{text:<{w}}" for text, w in zip(r, [*widths, 0])).rstrip() for r in rows]
@@ -269,7 +281,7 @@ def _matrix_markdown(matrix: AppMatrix) -> str:
     out += ["| Platform / environment | Versions | Verdict | Rule | Source |", "|---|---|---|---|---|"]
     for table in matrix.tables:
         for r in table.rows:
-            versions, verdict, rule, source = _row(matrix, r)
+            versions, verdict, rule, source = _row(matrix, table, r)
             out.append(f"| {table.platform}/{table.environment} | `{_md(versions)}` | {verdict} | `{rule}` | {source} |")
     out += ["", "**KickIt targets** (hard first, then soft, in file order; the first match wins)", ""]
     out += [f"- `{tid}`: {_md(text)}" + (f" ({source})" if source else "") for tid, text, source in _target_lines(matrix)]
@@ -285,7 +297,8 @@ def _matrix_json(matrix: AppMatrix) -> dict[str, Any]:
         "tables": [{"platform": t.platform, "environment": t.environment, "rows": [
             {"range": str(r.range), "low": r.range.low, "high": r.range.high, "exact": r.range.exact,
              "except": list(r.range.excepts), "verdict": r.cells[0].verdict, "rule": r.cells[0].rule,
-             "source": matrix.sources.get(r.cells[0].rule) if r.cells[0].rule else None} for r in t.rows]}
+             "source": matrix.sources.get(r.cells[0].rule) if r.cells[0].rule else None,
+             "note": _note(matrix, t, r.cells[0])} for r in t.rows]}
             for t in matrix.tables],
         "targets": [{"id": tid, "description": text, "source": source or None}
                     for tid, text, source in _target_lines(matrix)],

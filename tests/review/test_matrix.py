@@ -70,7 +70,7 @@ def test_markdown_and_json(capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["tables"][0]["rows"][2] == {
         "range": "= 2.5.0", "low": None, "high": None, "exact": "2.5.0", "except": [], "verdict": "soft",
-        "rule": "exact:ios/production/2.5.0", "source": "apps/demo.yaml:52"}
+        "rule": "exact:ios/production/2.5.0", "source": "apps/demo.yaml:52", "note": None}
     assert [t["id"] for t in report["targets"]] == ["ios-below-10", "legacy-production-build", "android-before-3"]
 
 

@@ -51,7 +51,7 @@ def test_matrix_timeline_lists_each_change_and_its_rule(pair: tuple[str, str],
         "\nChanges over the 30 days from 2026-11-22 12:00 UTC\n"
         "  from 2026-12-15 10:00 UTC: android/production: versions < 3.1.0: soft -> hard "
         "(minimum:android/production apps/shop.yaml:41)\n")
-    assert "  < 3.1.0   soft       minimum:android/production" in out
+    assert "  < 3.1.0   soft (hard from 2026-12-15T10:00:00Z)  minimum:android/production  apps/shop.yaml:41" in out
     assert main(["matrix", head, "--app", "shop", "--at", "2026-11-22T12:00:00Z", "--timeline", "7"]) == 0
     assert capsys.readouterr().out.endswith("  none: every answer stays as above\n")
     assert main(["matrix", head, "--app", "shop", "--at", "2026-11-22T12:00:00Z", "--timeline", "30",
@@ -114,3 +114,9 @@ def test_the_budget_needs_events(pair: tuple[str, str], capsys: pytest.CaptureFi
     assert main(["diff", *pair, "--max-forced", "10"]) == 2
     assert capsys.readouterr().err == (
         "error: --max-forced and --max-forced-share count users: give the event files with --events DIR\n")
+
+
+def test_matrix_notes_the_os_a_client_needs_to_comply(capsys: pytest.CaptureFixture[str]) -> None:
+    demo = str(Path(__file__).resolve().parents[2] / "config")
+    assert main(["matrix", demo, "--app", "demo", "--at", "2027-01-20T00:00:00Z"]) == 0
+    assert "  < 3.0.0   hard (soft for OS < 16.0)  minimum:ios/staging  apps/demo.yaml:78" in capsys.readouterr().out
