@@ -6,11 +6,15 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kickit_edge.compiler.compile import compile_config
+from kickit_edge.compiler.timeline import rule_state
 from kickit_edge.errors import ConfigError
 from kickit_edge.evaluation import TargetRequest, check_target, check_versions
 from kickit_edge.snapshot import AppIndex
+from kickit_edge.versions import version_key
 from tests.conftest import MINIMAL_APP, WriteConfig
 
 # The shop of tests/conftest.py (production and staging), with an OS message and releases.
@@ -244,3 +248,27 @@ def test_a_timed_app_carries_one_view_per_interval(write_config: WriteConfig) ->
     # Before any iOS release the targets apply on Android only (it lists no releases).
     assert [(t["id"], t["platforms"]) for t in line["targets"]] == [("ancient", ["android"]), ("old-app", ["android"])]
     assert [(t["id"], t["hard"]) for t in line["timeline"]["views"][3]["targets"]] == [("old-app", True), ("ancient", True)]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moment=st.integers(int(at("2026-11-25T00:00:00")), int(at("2027-02-01T00:00:00"))),
+       os_version=st.sampled_from([None, "14.0", "15.0", "15.9", "16.0", "17.0"]))
+def test_the_compiled_intervals_answer_as_the_rules_say_at_every_instant(
+        write_config: WriteConfig, moment: int, os_version: str | None) -> None:
+    """The snapshot's views, looked up by bisection, agree with the rules evaluated directly at the instant."""
+    config_dir = write_config({"apps/shop.yaml": APP + HARD_MINIMUM.replace(
+        "force_update: true", 'hard_from: "2026-12-24T18:00:00Z"\n    grace: 6h')})
+    result = compile_config(config_dir, run_tests=False)
+    app = result.snapshot.apps["shop"]
+    model = result.config.app("shop")
+    assert model is not None
+    when = datetime.fromtimestamp(moment, UTC)
+    state = rule_state(model, model.minimums[0], when)
+    answer = check_versions(app, "ios", "production", "1.0.0", 1, float(moment), os_version)
+    if state is None:
+        assert answer.verdict == "not_found"
+        return
+    gate = dict(state.os_gates).get("ios")
+    blocked = gate is not None and os_version is not None and version_key(os_version) < version_key(gate)
+    assert answer.verdict == ("soft" if blocked or not state.hard else "hard")
+    assert answer.hard_from == (None if blocked or state.hard else "2026-12-24T18:00:00Z")
