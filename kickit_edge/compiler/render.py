@@ -177,6 +177,7 @@ def _app(app: AppConfig) -> dict[str, Any]:
     if timeline.changes:  # only apps whose answers change with time carry a timeline
         content["timeline"] = {
             "changes": [moment.timestamp() for moment in timeline.changes],
+            "why": [list(reasons) for reasons in timeline.why],
             "views": [{"minimum": _minimums(app, bodies, view), "targets": _targets(app, view)}
                       for view in timeline.views[1:]],
         }

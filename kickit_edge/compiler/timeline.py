@@ -55,6 +55,7 @@ class Timeline:
 
     changes: tuple[datetime, ...]
     views: tuple[View, ...]
+    why: tuple[tuple[str, ...], ...] = ()  # per change: what happens then (sorted)
 
 
 Rule = MinimumVersion | TargetRule
@@ -126,16 +127,21 @@ def rule_state(app: AppConfig, rule: Rule, at: datetime) -> RuleState | None:
     return RuleState(hard, None if hard else schedule.hard_from, tuple(gates), kept)
 
 
-def _instants(app: AppConfig, rule: Rule) -> Iterator[datetime]:
+def _instants(app: AppConfig, rule: Rule) -> Iterator[tuple[datetime, str]]:
+    """Each instant at which the rule's state may change, with what happens then."""
     schedule = rule.schedule
-    yield from (t for t in (schedule.active_from, schedule.active_until, schedule.hard_from) if t is not None)
+    for moment, what in ((schedule.active_from, "starts"), (schedule.active_until, "ends"),
+                         (schedule.hard_from, "turns hard")):
+        if moment is not None:
+            yield moment, f"{rule.rule} {what}"
     asked = asked_version(rule)
     if asked is None:
         return
     for platform in _platforms(app, rule):
-        for since, _ in _satisfying(app, platform, asked) or []:
-            yield since
-            yield since + schedule.grace
+        for since, release in _satisfying(app, platform, asked) or []:
+            yield since, f"{platform} {release.version} released"
+            if schedule.grace:
+                yield since + schedule.grace, f"grace of {rule.rule} after {platform} {release.version} ends"
 
 
 def _view(app: AppConfig, at: datetime) -> View:
@@ -147,15 +153,18 @@ def _view(app: AppConfig, at: datetime) -> View:
 def app_timeline(app: AppConfig) -> Timeline:
     """Every instant at which one of the app's upgrade answers changes, and the rules' states between them."""
     rules: list[Rule] = [*app.minimums, *app.targets]
-    instants = sorted({t for rule in rules for t in _instants(app, rule)})
+    reasons: dict[datetime, set[str]] = {}
+    for rule in rules:
+        for moment, what in _instants(app, rule):
+            reasons.setdefault(moment, set()).add(what)
     changes: list[datetime] = []
     views = [_view(app, BEGINNING)]
-    for instant in instants:
+    for instant in sorted(reasons):
         view = _view(app, instant)
         if view != views[-1]:
             changes.append(instant)
             views.append(view)
-    return Timeline(tuple(changes), tuple(views))
+    return Timeline(tuple(changes), tuple(views), tuple(tuple(sorted(reasons[c])) for c in changes))
 
 
 def _hard_ever(rule: Rule) -> bool:

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from ..evaluation import app_at
 from ..snapshot import Answer, AppIndex, KeyRecord, Target, condition_covers
 from .matrix import Cell, VersionRange, describe_target, format_instant, notice_title, version_rows
-from .side import Side, raw_at
+from .side import Side, raw_at, reasons_at
 
 __all__ = [
     "VersionChange", "TargetChange", "MessageChange", "MaintenanceChange", "KeyChange", "SettingChange",
@@ -103,6 +103,7 @@ class Later:
     at: float
     versions: list[VersionChange]
     targets: list[TargetChange]
+    why: tuple[str, ...] = ()  # what happens then, on either side (a release, a deadline)
 
 
 @dataclass
@@ -333,7 +334,8 @@ def _later(old: AppIndex, new: AppIndex, raw_old: dict[str, Any], raw_new: dict[
     for instant in sorted({t for t in (*old.changes, *new.changes) if t > at}):
         changes = _compare(old, raw_old, instant, new, raw_new, instant)
         if changes != previous:
-            out.append(Later(instant, *changes))
+            out.append(Later(instant, *changes, tuple(sorted({*reasons_at(raw_old, instant),
+                                                              *reasons_at(raw_new, instant)}))))
             previous = changes
     return out
 
@@ -341,8 +343,8 @@ def _later(old: AppIndex, new: AppIndex, raw_old: dict[str, Any], raw_new: dict[
 def timeline_of(side: Side, app_id: str, start: float, end: float) -> list[Later]:
     """When the app's answers change after ``start`` up to ``end``: each change against the moment before it."""
     app, raw = side.snapshot.apps[app_id], side.raw[app_id]
-    return [Later(instant, *_compare(app, raw, app.changes[i - 1] if i else float("-inf"), app, raw, instant))
-            for i, instant in enumerate(app.changes) if start < instant <= end]
+    return [Later(instant, *_compare(app, raw, app.changes[i - 1] if i else float("-inf"), app, raw, instant),
+                  reasons_at(raw, instant)) for i, instant in enumerate(app.changes) if start < instant <= end]
 
 
 def _app_diff(base: Side, head: Side, app_id: str, at: float) -> AppDiff:

@@ -92,7 +92,8 @@ def later_lines(steps: list[Later], sources: dict[str, str] | None = None) -> li
     """``from 2027-01-13 08:00 UTC: ios/staging: versions < 3.0.0: not found -> hard (minimum:ios/staging)``."""
     lines = []
     for later in steps:
-        when = f"from {format_instant(later.at)}: "
+        why = f" ({'; '.join(later.why)})" if later.why else ""
+        when = f"from {format_instant(later.at)}{why}: "
         lines += [f"{when}{v.platform}/{v.environment}: versions {v.range}: {_verdict(v.base)} -> {_verdict(v.head)}"
                   f" ({_rule(v.base, v.head)}{_source(sources, v.head.rule or v.base.rule)})" for v in later.versions]
         lines += [f"{when}target {t.id}: {t.base or '(none)'} -> {t.head or '(none)'}"
@@ -196,7 +197,7 @@ def _diff_json(diff: Diff, reach: Reach | None) -> dict[str, Any]:
             "maintenance": [{"environment": m.environment, "change": m.change, "detail": m.detail,
                              "forces": m.forces} for m in app.maintenance],
             "keys": [{"prefix": k.prefix, "change": k.change, "detail": k.detail} for k in app.keys],
-            "later": [{"at": datetime.fromtimestamp(later.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "later": [{"at": datetime.fromtimestamp(later.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "why": list(later.why),
                        "versions": [{"platform": v.platform, "environment": v.environment, "range": str(v.range),
                                      "base": cell(v.base), "head": cell(v.head), "forces": v.forces}
                                     for v in later.versions],

@@ -33,7 +33,7 @@ from ..compiler.compile import compile_config
 from ..compiler.source import config_files
 from .explain import rule_sources
 
-__all__ = ["SideKind", "Side", "open_side", "raw_at"]
+__all__ = ["SideKind", "Side", "open_side", "raw_at", "reasons_at"]
 
 SideKind = Literal["config", "snapshot", "revision"]
 
@@ -70,6 +70,13 @@ def raw_at(raw: dict[str, Any], changes: tuple[float, ...], at: float) -> dict[s
     if index == 0:
         return raw
     return dict(raw, **raw["timeline"]["views"][index - 1])
+
+
+def reasons_at(raw: dict[str, Any], at: float) -> tuple[str, ...]:
+    """What happens at the instant ``at`` of an app's timeline (a release, a deadline), as the compiler noted it."""
+    timeline = raw.get("timeline") or {}
+    changes = timeline.get("changes", [])
+    return tuple(timeline["why"][changes.index(at)]) if at in changes and "why" in timeline else ()
 
 
 def _from_snapshot(label: str, path: Path) -> Side:

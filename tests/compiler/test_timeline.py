@@ -245,6 +245,8 @@ def test_a_timed_app_carries_one_view_per_interval(write_config: WriteConfig) ->
     assert line["timeline"]["changes"] == [at("2026-12-01T00:00:00"), at("2026-12-10T09:00:00"),
                                            at("2026-12-20T00:00:00"), at("2027-01-15T10:00:00")]
     assert len(line["timeline"]["views"]) == 4
+    assert line["timeline"]["why"] == [["ios 2.0.0 released"], ["ios 3.0.0 released"], ["ios 3.1.0 released"],
+                                       ["target:old-app turns hard"]]
     # Before any iOS release the targets apply on Android only (it lists no releases).
     assert [(t["id"], t["platforms"]) for t in line["targets"]] == [("ancient", ["android"]), ("old-app", ["android"])]
     assert [(t["id"], t["hard"]) for t in line["timeline"]["views"][3]["targets"]] == [("old-app", True), ("ancient", True)]

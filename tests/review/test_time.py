@@ -28,7 +28,7 @@ def test_diff_reports_when_a_deadline_turns_soft_into_hard(pair: tuple[str, str]
     assert lines[2:] == [
         "shop (Shop)",
         "  over time",
-        "    from 2026-12-15 10:00 UTC: android/production: versions < 3.1.0: soft -> hard "
+        "    from 2026-12-15 10:00 UTC (minimum:android/production turns hard): android/production: versions < 3.1.0: soft -> hard "
         "(minimum:android/production)",
         "",
         "Forces users (gives a new hard verdict, turns maintenance on, or disables an app):",
@@ -49,7 +49,7 @@ def test_matrix_timeline_lists_each_change_and_its_rule(pair: tuple[str, str],
     out = capsys.readouterr().out
     assert out.endswith(
         "\nChanges over the 30 days from 2026-11-22 12:00 UTC\n"
-        "  from 2026-12-15 10:00 UTC: android/production: versions < 3.1.0: soft -> hard "
+        "  from 2026-12-15 10:00 UTC (minimum:android/production turns hard): android/production: versions < 3.1.0: soft -> hard "
         "(minimum:android/production apps/shop.yaml:41)\n")
     assert "  < 3.1.0   soft (hard from 2026-12-15T10:00:00Z)  minimum:android/production  apps/shop.yaml:41" in out
     assert main(["matrix", head, "--app", "shop", "--at", "2026-11-22T12:00:00Z", "--timeline", "7"]) == 0
@@ -57,7 +57,7 @@ def test_matrix_timeline_lists_each_change_and_its_rule(pair: tuple[str, str],
     assert main(["matrix", head, "--app", "shop", "--at", "2026-11-22T12:00:00Z", "--timeline", "30",
                  "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["timeline"] == {"days": 30, "changes": [
-        "from 2026-12-15 10:00 UTC: android/production: versions < 3.1.0: soft -> hard "
+        "from 2026-12-15 10:00 UTC (minimum:android/production turns hard): android/production: versions < 3.1.0: soft -> hard "
         "(minimum:android/production apps/shop.yaml:41)"]}
 
 
