@@ -18,7 +18,8 @@ flag                     type     value
 answered and ``DEFAULT`` when none did, and ``metadata`` (strings only, as
 OFREP's metadata allows) carries ``rule``, the ``message`` in the context's
 best locale (the exact locale, then its language, then the app's default),
-the platform's ``storeUrl`` for the upgrade flags, and ``title``,
+``hardFrom`` (the deadline of a soft answer, as ``X-Kickit-Hard-From``), the
+platform's ``storeUrl`` for the upgrade flags, and ``title``,
 ``description`` and ``links`` (JSON text of ``[{"title", "url"}]``) for
 maintenance.
 
@@ -100,6 +101,15 @@ def _evaluation(key: str, value: str | bool, rule: str | None, metadata: dict[st
     return Answer(200, body, etag_of(body), verdict, rule)
 
 
+def _target_texts(app: AppIndex, rule: str | None) -> dict[str, str]:
+    """The message texts of the target named ``rule``, in whichever interval of time it is found."""
+    for targets in (app.targets, *(view.targets for view in app.views)):
+        for target in targets:
+            if target.rule == rule:
+                return dict(target.texts) or {app.default_locale: target.message}
+    return {}
+
+
 class SnapshotMemory(Generic[V]):
     """Values worked out under one snapshot, kept until the snapshot changes or the memory is full.
 
@@ -139,14 +149,14 @@ class Flags:
             cache_key: Hashable = (flag, app.id, source)
         elif flag == "kickit.target":
             source = check_target(app, TargetRequest(
-                context.app_version, context.build, context.platform, context.os_version, context.environment))
+                context.app_version, context.build, context.platform, context.os_version, context.environment), now)
             cache_key = (flag, app.id, source, context.locale)
         else:
             for name, field in _NEEDS.items():
                 if getattr(context, field) is None:
                     return _MISSING[(flag, name)]
             source = check_versions(app, context.platform, context.environment,  # type: ignore[arg-type]
-                                    context.app_version, 2)  # type: ignore[arg-type]
+                                    context.app_version, 2, now, context.os_version)  # type: ignore[arg-type]
             cache_key = (flag, app.id, source, context.platform, context.locale)
         rendered = self.rendered.get(snapshot, cache_key)
         if rendered is None:
@@ -169,19 +179,22 @@ class Flags:
             links = render_body(notice["links"]).decode("utf-8") if notice["active"] else None
             return _evaluation(flag, notice["active"], source.rule, {
                 "title": notice["title"], "description": notice["description"], "links": links}, source.verdict)
-        if flag == "kickit.target":
-            target = next((t for t in app.targets if t.rule == source.rule), None)
-            message = _best_text(dict(target.texts) or {app.default_locale: target.message},
-                                 app.default_locale, context.locale) if target is not None else None
-            value = "none" if target is None else "hard" if target.hard else "soft"
-            return _evaluation(flag, value, source.rule, {"message": message}, source.verdict)
         value = source.verdict if source.verdict in ("soft", "hard") else "none"
+        if flag == "kickit.target":
+            sent = json.loads(source.body)["message"] if value != "none" else None
+            texts = _target_texts(app, source.rule)
+            # An OS-gated answer says the app's OS message instead of the target's: it is sent as is.
+            message = _best_text(texts, app.default_locale, context.locale) if sent == texts.get(
+                app.default_locale) else sent
+            return _evaluation(flag, value, source.rule, {"message": message, "hardFrom": source.hard_from},
+                               source.verdict)
         message = None
         if value != "none":
             answer = json.loads(source.body)
             texts = answer["update_messages"] or {}
             message = _best_text(texts, app.default_locale, context.locale) or answer["default_update_message"]
-        metadata = {"message": message, "storeUrl": app.store_urls.get(context.platform or "")}
+        metadata = {"message": message, "storeUrl": app.store_urls.get(context.platform or ""),
+                    "hardFrom": source.hard_from}
         if flag == "kickit.force-update":
             return _evaluation(flag, value == "hard", source.rule, metadata, source.verdict)
         return _evaluation(flag, value, source.rule, metadata, source.verdict)

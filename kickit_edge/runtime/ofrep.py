@@ -53,7 +53,7 @@ from starlette.routing import Route
 from ..evaluation import key_allows, key_environment
 from ..keys import Key, decode_bearer, parse_key
 from ..snapshot import Answer, AppIndex, Snapshot, etag_of, render_body
-from ..vocabulary import PLATFORMS
+from ..vocabulary import platform_of
 from .context import Runtime
 from .flags import FLAG_KEYS, Context, FlagKey, Flags, SnapshotMemory, failure
 from .kickit import MAX_HEADER_VALUE
@@ -113,12 +113,9 @@ def read_context(snapshot: Snapshot, key: Key, app: AppIndex, raw: Any, flag: st
         sent = {name: _text(name, raw.get(name)) for name in _ATTRIBUTES}
     except ValueError as exc:
         return failure(400, "INVALID_CONTEXT", str(exc), flag)
-    platform = sent["platform"]
-    if platform is not None:
-        platform = platform.lower()
-        if platform not in PLATFORMS:
-            return failure(400, "INVALID_CONTEXT",
-                           f"platform must be 'ios' or 'android', got {sent['platform']!r}", flag)
+    platform = platform_of(sent["platform"]) if sent["platform"] is not None else None
+    if sent["platform"] is not None and platform is None:
+        return failure(400, "INVALID_CONTEXT", f"platform must be 'ios' or 'android', got {sent['platform']!r}", flag)
     if sent["appId"] is not None and sent["appId"] != app.id:
         return OTHER_APP
     environment = sent["environment"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from starlette.testclient import TestClient
 
 from kickit_edge.runtime.ofrep import OFREP_VERSION
+
+from tests.conftest import WriteConfig
 
 from .conftest import CLOSED_KEY, DEMO_KEY, SHOP_EXPIRED_KEY, SHOP_KEY, SHOP_STAGING_KEY, MakeClient, token
 from .ofrepspec import BULK, SINGLE, conforms, version
@@ -253,3 +256,64 @@ def test_any_context_gets_an_answer_the_specification_describes(client: TestClie
     status, _ = evaluate(client, flag, context)
     assert status in (200, 400, 403)
     assert bulk(client, context)[0] in (200, 400, 403)
+
+
+# --- time and the OS: the same answers as the seed endpoints give at that instant ---------------------
+
+
+def at(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).timestamp()
+
+
+def set_clock(client: TestClient, when: str) -> None:
+    client.app.state.runtime.clock = lambda: at(when)  # type: ignore[attr-defined]
+
+
+STAGING_IOS = {"appVersion": "2.5.0", "platform": "ios", "environment": "staging"}
+
+
+def test_a_hard_rule_waits_for_its_release_and_grace(client: TestClient) -> None:
+    set_clock(client, "2027-01-13T07:59:59Z")
+    assert evaluate(client, "kickit.upgrade", STAGING_IOS)[1]["value"] == "none"
+    set_clock(client, "2027-01-13T08:00:00Z")
+    status, body = evaluate(client, "kickit.upgrade", STAGING_IOS)
+    assert (body["value"], body["metadata"]["rule"]) == ("hard", "minimum:ios/staging")
+    assert evaluate(client, "kickit.force-update", STAGING_IOS)[1]["value"] is True
+
+
+def test_an_os_too_old_for_the_release_gets_the_os_message_soft(client: TestClient) -> None:
+    set_clock(client, "2027-01-13T08:00:00Z")
+    status, body = evaluate(client, "kickit.upgrade", {**STAGING_IOS, "osVersion": "15.7"})
+    assert (body["value"], body["metadata"]["message"]) == (
+        "soft", "This update needs a newer iOS. Please update iOS, then the app.")
+    assert evaluate(client, "kickit.upgrade", {**STAGING_IOS, "osVersion": "16.0"})[1]["value"] == "hard"
+
+
+def test_a_deadline_is_hard_from_in_the_metadata_until_it_turns_hard(client: TestClient) -> None:
+    context = {"appVersion": "2.9.0", "platform": "android"}
+    set_clock(client, "2027-01-31T22:59:59Z")
+    status, body = evaluate(client, "kickit.target", context)
+    assert (body["value"], body["metadata"]["hardFrom"]) == ("soft", "2027-01-31T23:00:00Z")
+    set_clock(client, "2027-01-31T23:00:00Z")
+    status, body = evaluate(client, "kickit.target", context)
+    assert body["value"] == "hard" and "hardFrom" not in body["metadata"]
+
+
+def test_the_os_gate_on_the_target_flag(make_client: MakeClient, write_config: WriteConfig, tmp_path: Path) -> None:
+    from kickit_edge.compiler.compile import compile_config
+    from kickit_edge.compiler.publish import publish_snapshot
+
+    from .test_upgrade_safety import OS_GATED
+
+    folder = tmp_path / "gated-snapshots"
+    publish_snapshot(compile_config(write_config({"apps/gate.yaml": OS_GATED}, name="gated")).data, folder)
+    gated = make_client(snapshots=str(folder))
+    set_clock(gated, "2027-02-01T00:00:00Z")
+    context = {"appVersion": "4.0", "platform": "ios", "osVersion": "17.1"}
+    assert evaluate(gated, "kickit.target", context)[1]["metadata"]["message"] == "Please update."
+    status, body = evaluate(gated, "kickit.target", {**context, "osVersion": "16.4"})
+    assert (body["value"], body["metadata"]) == ("soft", {"rule": "target:below-5", "message": "Please update iOS first."})
+    set_clock(gated, "2027-05-31T23:59:59Z")
+    android = {"appVersion": "4.0", "platform": "android"}
+    status, body = evaluate(gated, "kickit.upgrade", android)
+    assert (body["value"], body["metadata"]["hardFrom"]) == ("soft", "2027-06-01T00:00:00Z")
