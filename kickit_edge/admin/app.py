@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .accesslog import AccessLog
-from .auth import authenticate, presented_token
+from ..runtime.accesslog import AccessLog, AccessLogWriter, filtered_params
+from .auth import TOKEN_PARAM, authenticate, presented_token
 from .editor import Editor
 from .errors import (
     INTERNAL_ERROR,
@@ -101,12 +101,17 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(INTERNAL_ERROR)
 
 
-def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: int = MAX_BODY_BYTES) -> Starlette:
-    """The management API over ``config_dir``; with ``publish_dir``, each write also publishes a snapshot there."""
+def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: int = MAX_BODY_BYTES,
+                     access: AccessLogWriter | None = None) -> Starlette:
+    """The management API over ``config_dir``; with ``publish_dir``, each write also publishes a snapshot there.
+
+    The access log (tokens filtered) goes to ``access``, stderr by default.
+    """
+    access = access or AccessLogWriter(name="kickit_edge.admin.access")
     store = ConfigStore(config_dir)
     editor = Editor(store, publish_dir)
     return Starlette(
         routes=build_routes(store, editor, max_body),
-        middleware=[Middleware(AccessLog), Middleware(Guard, store=store, max_body=max_body)],
+        middleware=[Middleware(AccessLog, writer=access, redact=filtered_params([TOKEN_PARAM])), Middleware(Guard, store=store, max_body=max_body)],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
     )

@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..errors import OperatorError
 from ..settings import Settings
 from ..snapshot import Answer
-from .accesslog import AccessLog
+from .accesslog import LOGGED_PARAMS, AccessLog, AccessLogWriter, shown_params
 from .appcockpit import AuthenticateEndpoint, MaintenanceEndpoint, VersionsEndpoint
 from .context import EventSink, Runtime
 from .eventlog import EventLog
@@ -149,8 +149,10 @@ def create_app(settings: Settings, *, events: EventSink | None = None) -> Starle
                 log.exception("snapshot source stopped with an error")
             if owned is not None:
                 owned.close()
+            access.close()
 
-    middleware = [Middleware(AccessLog)] if settings.access_log else []
+    access = AccessLogWriter()
+    middleware = [Middleware(AccessLog, writer=access, redact=shown_params(LOGGED_PARAMS))] if settings.access_log else []
     middleware.append(Middleware(ExactRoutes, routes=routes))
     app = Starlette(
         routes=routes, middleware=middleware, lifespan=lifespan,
