@@ -15,11 +15,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.types import Receive, Scope, Send
+
 from .. import __version__
 from ..snapshot import Answer, etag_of, render_body
 from .context import Runtime
 from .sources import Source
-from .wire import OPERATOR, Receive, Scope, Send, headers_of, request_id, send_answer
+from .wire import OPERATOR, headers_of, request_id, send_answer
 
 __all__ = ["HealthEndpoint", "ReadyEndpoint", "StatusEndpoint", "status_of"]
 
@@ -65,7 +67,8 @@ def status_of(runtime: Runtime, source: Source | None, started_at: float) -> dic
             "generator": s.manifest.get("generator"), "apps": len(s.apps), "bytes": s.size,
             "loaded_at": _instant(active.loaded_at), "source": active.source,
         }
-    failure = runtime.last_event_failure
+    commit = runtime.events
+    failure = commit.last_failure if commit is not None else None
     return {
         "ready": active is not None,
         "version": __version__,
@@ -81,7 +84,7 @@ def status_of(runtime: Runtime, source: Source | None, started_at: float) -> dic
             "kind": source.kind, "location": source.location, "mode": source.mode,
         },
         "events": {
-            "failures": runtime.event_failures,
+            "failures": commit.failures if commit is not None else 0,
             "last_failure": None if failure is None else {"at": _instant(failure[0]), "error": failure[1]},
         },
     }
