@@ -43,7 +43,7 @@ from .context import Runtime
 from .eventcommit import BatchSink, GroupCommit
 from .eventlog import EventLog
 from .kickit import TargetChecksEndpoint
-from .operator import HealthEndpoint, ReadyEndpoint, StatusEndpoint
+from .operator import HealthEndpoint, ReadyEndpoint, StatusEndpoint, drain_on_sigterm
 from .sources import FolderSource, Source, UrlSource
 from .state import SnapshotState
 from .wire import INTERNAL_ERROR, METHOD_NOT_ALLOWED, NOT_FOUND, OPERATOR, request_id
@@ -139,9 +139,11 @@ def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starle
         await asyncio.to_thread(source.refresh)
         stop = asyncio.Event()
         follower = asyncio.create_task(source.run(stop), name="kickit-snapshot-source")
+        undrain = drain_on_sigterm(runtime, settings.drain_seconds)
         try:
             yield
         finally:
+            undrain()
             stop.set()
             try:
                 await asyncio.wait_for(follower, STOP_TIMEOUT)

@@ -35,6 +35,7 @@ class Runtime:
     events: GroupCommit | None = None  # set by the app's lifespan, after any fork
     max_body: int = 64 * 1024
     clock: Callable[[], float] = field(default=time.time)
+    draining: bool = False  # SIGTERM came: /ready says 503 while requests are still served
     # Headers that were granted under ``_verified_for``, by (decoder, header bytes).
     _verified: dict[tuple[Decode, bytes], Grant] = field(default_factory=dict)
     _verified_for: Snapshot | None = None
