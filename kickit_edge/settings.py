@@ -231,9 +231,9 @@ class Settings(ProcessSettings):
                                   _seconds, metavar="S")
     keep_alive_timeout: int = setting(5, "seconds an idle keep-alive connection stays open", _positive_int,
                                       metavar="S")
-    limit_concurrency: int | None = setting(None, "most connections and requests at once per worker; beyond it 503",
+    limit_concurrency: int | None = setting(None, "most open connections (and tasks) at once per worker; beyond it 503",
                                             _positive_int, metavar="N")
-    shutdown_timeout: int = setting(10, "seconds a shutdown waits for requests in flight before closing them "
+    shutdown_timeout: int = setting(10, "seconds a shutdown waits for answers in flight before closing connections "
                                     "(keep drain + shutdown below the orchestrator's grace period)", _positive_int,
                                     metavar="S")
     drain_seconds: float = setting(0.0, "on SIGTERM, answer /ready with 503 at once but go on serving this many "

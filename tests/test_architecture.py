@@ -216,7 +216,7 @@ def test_imports_are_read_wherever_they_are(tmp_path: Path) -> None:
 
 # --- what a root module may do beyond its imports ------------------------------
 
-PURE = ["versions", "keys", "snapshot", "evaluation", "errors", "vocabulary", "events", "settings"]
+PURE = ["versions", "keys", "snapshot", "evaluation", "errors", "vocabulary", "events", "eventnames", "settings"]
 
 
 @pytest.mark.parametrize("name", PURE)
