@@ -256,6 +256,10 @@ class AdminSettings(ProcessSettings):
                                   "(the folder an edge watches)", env="KICKIT_PUBLISH", metavar="DIR")
     host: str = setting("127.0.0.1", "address to listen on", metavar="HOST")
     port: int = setting(8001, "port to listen on", _port, metavar="PORT")
+    max_header_bytes: int = same_as(Settings, "max_header_bytes")
+    header_timeout: float = same_as(Settings, "header_timeout")
+    body_timeout: float = same_as(Settings, "body_timeout")
+    shutdown_timeout: int = same_as(Settings, "shutdown_timeout")
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,8 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return error_response(NotFound(f"no route for {request.method} {request.url.path[:200]}: "
+        # The path is not echoed: a client may have put a secret in it.
+        return error_response(NotFound(f"no route for {request.method} on this path: "
                                        "see /api/apps and /api/versions"))
     if exc.status_code == 405:
         # Starlette joins a set: sorted, the header reads the same in every process.

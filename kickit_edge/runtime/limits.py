@@ -36,7 +36,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from ..settings import Settings
 from ..snapshot import error_answer
 
-__all__ = ["HttpLimits", "BoundedProtocol", "PROTOCOL"]
+__all__ = ["HttpLimits", "BoundedProtocol", "PROTOCOL", "raw_answer"]
 
 PROTOCOL = "kickit_edge.runtime.limits:BoundedProtocol"
 SWEEP_INTERVAL = 1.0
@@ -54,7 +54,8 @@ class HttpLimits(NamedTuple):
         return cls(settings.max_header_bytes, settings.header_timeout, settings.body_timeout)
 
 
-def _raw_answer(status: int, reason: str, body: bytes) -> bytes:
+def raw_answer(status: int, reason: str, body: bytes) -> bytes:
+    """A whole HTTP/1.1 answer with a JSON ``body`` that closes the connection."""
     return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
             "connection: close\r\n\r\n").encode("ascii") + body
 
@@ -63,9 +64,9 @@ class BoundedProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with :class:`HttpLimits`; see the module docstring."""
 
     limits: ClassVar[HttpLimits | None] = None
-    TOO_LARGE: ClassVar[bytes] = _raw_answer(431, "Request Header Fields Too Large",
+    TOO_LARGE: ClassVar[bytes] = raw_answer(431, "Request Header Fields Too Large",
                                              error_answer(431, "Request Header Fields Too Large").body)
-    TIMEOUT: ClassVar[bytes] = _raw_answer(408, "Request Timeout", error_answer(408, "Request Timeout").body)
+    TIMEOUT: ClassVar[bytes] = raw_answer(408, "Request Timeout", error_answer(408, "Request Timeout").body)
     _sweepers: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]]] = \
         weakref.WeakKeyDictionary()
 
