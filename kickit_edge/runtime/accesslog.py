@@ -124,6 +124,7 @@ class AccessLogWriter:
         self._reported = 0.0
         self._prefix_second = -1
         self._prefix = ""
+        self._pid = os.getpid()  # created in the serving process, after any fork
 
     def add(self, line: str) -> None:
         """Queue ``line`` for the end of this turn of the event loop."""
@@ -163,7 +164,7 @@ class AccessLogWriter:
         if second != self._prefix_second:
             self._prefix_second = second
             self._prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
-        return f"{self._prefix},{int(now % 1 * 1000):03d} INFO {self.name} [{os.getpid()}] "
+        return f"{self._prefix},{int(now % 1 * 1000):03d} INFO {self.name} [{self._pid}] "
 
     def _work(self) -> None:
         while (batch := self._jobs.get()) is not None:
