@@ -164,8 +164,9 @@ def pinned(cmd: list[str], cpu: str) -> list[str]:
 
 
 class Server:
-    def __init__(self, cmd: list[str], env: dict[str, str] | None = None, ready: str = "/health") -> None:
-        self.port = free_port()
+    def __init__(self, cmd: list[str], env: dict[str, str] | None = None, ready: str = "/health",
+                 port: int | None = None) -> None:
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         cmd = [c.replace("{port}", str(self.port)) for c in cmd]
         self.log = tempfile.TemporaryFile()
@@ -210,6 +211,26 @@ def edge(snapshots: Path, events: Path, workers: int, *extra: str) -> Server:
 
 
 DEFAULTS = "serve defaults: access log on, to a file"
+
+# serve() with everything as it is, except the http protocol: uvicorn's own.
+STOCK_PROTOCOL = """
+import os, sys, uvicorn
+from kickit_edge.runtime.server import APP_FACTORY, log_config
+from kickit_edge.settings import Settings
+s = Settings.resolve(environ=os.environ)
+uvicorn.run(APP_FACTORY, factory=True, host=s.host, port=s.port, workers=s.workers, log_config=log_config(s.log_level),
+            log_level=s.log_level, access_log=False, server_header=False, lifespan="on",
+            timeout_keep_alive=s.keep_alive_timeout, limit_concurrency=s.limit_concurrency,
+            timeout_graceful_shutdown=s.shutdown_timeout)
+"""
+
+
+def stock_protocol_edge(snapshots: Path, events: Path, workers: int) -> Server:
+    from kickit_edge.settings import Settings
+
+    port = free_port()
+    env = Settings(port=port, workers=workers, snapshots=str(snapshots), events_dir=str(events)).to_environ()
+    return Server([sys.executable, "-c", STOCK_PROTOCOL], env=env, ready="/ready", port=port)
 
 
 # --- load ---------------------------------------------------------------------------------
@@ -393,6 +414,7 @@ def start_servers(args: argparse.Namespace, paths: dict[str, Path], work: Path,
     baseline = started(Server(bare, env={"BENCH_BODY": body.decode()}, ready="/"))
     floor = started(Server([*bare, "--factory", "floor_app"], env={"BENCH_BODY": body.decode()}, ready="/"))
     quiet = started(edge(paths["demo"], events, args.workers, "--access-log", "false"))
+    stock = started(stock_protocol_edge(paths["demo"], events, args.workers))
     live = work / "live"
     shutil.rmtree(live, ignore_errors=True)
     live.mkdir()
@@ -407,6 +429,8 @@ def start_servers(args: argparse.Namespace, paths: dict[str, Path], work: Path,
         "c": Scenario("(c) bare Starlette route, constant body", same, baseline, [("GET", "/", {}, "")]),
         "a": Scenario("(a) GET /v1/versions", DEFAULTS, demo, versions),
         "a_off": Scenario("(a-off) GET /v1/versions", "serve defaults but --access-log false", quiet, versions),
+        "a_stock": Scenario("(a-stock) GET /v1/versions", "serve defaults but uvicorn's own httptools protocol "
+                            "(no head bound, no read deadlines), to price bounded HTTP", stock, versions),
         "d": Scenario("(d) 304 path", DEFAULTS, demo, [("GET", DEMO_PATH, {
             "x-api-token": token, "If-None-Match": headers["etag"]}, "")]),
         "e": Scenario("(e) POST /v2/authenticate", DEFAULTS + ", one event per request", demo, [(
@@ -486,6 +510,10 @@ def report(args: argparse.Namespace, scenarios: dict[str, Scenario], rounds: dic
     print("the server process only, so it holds when other processes share the machine; 'by CPU' is the")
     print("baseline's CPU per request over the scenario's.")
     print(f"(f): {note}")
+    cost = 1 - median([r.rps / b.rps for r, b in zip(rounds["a"], rounds["a_stock"])])
+    cpu_cost = median([r.cpu_us / b.cpu_us for r, b in zip(rounds["a"], rounds["a_stock"])]) - 1
+    print(f"bounded HTTP costs (a) {cost:.1%} of (a-stock)'s req/s, {cpu_cost:.1%} more CPU per request "
+          "(target <= 3%)")
     for label, key, to, target in (("(a) vs (c)", "a", "c", 0.85), ("(a) vs floor", "a", "floor", 0.65),
                                    ("(d) vs (c)", "d", "c", 0.90), ("(e) vs (c)", "e", "c", 0.75),
                                    ("(g) vs (c)", "g", "c", 0.75)):
