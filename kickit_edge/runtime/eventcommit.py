@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from ..events import Event
@@ -55,7 +56,11 @@ class GroupCommit:
         self.last_failure: tuple[float, str] | None = None
         self._waiting: list[_Waiter] = []
         self._writing = False
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="kickit-events")
+        self._closed = False
+        # A thread of its own and a plain queue: cheaper per batch than an executor's futures.
+        self._jobs: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, list[_Waiter]] | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._work, name="kickit-events", daemon=True)
+        self._writer.start()
         self._unreported = 0
         self._reported_at: float | None = None
 
@@ -74,28 +79,39 @@ class GroupCommit:
 
     def close(self) -> None:
         """Wait for the batch being written; later appends fail."""
-        self._writer.shutdown(wait=True)
+        if not self._closed:
+            self._closed = True
+            self._jobs.put(None)
+            self._writer.join()
 
     def _start(self) -> None:
         if self._writing or not self._waiting:
             return
         batch, self._waiting = self._waiting, []
-        self._writing = True
-        loop = asyncio.get_running_loop()
-        try:
-            written = loop.run_in_executor(self._writer, self.sink.write_many, [event for event, _ in batch])
-        except RuntimeError as exc:  # the writer is shut down
-            self._writing = False
-            self._settle(batch, EventWriteError(f"cannot write event: {exc}"))
+        if self._closed:
+            self._settle(batch, EventWriteError("cannot write event: the event log is closed"))
             return
-        written.add_done_callback(lambda future: self._finished(batch, future))
+        self._writing = True
+        self._jobs.put((asyncio.get_running_loop(), batch))
 
-    def _finished(self, batch: list[_Waiter], future: asyncio.Future[None]) -> None:
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            loop, batch = job
+            error: EventWriteError | None = None
+            try:
+                self.sink.write_many([event for event, _ in batch])
+            except EventWriteError as exc:
+                error = exc
+            except Exception as exc:  # noqa: BLE001 - a bug must fail the batch, not kill the writer
+                log.exception("event write failed unexpectedly")
+                error = EventWriteError(f"cannot write event: {exc}")
+            try:
+                loop.call_soon_threadsafe(self._finished, batch, error)
+            except RuntimeError:  # the loop is closed: nobody waits for these answers any more
+                pass
+
+    def _finished(self, batch: list[_Waiter], error: EventWriteError | None) -> None:
         self._writing = False
-        error = future.exception()
-        if error is not None and not isinstance(error, EventWriteError):
-            log.error("event write failed unexpectedly", exc_info=error)
-            error = EventWriteError(f"cannot write event: {error}")
         self._settle(batch, error)
         self._start()  # what arrived while this batch was being written
 
