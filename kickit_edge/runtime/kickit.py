@@ -35,6 +35,7 @@ from ..evaluation import FORBIDDEN, Grant, TargetRequest, check_target
 from ..events import Event
 from ..keys import parse_key
 from ..snapshot import Answer, error_answer
+from ..vocabulary import UPGRADE_VERDICTS, UpgradeVerdict
 from .appcockpit import INVALID_BODY, body_too_large
 from .context import Runtime
 from .wire import KICKIT, NOT_READY, BodyTooLarge, headers_of, read_body, request_id, send_answer
@@ -42,6 +43,8 @@ from .wire import KICKIT, NOT_READY, BodyTooLarge, headers_of, read_body, reques
 __all__ = ["TargetChecksEndpoint", "MAX_HEADER_VALUE"]
 
 MAX_HEADER_VALUE = 128
+# A target check answers ok, soft or hard (an upgrade verdict, as events record it).
+_UPGRADE: dict[str, UpgradeVerdict] = {verdict: verdict for verdict in UPGRADE_VERDICTS}
 DATA_REQUIRED = error_answer(400, "data is required")
 DATA_NOT_OBJECT = error_answer(400, "data must be an object")
 
@@ -113,7 +116,7 @@ class TargetChecksEndpoint:
             time=datetime.fromtimestamp(runtime.clock(), UTC), type="target_check", app=app.id,
             request_id=rid.decode("ascii"), platform=request.platform, app_version=request.version,
             environment=environment, snapshot=snapshot.revision or snapshot.id, build_number=request.build,
-            os_version=request.os_version, verdict=answer.verdict,  # type: ignore[arg-type]
+            os_version=request.os_version, verdict=_UPGRADE[answer.verdict],
             rule=answer.rule, data=data,
         ))
         return answer
