@@ -51,8 +51,9 @@ _MAX_VALUE = 64
 _MAX_TARGET = 512
 # A run this long from the hex or base64 alphabets is a secret, or could be one:
 # keys are 16 + 64 hex digits, their x-api-token is 108 base64 characters.
-# "/" is base64 too, so a secret in a path takes the path segments after it along.
-_SECRET = re.compile(r"[A-Za-z0-9+/]{32,}={0,2}")
+# "/" is base64 too, so a secret in a path takes the segments around it along
+# (masking too much is the safe side: a base64 token cut at its "/" would leak).
+_SECRET = re.compile(r"[A-Za-z0-9+][A-Za-z0-9+/]{31,}={0,2}")
 MASK = "***"
 
 QueryRedaction = Callable[[bytes], str]
