@@ -366,7 +366,7 @@ def test_the_plain_file_of_a_worker_killed_with_sigkill_is_compressed_by_the_nex
 
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 64 KiB tmpfs (needs the right to mount, as CI's root has)."""
+    """A real 64 KiB tmpfs, to fill or make read-only (needs the right to mount, as root in CI has)."""
     import subprocess
 
     folder = tmp_path / "small"
@@ -402,3 +402,20 @@ def test_a_full_disk_leaves_only_whole_lines_and_the_log_recovers(full_disk: Pat
     with EventLog(full_disk, now=Clock(DAY)) as again:
         again.write(sample("after"))
     assert request_ids([line for path in full_disk.iterdir() for line in read_lines(path)]) == ["after"]
+
+
+def test_a_read_only_mount_raises_and_the_log_recovers_when_it_is_writable_again(full_disk: Path) -> None:
+    import subprocess
+
+    def remount(mode: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{mode}", str(full_disk)], check=True)
+
+    with EventLog(full_disk, now=Clock(DAY)) as events:
+        remount("ro")
+        try:
+            with pytest.raises(EventWriteError, match="Read-only file system"):
+                events.write(sample("lost"))
+        finally:
+            remount("rw")
+        events.write(sample("kept"))
+    assert request_ids(all_lines(full_disk)) == ["kept"]
