@@ -45,19 +45,19 @@ matching ``If-None-Match`` answers ``304``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from ..evaluation import key_allows, key_environment
-from ..keys import Key, decode_bearer, parse_key
-from ..snapshot import Answer, AppIndex, Snapshot, etag_of, render_body
+from ..evaluation import Grant
+from ..keys import decode_bearer, parse_key
+from ..snapshot import Answer, Snapshot, etag_of, render_body
 from ..vocabulary import platform_of
-from .context import Runtime
+from .context import Decode, Runtime
 from .flags import FLAG_KEYS, Context, FlagKey, Flags, SnapshotMemory, failure
 from .kickit import MAX_HEADER_VALUE
-from .wire import BodyTooLarge, Family, Receive, Scope, Send, headers_of, read_body, request_id, send_answer
+from .wire import BodyTooLarge, Family, headers_of, read_body, request_id, send_answer
 
 __all__ = ["OFREP_VERSION", "FLAGS_PATH", "OFREP", "OfrepEndpoint", "ofrep_routes"]
 
@@ -105,7 +105,7 @@ def _text(name: str, value: Any) -> str | None:
     return value.strip() or None
 
 
-def read_context(snapshot: Snapshot, key: Key, app: AppIndex, raw: Any, flag: str | None) -> Context | Answer:
+def read_context(grant: Grant, raw: Any, flag: str | None) -> Context | Answer:
     """The checked context, or the 400 INVALID_CONTEXT (naming ``flag`` if given) or 403 answer."""
     if not isinstance(raw, dict):
         return failure(400, "INVALID_CONTEXT", f"context must be an object, got {json.dumps(raw)[:40]}", flag)
@@ -116,15 +116,16 @@ def read_context(snapshot: Snapshot, key: Key, app: AppIndex, raw: Any, flag: st
     platform = platform_of(sent["platform"]) if sent["platform"] is not None else None
     if sent["platform"] is not None and platform is None:
         return failure(400, "INVALID_CONTEXT", f"platform must be 'ios' or 'android', got {sent['platform']!r}", flag)
+    app = grant.app
     if sent["appId"] is not None and sent["appId"] != app.id:
         return OTHER_APP
     environment = sent["environment"]
     if environment is None:
-        environment = key_environment(snapshot, key, app)
+        environment = grant.default_environment()
     elif environment not in app.environments:
         return failure(400, "INVALID_CONTEXT", f"environment {environment!r} is not one of the app's "
                                                f"environments: {', '.join(app.environments)}", flag)
-    elif not key_allows(snapshot, key, environment):
+    elif not grant.allows(environment):
         return OTHER_ENVIRONMENT
     return Context(environment, sent["appVersion"], platform, sent["buildNumber"], sent["osVersion"],
                    sent["locale"])
@@ -153,10 +154,9 @@ class OfrepEndpoint:
         if active is None:
             return NOT_READY
         snapshot = active.snapshot
-        key, app = self.authorize(snapshot, headers)
-        if not isinstance(app, AppIndex):
-            return app
-        assert key is not None
+        grant = self.authorize(snapshot, headers)
+        if isinstance(grant, Answer):
+            return grant
         flag: FlagKey | None = None
         if not self.bulk:
             asked = scope["path"].removeprefix(FLAGS_PATH + "/")
@@ -164,32 +164,32 @@ class OfrepEndpoint:
                 return failure(404, "FLAG_NOT_FOUND", f"flag {asked[:80]!r} was not found; "
                                                       f"the flags are {', '.join(FLAG_KEYS)}", asked)
             flag = asked
-        context = await self.context(receive, headers, snapshot, key, app, flag)
+        context = await self.context(receive, headers, snapshot, grant, flag)
         if isinstance(context, Answer):
             return context
         if flag is None:
-            return self.flags.evaluate_all(snapshot, app, context, self.runtime.clock())
-        return self.flags.evaluate(flag, snapshot, app, context, self.runtime.clock())
+            return self.flags.evaluate_all(snapshot, grant.app, context, self.runtime.clock())
+        return self.flags.evaluate(flag, snapshot, grant.app, context, self.runtime.clock())
 
-    def authorize(self, snapshot: Snapshot, headers: dict[bytes, bytes]) -> tuple[Key | None, AppIndex | Answer]:
+    def authorize(self, snapshot: Snapshot, headers: dict[bytes, bytes]) -> Grant | Answer:
         header = headers.get(b"x-api-key")
-        decode: Callable[[str], Key | None] = parse_key
+        decode: Decode = parse_key
         if header is None:
             header = headers.get(b"authorization")
             decode = decode_bearer
-        key, app = self.runtime.authorize_header(snapshot, header, decode)
-        if isinstance(app, Answer):  # restated in OFREP's error shape
-            return key, _REFUSED.get(app.status) or _general(app.status, json.loads(app.body)["error"])
-        return key, app
+        grant = self.runtime.authorize_header(snapshot, header, decode)
+        if isinstance(grant, Answer):  # restated in OFREP's error shape
+            return _REFUSED.get(grant.status) or _general(grant.status, json.loads(grant.body)["error"])
+        return grant
 
-    async def context(self, receive: Receive, headers: dict[bytes, bytes], snapshot: Snapshot, key: Key,
-                      app: AppIndex, flag: str | None) -> Context | Answer:
+    async def context(self, receive: Receive, headers: dict[bytes, bytes], snapshot: Snapshot, grant: Grant,
+                      flag: str | None) -> Context | Answer:
         try:
             raw = await read_body(receive, headers, self.runtime.max_body)
         except BodyTooLarge:
             return self.too_large
         # A client sends the same body on every check: the context read from it is remembered.
-        memo = (raw, key.prefix, flag) if len(raw) <= REMEMBERED_BODY else None
+        memo = (raw, grant.key.prefix, flag) if len(raw) <= REMEMBERED_BODY else None
         known = self.contexts.get(snapshot, memo) if memo is not None else None
         if known is not None:
             return known
@@ -199,7 +199,7 @@ class OfrepEndpoint:
             return failure(400, "PARSE_ERROR", f"the request body is not JSON; {_NOT_OBJECT}", flag)
         if not isinstance(body, dict):
             return failure(400, "PARSE_ERROR", _NOT_OBJECT, flag)
-        context = read_context(snapshot, key, app, body.get("context", {}), flag)
+        context = read_context(grant, body.get("context", {}), flag)
         return self.contexts.put(memo, context) if memo is not None else context
 
 
