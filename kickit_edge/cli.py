@@ -150,9 +150,11 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
 
 
 def cmd_admin(args: argparse.Namespace) -> int:
+    from .admin.gitlog import GitOptions
     from .admin.server import serve_admin
 
-    serve_admin(args.config, args.publish, args.host, args.port)
+    git = GitOptions(args.git_email_domain, args.git_branch, args.git_remote, args.git_push_delay)
+    serve_admin(args.config, args.publish, args.host, args.port, git)
     return 0
 
 

@@ -11,6 +11,7 @@ from ..compiler.compile import compile_config
 from ..compiler.model import read_config
 from ..compiler.publish import publish_snapshot
 from .app import create_admin_app
+from .gitlog import GitOptions
 
 __all__ = ["serve_admin"]
 
@@ -25,13 +26,15 @@ def _log_config() -> dict[str, Any]:
     return config
 
 
-def serve_admin(config: str, publish: str | None, host: str, port: int) -> None:
-    """Serve the management API until interrupted. Raise ConfigError/ConfigTestFailure if the config is bad."""
+def serve_admin(config: str, publish: str | None, host: str, port: int, git: GitOptions = GitOptions()) -> None:
+    """Serve the management API until interrupted. Raise ConfigError/ConfigTestFailure if the config is bad,
+    OperatorError if the git setup cannot work."""
     import uvicorn
 
     log_config = _log_config()
     logging.config.dictConfig(log_config)
     checked = read_config(config)
+    app = create_admin_app(config, publish, git=git)  # before publishing: it finishes a write a crash cut off
     if publish:
         compiled = compile_config(config)
         _, changed = publish_snapshot(compiled.data, publish)
@@ -39,6 +42,5 @@ def serve_admin(config: str, publish: str | None, host: str, port: int) -> None:
     if not checked.admin_tokens:
         log.warning("%s has no admin tokens, so every request answers 401; mint one with "
                     "kickit-edge keys new --admin NAME --config %s", config, config)
-    app = create_admin_app(config, publish)
     # uvicorn's access log would write auth_token query values; ours filters them.
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config, server_header=False)
