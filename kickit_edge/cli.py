@@ -179,6 +179,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    from .review.history import read_history, render_history
+
+    sys.stdout.write(render_history(read_history(args.config, args.app, args.since), args.format))
+    return 0
+
+
 def cmd_matrix(args: argparse.Namespace) -> int:
     from .review.matrix import app_matrix
     from .review.report import render_matrix
@@ -391,6 +398,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the config folder when CONFIG_DIR is a git revision (default: config)")
     p.add_argument("--format", choices=["text", "markdown", "json"], default="text", help="output (default: text)")
     p.set_defaults(func=cmd_matrix)
+
+    p = sub.add_parser("history", help="show who changed the config, what and when, from git",
+                       description="List the commits that changed the config folder, newest first: author, time, "
+                                   "subject, files, and the verdict changes of each (as diff computes them), "
+                                   "whether made through the management API or by hand.")
+    p.add_argument("--config", default="config", metavar="DIR", help="config folder (default: config)")
+    p.add_argument("--app", metavar="ID", help="only commits that change this app, and only its changes")
+    p.add_argument("--since", type=_since, metavar="WHEN", help="only commits since WHEN: a date (2026-11-01), an instant, or a duration (30d, 12h)")
+    p.add_argument("--format", choices=["text", "markdown", "json"], default="text", help="output (default: text)")
+    p.set_defaults(func=cmd_history)
 
     _add_events(sub)
 
