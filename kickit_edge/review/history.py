@@ -96,10 +96,14 @@ def read_history(config_dir: str, app: str | None = None, since: datetime | None
         parent = parents.split()[0] if parents else None
         files = tuple(_relative(repo, n) for n in names)
         base, head = sides.get(parent), sides.get(commit)
-        if isinstance(base, str) or isinstance(head, str):
-            diff, problem = None, head if isinstance(head, str) else base
+        diff: Diff | None = None
+        problem: str | None = None
+        if isinstance(head, str):
+            problem = head
+        elif isinstance(base, str):
+            problem = base
         else:
-            diff, problem = diff_sides(base, head), None
+            diff = diff_sides(base, head)
         if app is not None:
             touched = f"apps/{app}.yaml" in files or f"apps/{app}.yml" in files
             if diff is not None:
