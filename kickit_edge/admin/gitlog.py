@@ -40,13 +40,14 @@ from ..review.diff import diff_sides
 from ..review.report import NO_CHANGE, render_diff
 from ..review.repository import Repository
 from ..review.side import Side, config_side
+from ..settings import AdminSettings
 from .errors import Conflict
 
 __all__ = ["Author", "GitOptions", "GitLog", "Pusher", "DEFAULT_EMAIL_DOMAIN", "JOURNAL"]
 
 log = logging.getLogger("kickit_edge.admin")
 
-DEFAULT_EMAIL_DOMAIN = "kickit-edge.invalid"
+DEFAULT_EMAIL_DOMAIN: str = AdminSettings.git_email_domain
 JOURNAL = "kickit-edge-write.json"
 RETRY_SECONDS = 30.0
 MAX_BODY_LINES = 200  # a commit message stays readable; `kickit-edge history` shows every line

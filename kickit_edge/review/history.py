@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..compiler.model import build_config
+from ..compiler.builder import build_config
 from ..errors import ConfigError, OperatorError
 from .diff import Diff, diff_sides
-from .report import Format, render_diff
+from ..vocabulary import ReportFormat
+from .report import render_diff
 from .repository import Repository
 from .side import Side, config_side, revision_side
 
@@ -159,7 +160,7 @@ def _json(entries: list[Entry]) -> str:
     return json.dumps({"history": rows}, indent=2, ensure_ascii=False) + "\n"
 
 
-def render_history(entries: list[Entry], fmt: Format = "text") -> str:
+def render_history(entries: list[Entry], fmt: ReportFormat = "text") -> str:
     """The entries as terminal text, Markdown (e.g. for a release note) or JSON; each with diff's own rendering."""
     if fmt == "markdown":
         return _markdown(entries)
