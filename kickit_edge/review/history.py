@@ -49,11 +49,15 @@ class _Sides:
 
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
+        # The side before the first commit of the folder: no apps at all.
         self.cache: dict[str | None, Side | str] = {None: config_side("(nothing)", build_config(".", [])[0])}
 
     def get(self, commit: str | None) -> Side | str:
         if commit not in self.cache:
             assert commit is not None
+            names = self.repo.output("ls-tree", "-r", "--name-only", commit, "--", self.repo.inside).split("\n")
+            if not any(name.endswith((".yaml", ".yml")) for name in names):
+                return self.cache[None]  # the config came later: before it, no app at all
             try:
                 self.cache[commit] = revision_side(self.repo, commit, commit[:7])
             except (ConfigError, OperatorError) as error:

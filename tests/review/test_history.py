@@ -102,6 +102,22 @@ def test_a_commit_with_an_invalid_config_is_listed_with_the_reason(config_dir: P
     assert entry.problem in render_history([entry])
 
 
+def test_a_config_folder_at_the_top_of_its_repository_created_after_the_first_commit(
+        tmp_path: Path, demo_config: Path) -> None:
+    init_repo(demo_config)
+    apps = demo_config / "apps"
+    shutil.move(apps, tmp_path / "apps-aside")
+    (demo_config / "README.md").write_text("the config of our apps\n")
+    commit_all(demo_config, "Start")
+    shutil.move(tmp_path / "apps-aside", apps)
+    commit_all(demo_config, "The demo app")
+    entries = read_history(str(demo_config))
+    assert [e.subject for e in entries] == ["The demo app", "Start"]
+    assert entries[0].files == ("apps/demo.yaml",)
+    assert "demo (KickItApp): app added" in render_history(entries[:1])
+    assert entries[1].diff is not None and not entries[1].diff.changed  # no app yet: nothing changed
+
+
 def test_the_history_command(config_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["history", "--config", str(config_dir), "--app", "demo", "--since", "30d",
                  "--format", "json"]) == 0
