@@ -16,29 +16,12 @@ from kickit_edge.admin.app import create_admin_app
 from kickit_edge.admin.gitlog import GitOptions
 from kickit_edge.errors import OperatorError
 
-from ..gitrepo import bare_remote, commit_all, git, init_repo, log
+from ..gitrepo import bare_remote, git, log
+from .gitconfig import config_dir, repo  # noqa: F401 (fixtures)
 from .kickfolio import DEMO_UUID, new_version
 from .test_admin_server import _serve
 
 COMMITTER = "kickit-edge admin"
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path, demo_config: Path) -> Path:
-    """The demo config inside a git work tree: repo/config."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    shutil.move(demo_config, root / "config")
-    init_repo(root)
-    return root / "config"
-
-
-@pytest.fixture
-def repo(config_dir: Path, token: str) -> Path:
-    """The work tree, with the config and the ci token committed."""
-    root = config_dir.parent
-    commit_all(root, "The demo config")
-    return root
 
 
 @pytest.fixture

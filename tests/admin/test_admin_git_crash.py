@@ -25,7 +25,8 @@ import yaml
 from kickit_edge.admin.app import create_admin_app
 from kickit_edge.admin.gitlog import JOURNAL
 
-from ..gitrepo import commit_all, git, init_repo, log
+from ..gitrepo import git, log
+from .gitconfig import config_dir, repo  # noqa: F401 (fixtures)
 from .kickfolio import basic, new_version
 
 STOP_AT_COMMIT = """#!/bin/sh
@@ -34,21 +35,6 @@ for arg in "$@"; do
 done
 exec {git} "$@"
 """
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path, demo_config: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    shutil.move(demo_config, root / "config")
-    init_repo(root)
-    return root / "config"
-
-
-@pytest.fixture
-def repo(config_dir: Path, token: str) -> Path:
-    commit_all(config_dir.parent, "The demo config")
-    return config_dir.parent
 
 
 def _wait_for(condition: object, what: str, seconds: float = 30) -> None:
