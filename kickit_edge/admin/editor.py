@@ -24,6 +24,7 @@ from ..compiler.configtests import run_config_tests
 from ..editing.edit import check_edits, dump_document, edit_lock, load_document, write_edits
 from ..compiler.model import AppConfig, Config
 from ..compiler.publish import publish_snapshot
+from ..snapshot import Snapshot
 from ..errors import Diagnostic, KickitError, OperatorError
 from ..vocabulary import PLATFORMS
 from .documents import (
@@ -62,8 +63,7 @@ log = logging.getLogger("kickit_edge.admin")
 APPS_FOLDER = "apps"
 
 
-def _config_tests(config: Config) -> list[Diagnostic]:
-    _, snapshot = build_snapshot(config)
+def _config_tests(config: Config, snapshot: Snapshot) -> list[Diagnostic]:
     return [r.case.where.diagnostic(f"config test {r.case.name!r} fails: " + "; ".join(r.problems))
             for r in run_config_tests(config, snapshot) if not r.passed]
 
@@ -87,14 +87,20 @@ class Editor:
         if self.gitlog is not None:
             self.gitlog.check_clean(list(changes))
         before = self.store.fresh().config
-        config, diagnostics = check_edits(self.store.root, changes, _config_tests)
+        built: list[tuple[bytes, Snapshot]] = []
+
+        def check(config: Config) -> list[Diagnostic]:
+            built.append(build_snapshot(config))  # kept for the commit message's diff
+            return _config_tests(config, built[-1][1])
+
+        config, diagnostics = check_edits(self.store.root, changes, check)
         errors = errors + field_errors(diagnostics, self.store.root)
         if errors:
             raise RecordInvalid(resource, errors)
         if self.gitlog is None:
             write_edits(changes)
         else:
-            message = f"{what}\n\n{self.gitlog.verdict_changes(before, config)}\n"
+            message = f"{what}\n\n{self.gitlog.verdict_changes(before, config, built[-1])}\n"
             try:
                 self.gitlog.write(changes, message, self.gitlog.author(who))
             except OperatorError as error:  # the files hold what they held: report, answer 500

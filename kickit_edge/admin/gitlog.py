@@ -41,6 +41,7 @@ from ..review.report import NO_CHANGE, render_diff
 from ..review.repository import Repository
 from ..review.side import Side, config_side
 from ..settings import AdminSettings
+from ..snapshot import Snapshot
 from .errors import Conflict
 
 __all__ = ["Author", "GitOptions", "GitLog", "Pusher", "DEFAULT_EMAIL_DOMAIN", "JOURNAL"]
@@ -157,6 +158,7 @@ class GitLog:
         self.pusher = pusher
         self.committer = Author(f"kickit-edge admin ({socket.gethostname()})", f"kickit-edge-admin@{email_domain}")
         self._sides: tuple[Config, Side] | None = None  # the last "after", the next write's "before"
+        self.journal = repo.git_path(JOURNAL)
 
     @classmethod
     def open(cls, config_dir: str, options: GitOptions = GitOptions()) -> GitLog | None:
@@ -208,10 +210,13 @@ class GitLog:
             raise Conflict(f"{shown} has uncommitted changes made outside the API; commit or discard them "
                            "(git status shows them), then write again")
 
-    def verdict_changes(self, before: Config, after: Config) -> str:
-        """What ``after`` answers differently from ``before``: ``kickit-edge diff``'s text, or its no-change line."""
+    def verdict_changes(self, before: Config, after: Config, built: tuple[bytes, Snapshot] | None = None) -> str:
+        """What ``after`` answers differently from ``before``: ``kickit-edge diff``'s text, or its no-change line.
+
+        ``built`` is ``after``'s snapshot when the caller has it already.
+        """
         base = self._sides[1] if self._sides and self._sides[0] is before else config_side("parent", before)
-        head = config_side("this commit", after)
+        head = config_side("this commit", after, built)
         self._sides = (after, head)
         diff = diff_sides(base, head)
         if not diff.changed:
@@ -224,39 +229,35 @@ class GitLog:
 
     # --- the write -----------------------------------------------------------------
 
-    def write(self, changes: dict[Path, str | None], message: str, author: Author) -> str | None:
-        """Write ``changes`` (checked, clean files) and commit them; the commit id, or None if nothing changed.
+    def write(self, changes: dict[Path, str | None], message: str, author: Author) -> None:
+        """Write ``changes`` (checked, to files without uncommitted changes) and commit them.
 
         If the commit fails, the files get back what they held and OperatorError is raised.
         """
         names = {self._name(path): path for path in changes}
-        journal = self.repo.git_path(JOURNAL)
+        journal = self.journal
         record = {"message": message, "author": [author.name, author.email],
                   "files": {name: _digest(changes[path]) for name, path in names.items()}}
         write_atomic(journal, json.dumps(record, indent=1).encode("utf-8"))
         previous = {path: path.read_bytes() if path.exists() else None for path in changes}
         try:
             write_edits(changes)
-            commit = self._commit(list(names), message, author)
+            self._commit(list(names), message, author)
         except BaseException:
             self._restore(previous)
             self.repo.git("reset", "--quiet", "--", *names)  # unstage what `git add` took in
             journal.unlink(missing_ok=True)
             raise
         journal.unlink(missing_ok=True)
-        if self.pusher is not None and commit is not None:
+        if self.pusher is not None:
             self.pusher.request()
-        return commit
 
-    def _commit(self, names: list[str], message: str, author: Author) -> str | None:
+    def _commit(self, names: list[str], message: str, author: Author) -> None:
         self.repo.output("add", "--all", "--", *names)
-        if not self.repo.output("status", "--porcelain", "--", *names).strip():
-            return None  # the files already hold this (a write that changed nothing, or a finished recovery)
         env = {**author.env("AUTHOR"), **self.committer.env("COMMITTER")}
         # --only: the commit holds these paths and nothing someone else staged.
         self.repo.output("commit", "--quiet", "--only", "--file=-", "--", *names, env=env,
                          stdin=message.encode("utf-8"))
-        return self.repo.output("rev-parse", "HEAD").strip()
 
     @staticmethod
     def _restore(previous: dict[Path, bytes | None]) -> None:
@@ -273,7 +274,7 @@ class GitLog:
 
         Returns the commit made to finish it, if one was.
         """
-        journal = self.repo.git_path(JOURNAL)
+        journal = self.journal
         try:
             record = json.loads(journal.read_text(encoding="utf-8"))
             files: dict[str, str | None] = record["files"]
@@ -288,12 +289,12 @@ class GitLog:
         subject = message.split("\n", 1)[0]
         landed = [_file_digest(self.repo.root / n) == digest for n, digest in files.items()]
         commit = None
-        if all(landed):
-            commit = self._commit(list(files), message, Author(name, email))
-            if commit is None:
-                log.info("the write %r was committed before the last stop", subject)
-            else:
-                log.warning("finished a write cut off before its commit: %s %s", commit[:7], subject)
+        if all(landed) and not self.repo.output("status", "--porcelain", "--", *files).strip():
+            log.info("the write %r was committed before the last stop", subject)
+        elif all(landed):
+            self._commit(list(files), message, Author(name, email))
+            commit = self.repo.output("rev-parse", "HEAD").strip()
+            log.warning("finished a write cut off before its commit: %s %s", commit[:7], subject)
         elif not any(landed):
             log.warning("a write was cut off before it reached the files; nothing of it was written: %s", subject)
         else:

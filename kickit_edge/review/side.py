@@ -76,11 +76,13 @@ def _from_snapshot(label: str, path: Path) -> Side:
     return Side(label, "snapshot", snapshot, _raw_apps(data), {}, snapshot.revision)
 
 
-def config_side(label: str, config: Config, revision: str | None = None) -> Side:
-    """A side for a config already read and checked (the management API's before and after of a write)."""
-    data, snapshot = build_snapshot(config, revision)
-    return Side(label, "revision" if revision else "config", snapshot, _raw_apps(data), rule_sources(config),
-                snapshot.revision)
+def config_side(label: str, config: Config, built: tuple[bytes, Snapshot] | None = None) -> Side:
+    """A side for a config already read and checked (the management API's before and after of a write).
+
+    ``built`` is ``build_snapshot(config)`` when the caller has it already.
+    """
+    data, snapshot = built or build_snapshot(config)
+    return Side(label, "config", snapshot, _raw_apps(data), rule_sources(config), snapshot.revision)
 
 
 def _from_config(label: str, config_dir: str, revision: str | None = None) -> Side:
