@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -194,9 +195,34 @@ def test_review_mode_with_a_push_delay_pushes_what_is_left_at_shutdown(repo: Pat
     options = GitOptions(branch="kickit/releases", remote=str(remote), push_delay=600)
     with TestClient(create_admin_app(str(config_dir), git=options), headers=headers) as client:
         for version in ("2.6.0", "2.6.1"):
-            assert client.post("/api/versions", json=new_version(app_id="DEMO1234", version_string=version)).status_code == 201
+            body = new_version(app_id="DEMO1234", version_string=version)
+            assert client.post("/api/versions", json=body).status_code == 201
         assert git(remote, "branch", "--list").strip() == ""  # quiet period not over: nothing pushed yet
     assert log(remote, "%s", "-1", "kickit/releases") == ["Create version 2.6.1 (ios/production) of demo"]
+
+
+def test_review_mode_pushes_once_writes_are_quiet(repo: Path, config_dir: Path, tmp_path: Path,
+                                                 headers: dict[str, str]) -> None:
+    remote = bare_remote(tmp_path / "remote.git")
+    options = GitOptions(branch="kickit/releases", remote=str(remote), push_delay=0.2)
+    with TestClient(create_admin_app(str(config_dir), git=options), headers=headers) as client:
+        for version in ("2.6.0", "2.6.1"):
+            body = new_version(app_id="DEMO1234", version_string=version)
+            assert client.post("/api/versions", json=body).status_code == 201
+        deadline = time.monotonic() + 30
+        while git(remote, "branch", "--list").strip() == "":
+            assert time.monotonic() < deadline, "the branch was never pushed"
+            time.sleep(0.05)
+        assert log(remote, "%s", "-1", "kickit/releases") == ["Create version 2.6.1 (ios/production) of demo"]
+
+
+def test_a_failed_push_keeps_the_write_and_says_why(repo: Path, config_dir: Path, tmp_path: Path,
+                                                    headers: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    options = GitOptions(branch="kickit/releases", remote=str(tmp_path / "no-such-remote.git"))
+    with TestClient(create_admin_app(str(config_dir), git=options), headers=headers) as client:
+        assert client.post("/api/apps/DEMO1234/versions", json=new_version()).status_code == 201
+    assert log(repo, "%s", "-1") == ["Create version 2.6.0 (ios/production) of demo"]
+    assert f"pushing kickit/releases to {tmp_path / 'no-such-remote.git'} failed" in caplog.text
 
 
 def test_review_mode_setups_that_cannot_work(repo: Path, config_dir: Path, demo_config: Path,

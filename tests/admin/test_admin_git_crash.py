@@ -1,4 +1,4 @@
-"""A crash between a write's files and its commit: the next start finishes the commit, or reports that nothing was written.
+"""A crash between a write's files and its commit: the next start finishes the commit, or says nothing was written.
 
 The crash is real: ``kickit-edge admin`` runs as its own process with a ``git``
 on its PATH that stops at ``git commit`` (every other command is the real git),
