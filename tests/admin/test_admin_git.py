@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -238,3 +241,13 @@ def test_review_mode_setups_that_cannot_work(repo: Path, config_dir: Path, demo_
     shutil.copytree(config_dir, outside)
     with pytest.raises(OperatorError, match="--git-branch needs a git repository"):
         create_admin_app(str(outside), git=GitOptions(branch="b", remote=remote))
+
+
+def test_the_admin_command_refuses_publish_in_review_mode(repo: Path, config_dir: Path, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "kickit_edge.cli", "admin", "--config", str(config_dir),
+                           "--publish", str(tmp_path / "out"), "--git-branch", "kickit/releases"],
+                          capture_output=True, text=True, env={**os.environ, "KICKIT_ADMIN_GIT_REMOTE": "origin"})
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("--publish and --git-branch do not go together: review mode publishes "
+                                        "nothing directly, CI publishes once the pull request is merged")
+    assert not (tmp_path / "out").exists()
