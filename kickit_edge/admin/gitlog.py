@@ -55,12 +55,15 @@ MAX_BODY_LINES = 200  # a commit message stays readable; `kickit-edge history` s
 
 
 class GitOptions(NamedTuple):
-    """How writes become commits: the authors' e-mail domain, and review mode (branch, remote, push delay)."""
+    """How writes become commits: the authors' e-mail domain, and review mode (branch, remote, push delay).
+
+    The defaults are the admin settings' (:class:`~kickit_edge.settings.AdminSettings`).
+    """
 
     email_domain: str = DEFAULT_EMAIL_DOMAIN
-    branch: str | None = None
-    remote: str | None = None
-    push_delay: float = 0.0
+    branch: str | None = AdminSettings.git_branch
+    remote: str | None = AdminSettings.git_remote
+    push_delay: float = AdminSettings.git_push_delay
 
 
 @dataclass(frozen=True)
