@@ -9,12 +9,15 @@ HAND = ("Hand Editor", "hand@example.com")
 
 
 def git(cwd: Path, *args: str, author: tuple[str, str] = HAND) -> str:
-    """``git ARGS`` in ``cwd`` as ``author`` (committer too); its stdout. Fails the test if git fails."""
+    """``git ARGS`` in ``cwd``; its stdout, stripped. Fails the test, with git's words, if git fails.
+
+    Commits are made as ``author`` (committer too) unless ``GIT_AUTHOR_*`` variables say otherwise.
+    """
     name, email = author
     done = subprocess.run(["git", "-c", f"user.name={name}", "-c", f"user.email={email}",
                            "-c", "commit.gpgsign=false", *args], cwd=cwd, capture_output=True, text=True)
     assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
-    return done.stdout
+    return done.stdout.strip()
 
 
 def commit_all(root: Path, message: str, author: tuple[str, str] = HAND) -> str:

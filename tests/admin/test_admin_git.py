@@ -212,9 +212,14 @@ def test_review_mode_pushes_once_writes_are_quiet(repo: Path, config_dir: Path, 
         for version in ("2.6.0", "2.6.1"):
             body = new_version(app_id="DEMO1234", version_string=version)
             assert client.post("/api/versions", json=body).status_code == 201
+        local = log(repo, "%H", "-1", "kickit/releases")
+
+        def pushed() -> list[str]:
+            return log(remote, "%H", "-1", "kickit/releases") if git(remote, "branch", "--list") else []
+
         deadline = time.monotonic() + 30
-        while git(remote, "branch", "--list").strip() == "":
-            assert time.monotonic() < deadline, "the branch was never pushed"
+        while pushed() != local:
+            assert time.monotonic() < deadline, "the branch never caught up with the last write"
             time.sleep(0.05)
         assert log(remote, "%s", "-1", "kickit/releases") == ["Create version 2.6.1 (ios/production) of demo"]
 
