@@ -192,14 +192,18 @@ def test_review_mode_commits_on_the_branch_and_pushes_it(repo: Path, config_dir:
     assert len(log(remote, "%H", f"{main[0]}..kickit/releases")) == 3
 
 
+def _two_versions(client: TestClient) -> None:
+    for version in ("2.6.0", "2.6.1"):
+        body = new_version(app_id="DEMO1234", version_string=version)
+        assert client.post("/api/versions", json=body).status_code == 201
+
+
 def test_review_mode_with_a_push_delay_pushes_what_is_left_at_shutdown(repo: Path, config_dir: Path,
                                                                        tmp_path: Path, headers: dict[str, str]) -> None:
     remote = bare_remote(tmp_path / "remote.git")
     options = GitOptions(branch="kickit/releases", remote=str(remote), push_delay=600)
     with TestClient(create_admin_app(str(config_dir), git=options), headers=headers) as client:
-        for version in ("2.6.0", "2.6.1"):
-            body = new_version(app_id="DEMO1234", version_string=version)
-            assert client.post("/api/versions", json=body).status_code == 201
+        _two_versions(client)
         assert git(remote, "branch", "--list").strip() == ""  # quiet period not over: nothing pushed yet
     assert log(remote, "%s", "-1", "kickit/releases") == ["Create version 2.6.1 (ios/production) of demo"]
 
@@ -209,9 +213,7 @@ def test_review_mode_pushes_once_writes_are_quiet(repo: Path, config_dir: Path, 
     remote = bare_remote(tmp_path / "remote.git")
     options = GitOptions(branch="kickit/releases", remote=str(remote), push_delay=0.2)
     with TestClient(create_admin_app(str(config_dir), git=options), headers=headers) as client:
-        for version in ("2.6.0", "2.6.1"):
-            body = new_version(app_id="DEMO1234", version_string=version)
-            assert client.post("/api/versions", json=body).status_code == 201
+        _two_versions(client)
         local = log(repo, "%H", "-1", "kickit/releases")
 
         def pushed() -> list[str]:
