@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from ..atomicfile import write_atomic
 from ..compiler.model import Config
-from ..compiler.publish import write_atomic
 from ..editing.edit import write_edits
 from ..errors import OperatorError
 from ..review.diff import diff_sides
