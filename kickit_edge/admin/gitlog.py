@@ -153,10 +153,9 @@ class Pusher:
 class GitLog:
     """Commits the management API's writes in the repository that holds the config folder."""
 
-    def __init__(self, repo: Repository, config_dir: str, email_domain: str = DEFAULT_EMAIL_DOMAIN,
+    def __init__(self, repo: Repository, email_domain: str = DEFAULT_EMAIL_DOMAIN,
                  pusher: Pusher | None = None) -> None:
         self.repo = repo
-        self.config_dir = Path(config_dir).resolve()
         self.email_domain = email_domain
         self.pusher = pusher
         self.committer = Author(f"kickit-edge admin ({socket.gethostname()})", f"kickit-edge-admin@{email_domain}")
@@ -181,14 +180,10 @@ class GitLog:
         if branch is not None and remote is not None:
             _switch(repo, branch, remote)
             pusher = Pusher(repo, remote, branch, push_delay)
-        gitlog = cls(repo, config_dir, email_domain, pusher)
+        gitlog = cls(repo, email_domain, pusher)
         gitlog.recover()
         gitlog.report_dirty()
         return gitlog
-
-    @property
-    def branch(self) -> str | None:
-        return self.pusher.branch if self.pusher else None
 
     def author(self, token_name: str) -> Author:
         return Author(token_name, f"{token_name}@{self.email_domain}")
@@ -298,6 +293,8 @@ class GitLog:
             self._commit(list(files), message, Author(name, email))
             commit = self.repo.output("rev-parse", "HEAD").strip()
             log.warning("finished a write cut off before its commit: %s %s", commit[:7], subject)
+            if self.pusher is not None:
+                self.pusher.request()
         elif not any(landed):
             log.warning("a write was cut off before it reached the files; nothing of it was written: %s", subject)
         else:
