@@ -7,7 +7,9 @@ and the test kills the process with SIGKILL while it waits there.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -114,6 +116,21 @@ def test_a_crash_before_the_files_leaves_nothing_and_says_so(repo: Path, config_
     assert ("a write was cut off before it reached the files; nothing of it was written: "
             "Create version 9.9.9 (ios/production) of demo") in caplog.text
     assert demo_yaml.read_text() == before and log(repo, "%H", "-1") == head
+    assert not (repo / ".git" / JOURNAL).exists()
+
+
+def test_a_crash_after_the_commit_only_drops_the_journal(repo: Path, config_dir: Path, demo_yaml: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    # The process died after its commit and before removing its journal: the files hold what HEAD has.
+    head = log(repo, "%H", "-1")
+    digest = hashlib.sha256(demo_yaml.read_bytes()).hexdigest()
+    journal = {"message": "Update app demo: icon\n\nNo change in verdicts.\n", "author": ["ci", "ci@x.invalid"],
+               "files": {"config/apps/demo.yaml": digest}}
+    (repo / ".git" / JOURNAL).write_text(json.dumps(journal))
+    caplog.set_level(logging.INFO, logger="kickit_edge.admin")
+    create_admin_app(str(config_dir))
+    assert "the write 'Update app demo: icon' was committed before the last stop" in caplog.text
+    assert log(repo, "%H", "-1") == head
     assert not (repo / ".git" / JOURNAL).exists()
 
 
