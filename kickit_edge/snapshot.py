@@ -12,11 +12,8 @@ its line with its ETag. The digest is the SHA-256 of everything after the
 manifest line, so a reader verifies integrity without re-serializing, and the
 same config gives the same bytes.
 
-:func:`load_snapshot` verifies the whole file (schema version, digest, header,
-one line per app) before returning; each app's line is then turned into its
-immutable indexes the first time the app is asked for. A snapshot of 10,000
-apps therefore loads in about the time it takes to hash it, and memory holds
-the apps that are actually called.
+:mod:`kickit_edge.loader` reads a snapshot back into the loaded form below,
+verifying all of it first.
 """
 
 from __future__ import annotations
@@ -24,16 +21,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, NamedTuple
 
-from .errors import SnapshotError
-from .versions import InvalidVersion, VersionKey, orderable_key, version_key
+from .versions import VersionKey, orderable_key
 
 __all__ = [
     "SCHEMA_VERSION", "Answer", "Verdict", "Condition", "TargetRequest", "Target", "MaintenancePlan", "Minimum",
-    "KeyRecord", "AppIndex", "AppTable", "Snapshot", "canonical_json", "render_body", "etag_of",
-    "encode_snapshot", "load_snapshot", "error_answer",
+    "KeyRecord", "AppIndex", "Snapshot", "canonical_json", "render_body", "etag_of",
+    "encode_snapshot", "error_answer",
 ]
 
 SCHEMA_VERSION = 1
@@ -174,8 +170,8 @@ class AppIndex:
     disabled: bool
     platforms: tuple[str, ...]
     environments: tuple[str, ...]
-    exact_v1: dict[tuple[str, str, str], Answer]
-    exact_v2: dict[tuple[str, str, str], Answer]
+    exact_v1: Mapping[tuple[str, str, str], Answer]  # compact: see kickit_edge.exact
+    exact_v2: Mapping[tuple[str, str, str], Answer]
     minimum: dict[tuple[str, str], Minimum]
     targets: tuple[Target, ...]
     maintenance: dict[str, MaintenancePlan]
@@ -184,48 +180,10 @@ class AppIndex:
     target_answers: dict[tuple[int, tuple[str | None, ...]], Answer] = field(default_factory=dict)
 
 
-class AppTable(Mapping[str, AppIndex]):
-    """App id -> AppIndex, each built from its snapshot line on first use.
-
-    Building is idempotent, so two threads racing on a first use at worst
-    build the same immutable index twice; one of them is kept.
-    """
-
-    def __init__(self, data: bytes, spans: dict[str, tuple[int, int]]) -> None:
-        self._data = data
-        self._spans = spans
-        self._built: dict[str, AppIndex] = {}
-
-    def __getitem__(self, app_id: str) -> AppIndex:
-        app = self._built.get(app_id)
-        if app is None:
-            start, end = self._spans[app_id]
-            try:
-                app = _app_index(app_id, json.loads(self._data[start:end]))
-            except (ValueError, KeyError, TypeError, AttributeError, InvalidVersion) as exc:
-                raise SnapshotError(f"snapshot app {app_id!r} is not valid: {type(exc).__name__}: {exc}") from None
-            self._built[app_id] = app
-        return app
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._spans)
-
-    def __len__(self) -> int:
-        return len(self._spans)
-
-    def __contains__(self, app_id: object) -> bool:
-        return app_id in self._spans
-
-    def build_all(self) -> None:
-        """Build every app now (the compiler's check; the runtime builds on demand)."""
-        for app_id in self._spans:
-            self[app_id]
-
-
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     manifest: dict[str, Any]
-    apps: AppTable
+    apps: Mapping[str, AppIndex]
     keys: dict[str, KeyRecord]
     maintenance_off: Answer
     size: int
@@ -242,121 +200,3 @@ class Snapshot:
     def revision(self) -> str | None:
         revision = self.manifest.get("revision")
         return str(revision) if revision is not None else None
-
-
-def _answer(entry: list[Any], status: int, verdict: Verdict, rule: str | None) -> Answer:
-    body, etag = entry
-    return Answer(status, body.encode("utf-8"), etag, verdict, rule)
-
-
-def _condition(raw: dict[str, Any] | None) -> Condition | None:
-    if raw is None:
-        return None
-    values = frozenset(raw["in"]) if raw.get("in") is not None else None
-    low = version_key(raw["min"]) if raw.get("min") is not None else None
-    high = version_key(raw["below"]) if raw.get("below") is not None else None
-    return Condition(values, low, high)
-
-
-def _optional_set(raw: list[str] | None) -> frozenset[str] | None:
-    return frozenset(raw) if raw is not None else None
-
-
-def _target(raw: dict[str, Any]) -> Target:
-    tests: dict[str, frozenset[str] | Condition | None] = {
-        "platform": _optional_set(raw["platforms"]), "environment": _optional_set(raw["environments"]),
-        "version": _condition(raw["version"]), "build": _condition(raw["build"]),
-        "os_version": _condition(raw["os_version"]),
-    }
-    checks = tuple((TargetRequest._fields.index(name), test) for name, test in tests.items() if test is not None)
-    return Target(
-        raw["id"], raw["rule"], raw["hard"], raw["message"],
-        tests["platform"], tests["environment"],  # type: ignore[arg-type]
-        tests["version"], tests["build"], tests["os_version"],  # type: ignore[arg-type]
-        tuple(sorted(raw["pinned"].items())), checks,
-    )
-
-
-def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
-    exact_v1: dict[tuple[str, str, str], Answer] = {}
-    exact_v2: dict[tuple[str, str, str], Answer] = {}
-    for platform, by_env in raw["exact"].items():
-        for environment, by_version in by_env.items():
-            for version, (force, v1, v1_etag, v2, v2_etag) in by_version.items():
-                verdict: Verdict = "hard" if force else "soft"
-                key = (platform, environment, version)
-                rule = f"exact:{platform}/{environment}/{version}"
-                exact_v1[key] = Answer(200, v1.encode("utf-8"), v1_etag, verdict, rule)
-                exact_v2[key] = Answer(200, v2.encode("utf-8"), v2_etag, verdict, rule)
-    minimum: dict[tuple[str, str], Minimum] = {}
-    for platform, by_env in raw["minimum"].items():
-        for environment, record in by_env.items():
-            verdict = "hard" if record["force"] else "soft"
-            minimum[(platform, environment)] = Minimum(
-                version_key(record["version"]),
-                _answer(record["v1"], 200, verdict, record["rule"]),
-                _answer(record["v2"], 200, verdict, record["rule"]),
-            )
-    targets = tuple(_target(t) for t in raw["targets"])
-    maintenance = {}
-    for environment, plan in raw["maintenance"].items():
-        switch = plan["switch"]
-        maintenance[environment] = MaintenancePlan(
-            _answer(switch["body"], 200, "maintenance", switch["rule"]) if switch else None,
-            tuple((w["start"], w["end"], _answer(w["body"], 200, "maintenance", w["rule"])) for w in plan["windows"]),
-        )
-    return AppIndex(
-        app_id, raw["name"], raw["uuid"], raw["disabled"], tuple(raw["platforms"]), tuple(raw["environments"]),
-        exact_v1, exact_v2, minimum, targets, maintenance,
-    )
-
-
-def load_snapshot(data: bytes) -> Snapshot:
-    """Parse and verify a snapshot; raise :class:`SnapshotError` saying what is wrong.
-
-    The digest, the header and the line of every app are checked before
-    anything is returned, so a caller that swaps only on success never serves
-    a truncated or altered snapshot.
-    """
-    if not data:
-        raise SnapshotError("snapshot is empty")
-    head, sep, body = data.partition(b"\n")
-    if not sep or not body:
-        raise SnapshotError("snapshot is truncated: expected a manifest line and a header line")
-    try:
-        manifest = json.loads(head)["manifest"]
-        if not isinstance(manifest, dict):
-            raise TypeError("manifest is not an object")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SnapshotError(f"snapshot manifest is not valid: {exc}") from None
-    schema = manifest.get("schema_version")
-    if schema != SCHEMA_VERSION:
-        raise SnapshotError(f"snapshot schema version is {schema!r}; this build reads version {SCHEMA_VERSION}")
-    digest = "sha256:" + hashlib.sha256(body).hexdigest()
-    if manifest.get("digest") != digest:
-        raise SnapshotError(f"snapshot content does not match its digest (expected {manifest.get('digest')}, got {digest})")
-    offset = len(head) + 1
-    end = data.find(b"\n", offset)
-    try:
-        header = json.loads(data[offset:end])
-        ids = header["apps"]
-        keys = {
-            prefix: KeyRecord(k["app"], k["sha256"], _optional_set(k["environments"]), k["expires"])
-            for prefix, k in header["keys"].items()
-        }
-        off = _answer(header["maintenance_off"], 200, "ok", None)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise SnapshotError(f"snapshot header is not valid: {type(exc).__name__}: {exc}") from None
-    spans: dict[str, tuple[int, int]] = {}
-    for app_id in ids:
-        start = end + 1
-        end = data.find(b"\n", start)
-        if end < 0:
-            raise SnapshotError(f"snapshot is truncated: {len(ids)} apps announced, {len(spans)} found")
-        spans[app_id] = (start, end)
-    if end + 1 != len(data):
-        raise SnapshotError("snapshot has data after its last app")
-    for prefix, record in keys.items():
-        if record.app not in spans:
-            raise SnapshotError(f"snapshot key {prefix} names unknown app {record.app!r}")
-    return Snapshot(manifest, AppTable(data, spans), keys, off, len(data))

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 from .. import __version__
 from ..errors import ConfigTestFailure
-from ..snapshot import Snapshot, encode_snapshot, load_snapshot
+from ..loader import load_snapshot
+from ..snapshot import Snapshot, encode_snapshot
 from .configtests import CaseResult, run_config_tests
 from .model import Config, read_config
 from .render import render_content

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import OperatorError
-from ..snapshot import load_snapshot
+from ..loader import load_snapshot
 
 __all__ = ["CURRENT", "publish_snapshot", "history", "rollback", "write_atomic"]
 

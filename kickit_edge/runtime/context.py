@@ -10,20 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..errors import SnapshotError
 from ..evaluation import authorize
 from ..events import Event
 from ..keys import Key
-from ..snapshot import Answer, AppIndex, Snapshot, error_answer
+from ..snapshot import Answer, AppIndex, Snapshot
 from .state import SnapshotState
 
 __all__ = ["EventSink", "Runtime"]
 
 log = logging.getLogger("kickit_edge.runtime")
-
-# An app's line is parsed on its first use; one that does not parse (a
-# publisher bug: the digest matched) answers this instead of a 500.
-APP_NOT_LOADABLE = error_answer(503, "Service Unavailable: this app's snapshot entry cannot be read")
 
 # Key headers remembered per worker once they authorized (then the memory starts over).
 VERIFIED_HEADERS = 10_000
@@ -87,12 +82,8 @@ class Runtime:
         return key, result
 
     def authorize(self, snapshot: Snapshot, key: Key | None) -> AppIndex | Answer:
-        """The key's app, or the 401/402 answer (or 503 if the app's entry cannot be read)."""
-        try:
-            return authorize(snapshot, key, self.clock())
-        except SnapshotError as exc:
-            self.state.reject(str(exc), "the active snapshot")
-            return APP_NOT_LOADABLE
+        """The key's app, or the 401/402 answer."""
+        return authorize(snapshot, key, self.clock())
 
     async def write_event(self, event: Event) -> bool:
         """Append ``event`` before the caller answers; False (counted, logged) if it is not kept.

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import SnapshotError
-from ..snapshot import Snapshot, load_snapshot
+from ..loader import load_snapshot
+from ..snapshot import Snapshot
 
 __all__ = ["Active", "Rejection", "Outcome", "SnapshotState"]
 
