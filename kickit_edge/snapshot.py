@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, NamedTuple
 
 from .versions import VersionKey, orderable_key
@@ -68,8 +68,8 @@ def error_answer(status: int, text: str, verdict: Verdict = "error") -> Answer:
 
 
 def encode_snapshot(header: dict[str, Any], apps: Iterable[tuple[str, dict[str, Any]]],
-                    manifest: dict[str, Any]) -> bytes:
-    """Write the snapshot; the manifest gains the schema version and the digest.
+                    manifest: dict[str, Any], seal: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> bytes:
+    """Write the snapshot; the manifest gains the schema version and the digest (then ``seal``: a signature).
 
     ``apps`` yields (id, app content) sorted by id; it is consumed one app at a
     time, so a big config never holds every rendered app at once.
@@ -87,6 +87,8 @@ def encode_snapshot(header: dict[str, Any], apps: Iterable[tuple[str, dict[str, 
         digest.update(line)
         digest.update(b"\n")
     head = dict(manifest, schema_version=SCHEMA_VERSION, digest="sha256:" + digest.hexdigest())
+    if seal is not None:
+        head = seal(head)
     lines.insert(0, canonical_json({"manifest": head}))
     lines.append(b"")
     return b"\n".join(lines)  # one copy of a possibly large body, not three

@@ -43,7 +43,8 @@ from .context import EventSink, Runtime
 from .eventlog import EventLog
 from .kickit import TargetChecksEndpoint
 from .operator import HealthEndpoint, ReadyEndpoint, StatusEndpoint
-from .sources import FolderSource, Source, UrlSource
+from .origin import UrlSource
+from .sources import FolderSource, Source
 from .state import SnapshotState
 from .wire import INTERNAL_ERROR, METHOD_NOT_ALLOWED, NOT_FOUND, OPERATOR, request_id
 
@@ -57,7 +58,7 @@ STOP_TIMEOUT = 5.0
 
 def make_source(state: SnapshotState, settings: Settings) -> Source:
     if settings.snapshot_url:
-        return UrlSource(state, settings.snapshot_url, poll_interval=settings.poll_interval)
+        return UrlSource(state, settings.snapshot_url, poll_interval=settings.poll_interval, cache_dir="var/cache")
     if settings.snapshots:
         return FolderSource(state, settings.snapshots, watch=settings.watch, poll_interval=settings.poll_interval,
                             resync_interval=settings.resync_interval)

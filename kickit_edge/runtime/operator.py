@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import __version__
+from ..signing import signer_of
 from ..snapshot import Answer, etag_of, render_body
 from .context import Runtime
 from .sources import Source
@@ -63,7 +64,8 @@ def status_of(runtime: Runtime, source: Source | None, started_at: float) -> dic
         snapshot = {
             "id": s.id, "digest": s.digest, "revision": s.revision, "created": s.manifest.get("created"),
             "generator": s.manifest.get("generator"), "apps": len(s.apps), "bytes": s.size,
-            "loaded_at": _instant(active.loaded_at), "source": active.source,
+            "loaded_at": _instant(active.loaded_at), "source": active.source, "cached": active.cached,
+            "signed_by": signer_of(s.manifest),
         }
     failure = runtime.last_event_failure
     return {
@@ -74,11 +76,15 @@ def status_of(runtime: Runtime, source: Source | None, started_at: float) -> dic
         "snapshot": snapshot,
         "rejected": None if rejected is None else {
             "at": _instant(rejected.at), "error": rejected.error, "source": rejected.source,
+            "repeats": rejected.repeats,
         },
         "loads": state.loads,
         "rejections": state.rejections,
         "source": None if source is None else {
             "kind": source.kind, "location": source.location, "mode": source.mode,
+            # Staleness: how long since the source last answered; it never fails a check.
+            "last_success": _instant(source.last_success),
+            "stale_seconds": None if source.last_success is None else round(time.time() - source.last_success, 3),
         },
         "events": {
             "failures": runtime.event_failures,

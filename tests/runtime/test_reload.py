@@ -136,8 +136,10 @@ def test_polling_mode_follows_os_replace(start_server: StartServer, snapshots: P
                                          snapshot_b: bytes) -> None:
     server = start_server("--snapshots", str(snapshots), "--events-dir", str(tmp_path), "--watch", "poll",
                           "--poll-interval", "0.1")
-    assert status(server)["source"] == {"kind": "folder", "location": str(snapshots / "snapshot.json"),
-                                        "mode": "polling"}
+    source = status(server)["source"]
+    assert {k: source[k] for k in ("kind", "location", "mode")} == {
+        "kind": "folder", "location": str(snapshots / "snapshot.json"), "mode": "polling"}
+    assert source["stale_seconds"] >= 0 and source["last_success"].endswith("Z")
     publish_snapshot(snapshot_b, snapshots)
     wait_until(lambda: message(server) == NEW_TEXT, what="the polled snapshot")
 
