@@ -23,10 +23,10 @@ from typing import IO, Any
 from .errors import SnapshotError
 from .exact import ExactAnswers, build_exact
 from .snapshot import (
-    SCHEMA_VERSION, Answer, AppIndex, Condition, KeyRecord, MaintenancePlan, Minimum, Snapshot, Target,
-    TargetRequest, Verdict,
+    SCHEMA_VERSION, Answer, AppIndex, Condition, KeyRecord, MaintenancePlan, Minimum, Snapshot, Target, TargetRequest,
 )
 from .versions import InvalidVersion, version_key
+from .vocabulary import Verdict
 
 __all__ = ["MANIFEST_LIMIT", "ManifestCheck", "read_snapshot", "load_snapshot"]
 
@@ -55,18 +55,15 @@ def _optional_set(raw: list[str] | None) -> frozenset[str] | None:
 
 
 def _target(raw: dict[str, Any]) -> Target:
+    platforms, environments = _optional_set(raw["platforms"]), _optional_set(raw["environments"])
+    version, build, os_version = _condition(raw["version"]), _condition(raw["build"]), _condition(raw["os_version"])
     tests: dict[str, frozenset[str] | Condition | None] = {
-        "platform": _optional_set(raw["platforms"]), "environment": _optional_set(raw["environments"]),
-        "version": _condition(raw["version"]), "build": _condition(raw["build"]),
-        "os_version": _condition(raw["os_version"]),
+        "platform": platforms, "environment": environments, "version": version, "build": build,
+        "os_version": os_version,
     }
     checks = tuple((TargetRequest._fields.index(name), test) for name, test in tests.items() if test is not None)
-    return Target(
-        raw["id"], raw["rule"], raw["hard"], raw["message"],
-        tests["platform"], tests["environment"],  # type: ignore[arg-type]
-        tests["version"], tests["build"], tests["os_version"],  # type: ignore[arg-type]
-        tuple(sorted(raw["pinned"].items())), checks,
-    )
+    return Target(raw["id"], raw["rule"], raw["hard"], raw["message"], platforms, environments,
+                  version, build, os_version, tuple(sorted(raw["pinned"].items())), checks)
 
 
 def _strings(raw: Any, what: str) -> tuple[str, ...]:

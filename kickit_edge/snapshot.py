@@ -22,19 +22,18 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from .versions import VersionKey, orderable_key
+from .vocabulary import Verdict
 
 __all__ = [
-    "SCHEMA_VERSION", "Answer", "Verdict", "Condition", "TargetRequest", "Target", "MaintenancePlan", "Minimum",
+    "SCHEMA_VERSION", "Answer", "Condition", "TargetRequest", "Target", "MaintenancePlan", "Minimum",
     "KeyRecord", "AppIndex", "Snapshot", "canonical_json", "render_body", "etag_of",
     "encode_snapshot", "error_answer",
 ]
 
 SCHEMA_VERSION = 1
-
-Verdict = Literal["ok", "soft", "hard", "not_found", "maintenance", "app_disabled", "error"]
 
 
 class Answer(NamedTuple):

@@ -14,7 +14,8 @@ import os
 import threading
 from pathlib import Path
 
-from ..compiler.model import AppConfig, Config, read_config
+from ..compiler.builder import read_config
+from ..compiler.model import AppConfig, Config
 from ..errors import ConfigError
 from .errors import ConfigInvalid, NotFound
 from .mapping import VersionRef, version_id

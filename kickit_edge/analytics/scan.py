@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ..events import COMMON_KEYS, TARGET_CHECK_KEYS, TIME_FORMAT, VERDICTS, MalformedEvent, decode_event
+from ..events import COMMON_KEYS, TARGET_CHECK_KEYS, TIME_FORMAT, MalformedEvent, decode_event
+from ..vocabulary import UPGRADE_VERDICTS
 from .eventfiles import ContentChanged, DamagedFile, EventFile, read_blocks
 
 __all__ = ["Mark", "ScanReport", "Scan", "decode_line", "PROBLEMS_SHOWN"]
@@ -38,7 +39,7 @@ _STRING_KEYS = ("time", "app", "request_id")
 _NULLABLE_COMMON = ("user", "platform", "app_version", "environment", "snapshot")
 _NULLABLE = _NULLABLE_COMMON + ("build_number", "os_version", "rule")
 _TIME = re.compile(r"(\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}Z")
-_VERDICTS = VERDICTS  # a tuple: an unhashable value must not raise
+_VERDICTS = UPGRADE_VERDICTS  # a tuple: an unhashable value must not raise
 
 
 def _reject_constant(name: str) -> None:

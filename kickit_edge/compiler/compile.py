@@ -16,7 +16,8 @@ from ..errors import ConfigTestFailure
 from ..loader import load_snapshot
 from ..snapshot import Snapshot, encode_snapshot
 from .configtests import CaseResult, run_config_tests
-from .model import Config, read_config
+from .builder import read_config
+from .model import Config
 from .render import render_content
 from .source import PROGRESS_FILES, Progress
 

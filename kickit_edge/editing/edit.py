@@ -18,7 +18,8 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from ..errors import ConfigError, Diagnostic
-from ..compiler.model import Config, build_config
+from ..compiler.builder import build_config
+from ..compiler.model import Config
 from ..compiler.publish import write_atomic
 from ..compiler.source import load_config_dir, load_yaml_text
 
