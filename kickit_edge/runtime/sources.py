@@ -138,6 +138,7 @@ class FolderSource:
         folder = self._folder_id()
         if folder is None:
             raise FileNotFoundError(self.folder)
+        await self._refresh()  # what changed before the watch began (a recreated folder's new file)
         last_read = time.monotonic()
         # rust_timeout + yield_on_timeout: an empty batch every poll interval lets
         # us notice a replaced folder and do the periodic re-read in this loop.

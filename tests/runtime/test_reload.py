@@ -196,3 +196,16 @@ def test_snapshot_url_is_polled_with_if_none_match(start_server: StartServer, tm
     source = status(server)["source"]
     assert source["location"] == url.split("?")[0]  # the signature is never shown
     assert "SECRET" not in server.output
+
+
+def test_a_watched_folder_deleted_and_recreated_is_watched_again(start_server: StartServer, snapshots: Path,
+                                                                  tmp_path: Path, snapshot_b: bytes) -> None:
+    server = start_server("--snapshots", str(snapshots), "--events-dir", str(tmp_path))
+    assert message(server) == OLD_TEXT
+    shutil.rmtree(snapshots)
+    wait_until(lambda: "cannot read" in ((status(server)["rejected"] or {}).get("error") or ""),
+               what="the missing file reported")
+    assert message(server) == OLD_TEXT  # the last good snapshot keeps answering
+    publish_snapshot(snapshot_b, snapshots)  # a new folder (a new inode) with a new snapshot
+    wait_until(lambda: message(server) == NEW_TEXT, what="the snapshot in the recreated folder")
+    assert status(server)["source"]["mode"] == "watchfiles"
