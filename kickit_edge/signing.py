@@ -25,7 +25,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -68,35 +68,28 @@ def write_key_pair(out: Path) -> tuple[Path, Path, str]:
     return key_path, public_path, key_id(key.public_key())
 
 
-def _read_pem(path: str | os.PathLike[str], what: str) -> bytes:
+def _read_key(path: str | os.PathLike[str], private: bool) -> Ed25519PrivateKey | Ed25519PublicKey:
+    kind, word, name = (Ed25519PrivateKey, "private", KEY_FILE) if private else (Ed25519PublicKey, "public", PUBLIC_FILE)
     try:
-        return Path(path).read_bytes()
+        data = Path(path).read_bytes()
     except OSError as exc:
-        raise OperatorError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+        raise OperatorError(f"cannot read the {word} key {path}: {exc.strerror or exc}") from None
+    try:
+        key = serialization.load_pem_private_key(data, None) if private else serialization.load_pem_public_key(data)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, kind):
+        raise OperatorError(f"{path}: expected an Ed25519 {word} key in PEM (the {name} written by "
+                            "`kickit-edge keys signing`)")
+    return key
 
 
 def read_signing_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
-    data = _read_pem(path, "signing key")
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError):
-        key = None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise OperatorError(f"{path}: expected an Ed25519 private key in PEM (as written by "
-                            "`kickit-edge keys signing`)")
-    return key
+    return cast(Ed25519PrivateKey, _read_key(path, private=True))
 
 
 def read_verify_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
-    data = _read_pem(path, "verification key")
-    try:
-        key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError):
-        key = None
-    if not isinstance(key, Ed25519PublicKey):
-        raise OperatorError(f"{path}: expected an Ed25519 public key in PEM (the signing.pub written by "
-                            "`kickit-edge keys signing`)")
-    return key
+    return cast(Ed25519PublicKey, _read_key(path, private=False))
 
 
 def sign_manifest(manifest: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:

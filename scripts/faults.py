@@ -34,6 +34,7 @@ from kickit_edge.compiler.publish import publish_snapshot  # noqa: E402
 from kickit_edge.signing import write_key_pair  # noqa: E402
 from tests.runtime.conftest import DEMO_KEY, Server, token, wait_until, write_test_config  # noqa: E402
 from tests.runtime.origins import Origin  # noqa: E402
+from tests.runtime.test_reload import publish_like_a_configmap  # noqa: E402
 from tests.test_signing import signed  # noqa: E402
 
 URL = "/v1/versions?app_id=demo&app_version=1.2.0&platform=ios&environment=production"
@@ -119,22 +120,10 @@ def configmap_data_symlink_swap(bench: Bench) -> None:
     mount = bench.work / "mount"
     mount.mkdir()
 
-    def swap(data: bytes, generation: int) -> None:
-        stamp = mount / f"..2026_11_30_00_00_0{generation}.000000001"
-        stamp.mkdir()
-        (stamp / "snapshot.json").write_bytes(data)
-        old = os.readlink(mount / "..data") if (mount / "..data").is_symlink() else None
-        os.symlink(stamp.name, mount / "..data_tmp")
-        os.rename(mount / "..data_tmp", mount / "..data")
-        if not (mount / "snapshot.json").is_symlink():
-            os.symlink("..data/snapshot.json", mount / "snapshot.json")
-        if old is not None:
-            shutil.rmtree(mount / old)
-
-    swap(bench.a, 1)
+    publish_like_a_configmap(mount, bench.a, 1)
     server = bench.serve("--snapshots", str(mount))
     assert message(server) == OLD_TEXT
-    swap(bench.b, 2)
+    publish_like_a_configmap(mount, bench.b, 2)
     wait_until(lambda: message(server) == NEW_TEXT, what="the ..data swap")
 
 

@@ -53,7 +53,7 @@ def test_reload_through_os_replace(start_server: StartServer, snapshots: Path, t
     assert now["loads"] == 2 and now["rejected"] is None
 
 
-def _configmap(folder: Path, data: bytes, generation: int) -> None:
+def publish_like_a_configmap(folder: Path, data: bytes, generation: int) -> None:
     """Publish the way the kubelet updates a ConfigMap volume: a new hidden folder, then swap ..data."""
     stamp = folder / f"..2026_11_22_00_00_0{generation}.000000001"
     stamp.mkdir()
@@ -71,12 +71,12 @@ def test_reload_through_a_configmap_symlink_swap(start_server: StartServer, tmp_
                                                  snapshot_b: bytes) -> None:
     mount = tmp_path / "mount"
     mount.mkdir()
-    _configmap(mount, snapshot_bytes, 1)
+    publish_like_a_configmap(mount, snapshot_bytes, 1)
     server = start_server("--snapshots", str(mount), "--events-dir", str(tmp_path))
     assert message(server) == OLD_TEXT
-    _configmap(mount, snapshot_b, 2)
+    publish_like_a_configmap(mount, snapshot_b, 2)
     wait_until(lambda: message(server) == NEW_TEXT, what="the swapped snapshot")
-    _configmap(mount, snapshot_bytes, 3)
+    publish_like_a_configmap(mount, snapshot_bytes, 3)
     wait_until(lambda: message(server) == OLD_TEXT, what="the swap back")
     assert status(server)["rejected"] is None
 
