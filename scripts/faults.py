@@ -219,6 +219,16 @@ def cold_start_origin_down_serves_the_cached_copy(bench: Bench) -> None:
         assert message(second) == NEW_TEXT and status(second)["snapshot"]["cached"] is True
 
 
+def cold_start_origin_hangs(bench: Bench) -> None:
+    with Origin(bench.a, mode="hang") as origin:
+        server = bench.serve("--snapshot-url", origin.url, "--cache-dir", str(bench.work / "cache"))
+        assert server.http.get("/health").status_code == 200  # up, after at most the first download's 10 s
+        assert server.http.get("/ready").status_code == 503
+        assert "no complete answer within 10 s" in status(server)["rejected"]["error"]
+        origin.mode = "good"
+        wait_until(lambda: server.http.get("/ready").status_code == 200, timeout=20, what="readiness")
+
+
 def alias_bomb(bench: Bench) -> None:
     config = write_test_config(bench.work / "config")
     bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
@@ -293,6 +303,7 @@ def cases() -> dict[str, Callable[[Bench], None]]:
             "truncated", "bad-status-line", "101-headers", "long-header-line", "huge", "drip", "hang",
             "redirect-loop", "error-500", "reset")},
         "cold start, origin down: cached last good": cold_start_origin_down_serves_the_cached_copy,
+        "cold start, origin hangs: up and not ready": cold_start_origin_hangs,
         "alias bomb": alias_bomb,
         "tampered signed snapshot": _signed_case(
             lambda bench: signed(bench.b, bench.work / "ours").replace(b"Version B", b"Version X", 1),

@@ -51,6 +51,10 @@ __all__ = ["UrlSource", "redact_url", "backoff"]
 log = logging.getLogger("kickit_edge.runtime")
 
 CHUNK = 1 << 20
+# The first download of a worker holds up its start (the server accepts no
+# connection before it): it gets at most this long, so a hanging origin leaves
+# the worker up (and not ready, or serving the cached copy); later polls get the full deadline.
+FIRST_DEADLINE = 10.0
 
 
 def redact_url(url: str) -> str:
@@ -141,8 +145,9 @@ class UrlSource:
         headers = {"Accept": "application/json", "Accept-Encoding": "gzip"}
         if self._etag is not None:
             headers["If-None-Match"] = self._etag
+        deadline = self.deadline if self.state.current is not None else min(self.deadline, FIRST_DEADLINE)
         try:
-            async with asyncio.timeout(self.deadline):
+            async with asyncio.timeout(deadline):
                 async with self._client.stream("GET", self.url, headers=headers) as response:
                     if response.status_code == 304:
                         return None, None
@@ -165,7 +170,7 @@ class UrlSource:
                         raise
                     return spool, response.headers.get("etag")
         except TimeoutError:
-            raise _Failed(f"no complete answer within {self.deadline:g} s") from None
+            raise _Failed(f"no complete answer within {deadline:g} s") from None
 
     def _too_big(self) -> str:
         return f"the snapshot is larger than --max-snapshot-bytes ({self.max_bytes} bytes)"
