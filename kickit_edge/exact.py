@@ -8,9 +8,10 @@ ETags one ``bytes`` of raw MD5 digests, the body boundaries one ``array``, and
 the lookup a dict per (platform, environment) from the version string to a row:
 about the size of the bodies themselves.
 
-A lookup rebuilds the :class:`Answer` from its row (a slice of the bodies, the
-ETag's hex, the rule's name), a few hundred nanoseconds; nothing is parsed or
-hashed per request. The table is immutable once built, so threads may share it.
+A lookup of a record not asked for lately rebuilds its :class:`Answer` from
+the row (a slice of the bodies, the ETag's hex, the rule's name), about a
+microsecond; nothing is parsed or hashed per request, and the answers asked
+for lately are found with one dict lookup. The table is immutable once built.
 
 :class:`ExactAnswers` is the read-only view for one API version, a
 ``Mapping[(platform, environment, version), Answer]`` like the dicts it
@@ -34,6 +35,9 @@ __all__ = ["ExactTable", "ExactAnswers", "build_exact"]
 _ETAGS = re.compile(r'(?:"[0-9a-f]{32}")*')
 
 Key = tuple[str, str, str]
+
+# Built answers an ExactAnswers view keeps (per app and API version).
+RECENT = 16
 
 
 class ExactTable:
@@ -78,20 +82,34 @@ class ExactTable:
 
 
 class ExactAnswers(Mapping[Key, Answer]):
-    """``(platform, environment, version) -> Answer`` for API version 1 or 2, read from an :class:`ExactTable`."""
+    """``(platform, environment, version) -> Answer`` for API version 1 or 2, read from an :class:`ExactTable`.
 
-    __slots__ = ("_table", "_api")
+    The answers asked for last are kept, up to :data:`RECENT` per view (then
+    the memory starts over): clients of an app run a handful of versions, so a
+    request usually finds its answer with one dict lookup, and memory stays
+    bounded by the policy's size, not by the traffic.
+    """
+
+    __slots__ = ("_table", "_api", "_recent")
 
     def __init__(self, table: ExactTable, api: Literal[1, 2]) -> None:
         self._table = table
         self._api: Literal[1, 2] = api
+        self._recent: dict[Key, Answer] = {}
 
     def get(self, key: Key, default: Any = None) -> Any:
+        answer = self._recent.get(key)
+        if answer is not None:
+            return answer
         platform, environment, version = key
         row = self._table.row(platform, environment, version)
         if row < 0:
             return default
-        return self._table.answer(row, self._api, platform, environment, version)
+        answer = self._table.answer(row, self._api, platform, environment, version)
+        if len(self._recent) >= RECENT:
+            self._recent.clear()
+        self._recent[key] = answer  # a race between threads at worst builds the same answer twice
+        return answer
 
     def __getitem__(self, key: Key) -> Answer:
         answer: Answer | None = self.get(key)

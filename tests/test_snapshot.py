@@ -105,3 +105,16 @@ def test_exact_answers_are_the_bodies_and_etags_of_the_snapshot(good: bytes) -> 
         assert one.rule == two.rule == f"exact:{key[0]}/{key[1]}/{key[2]}" and one.status == 200
     assert app.exact_v1.get(("ios", "production", "0.0.0-none")) is None
     assert ("ios", "nowhere", "1.0.0") not in app.exact_v1 and "ios" not in app.exact_v1
+
+
+def test_recently_asked_exact_answers_are_kept_within_a_bound(good: bytes) -> None:
+    from kickit_edge.exact import RECENT
+
+    app = load_snapshot(good).apps["demo"]
+    keys = list(app.exact_v2)
+    first = app.exact_v2.get(keys[0])
+    assert app.exact_v2.get(keys[0]) is first  # kept: the next request is one dict lookup
+    for _ in range(RECENT + 1):
+        for key in keys:
+            assert app.exact_v2.get(key) == app.exact_v2[key]
+    assert len(app.exact_v2._recent) <= RECENT  # type: ignore[attr-defined]
