@@ -28,12 +28,14 @@ from .versions import VersionKey, orderable_key
 from .vocabulary import Verdict
 
 __all__ = [
-    "SCHEMA_VERSION", "Answer", "Condition", "TargetRequest", "Target", "MaintenancePlan", "Minimum",
-    "KeyRecord", "AppIndex", "Snapshot", "canonical_json", "render_body", "etag_of",
+    "SCHEMA_VERSION", "SNAPSHOT_FILE", "Answer", "Condition", "condition_covers", "TargetRequest", "Target",
+    "MaintenancePlan", "Minimum", "KeyRecord", "AppIndex", "Snapshot", "canonical_json", "render_body", "etag_of",
     "encode_snapshot", "error_answer",
 ]
 
 SCHEMA_VERSION = 1
+# The name of the current snapshot in a published folder: the compiler publishes it, the edge follows it.
+SNAPSHOT_FILE = "snapshot.json"
 
 
 class Answer(NamedTuple):
@@ -112,6 +114,26 @@ class Condition(NamedTuple):
         if key is None:
             return False  # a value that has no order is outside every range
         return (self.min is None or key >= self.min) and (self.below is None or key < self.below)
+
+
+def condition_covers(wide: Condition | None, narrow: Condition | None) -> bool:
+    """Whether ``wide`` accepts every value ``narrow`` accepts; False when that is not certain.
+
+    ``None`` is no condition: it accepts everything. The compiler asks this to
+    find targets that can never match; review, to find targets that force more
+    clients than before.
+    """
+    if wide is None:
+        return True
+    if narrow is None:
+        return False
+    if narrow.values is not None:
+        return all(wide.accepts(v) or not narrow.accepts(v) for v in narrow.values)
+    if wide.values is not None:
+        return False
+    low_ok = wide.min is None or (narrow.min is not None and narrow.min >= wide.min)
+    high_ok = wide.below is None or (narrow.below is not None and narrow.below <= wide.below)
+    return low_ok and high_ok
 
 
 class TargetRequest(NamedTuple):

@@ -6,7 +6,10 @@ runs, so it is no dependency between layers at run time (review names
 analytics' ``Reach`` that way); it still counts for the libraries a layer
 must never touch (YAML in the edge, sockets in a root module).
 
-The checker is itself tested: planted violations in a package written into
+The sizes of STYLE.md are checked the same way: no module over 400 lines, no
+function over 60.
+
+Each checker is itself tested: planted violations in a package written into
 ``tmp_path`` must each be reported.
 """
 
@@ -212,6 +215,43 @@ def test_imports_are_read_wherever_they_are(tmp_path: Path) -> None:
         ("os", 1), ("json", 1), ("kickit_edge.runtime", 2), ("kickit_edge.runtime.wire", 2),
         ("kickit_edge.errors", 6), ("kickit_edge.errors.SnapshotError", 6),
     ]
+
+
+# --- sizes ----------------------------------------------------------------------
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def oversized(root: Path = PACKAGE) -> list[str]:
+    """``cli/main.py: 412 lines`` or ``cli/main.py:30 build_parser: 75 lines`` for each module or function too long."""
+    out: list[str] = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        source = path.read_text(encoding="utf-8")
+        if (lines := len(source.splitlines())) > MAX_MODULE_LINES:
+            out.append(f"{relative}: {lines} lines")
+        for node in ast.walk(ast.parse(source, relative)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    out.append(f"{relative}:{node.lineno} {node.name}: {length} lines")
+    return out
+
+
+def test_no_module_or_function_is_too_long() -> None:
+    assert oversized() == []
+
+
+def test_the_size_check_reports_what_is_too_long(tmp_path: Path) -> None:
+    def body(lines: int, indent: str) -> str:
+        return "".join(f"{indent}x{i} = {i}\n" for i in range(lines))
+
+    _plant(tmp_path, "review/fits.py", "def fits():\n" + body(MAX_FUNCTION_LINES - 1, "    "))
+    _plant(tmp_path, "review/long.py", "class A:\n    async def long(self):\n" + body(MAX_FUNCTION_LINES, "        "))
+    _plant(tmp_path, "big.py", "x = 1\n" * (MAX_MODULE_LINES + 1))
+    assert oversized(tmp_path / "kickit_edge") == [
+        f"big.py: {MAX_MODULE_LINES + 1} lines", f"review/long.py:2 long: {MAX_FUNCTION_LINES + 1} lines"]
 
 
 # --- what a root module may do beyond its imports ------------------------------

@@ -15,8 +15,8 @@ from kickit_edge.events import Event
 from kickit_edge.settings import PROCESSES, AdminSettings, Settings, UserSettings
 
 from .analytics.fleet import write
+from .conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 Capture = pytest.CaptureFixture[str]
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..errors import OperatorError, SnapshotError
 from ..evaluation import check_versions
 from ..loader import load_snapshot
-from ..snapshot import Snapshot
+from ..snapshot import SNAPSHOT_FILE, Snapshot
 from .active import Active
 
 __all__ = ["VERDICT_ORDER", "ImpactRow", "Impact", "load_snapshot_at", "verdict_of", "impact_of"]
@@ -51,7 +51,7 @@ def load_snapshot_at(path: str) -> Snapshot:
     """A published snapshot: a file, or a folder holding ``snapshot.json``."""
     target = Path(path)
     if target.is_dir():
-        target = target / "snapshot.json"
+        target = target / SNAPSHOT_FILE
     try:
         data = target.read_bytes()
     except OSError as exc:

@@ -23,7 +23,8 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
     else:
         key = add_app_key(args.config, args.app, args.environment or None, args.expires, args.note)
         err(f"Key for app {args.app!r} added to {args.config} (prefix {key.prefix}). Store it now; it is not shown again.")
-        err(f"AppCockpit clients send it base64-encoded: x-api-token: $(printf %s KEY | base64 -w0)")
+        # `base64 -w0` would be shorter, but macOS's base64 has no -w.
+        err("AppCockpit clients send it base64-encoded: x-api-token: $(printf %s KEY | base64 | tr -d '\\n')")
     out(str(key))
     return 0
 

@@ -56,16 +56,10 @@ def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except ConfigError as error:
-        for diagnostic in error.diagnostics:
-            err(str(diagnostic))
-        err(f"{len(error.diagnostics)} problem{'s' if len(error.diagnostics) != 1 else ''} found; nothing published")
+    except (ConfigError, ConfigTestFailure) as error:
+        for line in error.report("nothing published"):
+            err(line)
         return error.exit_code
-    except ConfigTestFailure as failure:
-        for line in failure.failures:
-            err(f"FAIL {line}")
-        err(f"{len(failure.failures)} config test{'s' if len(failure.failures) != 1 else ''} failed; nothing published")
-        return failure.exit_code
     except KickitError as error:
         err(f"error: {error}")
         return error.exit_code

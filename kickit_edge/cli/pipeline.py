@@ -46,8 +46,8 @@ def cmd_test(args: argparse.Namespace) -> int:
     try:
         compiled = compile_config(args.config_dir, run_tests=True)
     except ConfigTestFailure as failure:
-        for line in failure.failures:
-            out(f"FAIL {line}")
+        for line in failure.lines:
+            out(line)
         out(f"{len(failure.failures)} failed")
         return 1
     for result in compiled.results:

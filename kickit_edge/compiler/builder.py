@@ -95,24 +95,8 @@ class _Builder:
                 self.condition(w.at("os_version"), t.get("os_version")),
                 w,
             ))
-        maintenance = []
-        for env, m in data.get("maintenance", {}).items():
-            w = top.at("maintenance", env)
-            windows = []
-            for i, win in enumerate(m.get("windows", [])):
-                ww = w.at("windows", i)
-                zone = win["timezone"]
-                try:
-                    if zone != "UTC":
-                        ZoneInfo(zone)
-                except (ZoneInfoNotFoundError, ValueError):
-                    self.diagnostics.append(ww.at("timezone").diagnostic(
-                        f"unknown time zone {zone!r}: expected an IANA name such as 'Europe/Berlin' or 'UTC'"))
-                    zone = "invalid"
-                start = self.instant(ww.at("start"), win["start"], zone) if zone != "invalid" else None
-                end = self.instant(ww.at("end"), win["end"], zone) if zone != "invalid" else None
-                windows.append(Window(start, end, self.notice(win), i, ww))
-            maintenance.append(Maintenance(env, m.get("active", False), self.notice(m), tuple(windows), w))
+        maintenance = [self.maintenance(top.at("maintenance", env), env, m)
+                       for env, m in data.get("maintenance", {}).items()]
         tests = [
             TestCase(c["name"], c["check"], c.get("platform"), c.get("environment"),
                      c.get("version"), c.get("build"), c.get("os_version"),
@@ -125,6 +109,23 @@ class _Builder:
             dict(info.get("store_urls", {})), keys, dict(data.get("messages", {})), versions, minimums,
             targets, maintenance, tests, top.at("app"), data,
         )
+
+    def maintenance(self, w: Where, environment: str, raw: dict[str, Any]) -> Maintenance:
+        windows = []
+        for i, win in enumerate(raw.get("windows", [])):
+            ww = w.at("windows", i)
+            zone = win["timezone"]
+            try:
+                if zone != "UTC":
+                    ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                self.diagnostics.append(ww.at("timezone").diagnostic(
+                    f"unknown time zone {zone!r}: expected an IANA name such as 'Europe/Berlin' or 'UTC'"))
+                zone = "invalid"
+            start = self.instant(ww.at("start"), win["start"], zone) if zone != "invalid" else None
+            end = self.instant(ww.at("end"), win["end"], zone) if zone != "invalid" else None
+            windows.append(Window(start, end, self.notice(win), i, ww))
+        return Maintenance(environment, raw.get("active", False), self.notice(raw), tuple(windows), w)
 
     def admin_tokens(self, source: SourceFile) -> list[AdminToken]:
         top = Where(source, ())

@@ -42,6 +42,7 @@ from typing import IO
 
 import httpx2 as httpx
 
+from ..atomicfile import sync_folder
 from ..errors import OperatorError
 from .sources import Mode, sleep_or_stop
 from .state import Outcome, SnapshotState
@@ -207,11 +208,7 @@ class UrlSource:
             os.fsync(spool.fileno())
             os.link(spool.name, tmp := f"{spool.name}.keep")
             os.replace(tmp, self.cache_file)  # the spool file itself is removed when it is closed
-            fd = os.open(self.cache_file.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            sync_folder(self.cache_file.parent)
         except OSError as exc:
             log.warning("cannot keep the snapshot in %s: %s", self.cache_file, exc.strerror or exc)
 

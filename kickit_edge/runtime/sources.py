@@ -35,13 +35,13 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from ..loader import MANIFEST_LIMIT
+from ..snapshot import SNAPSHOT_FILE
 from .state import Outcome, SnapshotState
 
-__all__ = ["Source", "FolderSource", "SNAPSHOT_FILE", "sleep_or_stop"]
+__all__ = ["Source", "FolderSource", "sleep_or_stop"]
 
 log = logging.getLogger("kickit_edge.runtime")
 
-SNAPSHOT_FILE = "snapshot.json"
 
 Mode = Literal["watchfiles", "polling", "http"]
 
