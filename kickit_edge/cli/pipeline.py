@@ -32,7 +32,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.dry_run:
         out(f"snapshot {snapshot.id} {snapshot.digest} ({len(compiled.config.apps)} apps, {snapshot.size} bytes; not published)")
         return 0
-    path, changed = publish_snapshot(compiled.data, args.out, keep=args.keep)
+    path, changed = publish_snapshot(compiled.data, args.out, keep=args.keep, verified=snapshot)
     state = "published" if changed else "unchanged"
     out(f"snapshot {snapshot.id} {snapshot.digest}")
     out(f"{state}: {args.out}/snapshot.json ({len(compiled.config.apps)} apps, {snapshot.size} bytes, "
