@@ -8,6 +8,7 @@ does. Every wait is bounded, so a test can never hang on the origin.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import socket
 import socketserver
@@ -17,7 +18,7 @@ from typing import Literal
 
 __all__ = ["Origin", "MODES", "Mode"]
 
-Mode = Literal["good", "truncated", "bad-status-line", "101-headers", "long-header-line", "huge", "drip", "hang",
+Mode = Literal["good", "gzip", "truncated", "bad-status-line", "101-headers", "long-header-line", "huge", "drip", "hang",
                "redirect-loop", "error-500", "reset"]
 MODES: tuple[Mode, ...] = ("truncated", "bad-status-line", "101-headers", "long-header-line", "huge", "drip", "hang",
                            "redirect-loop", "error-500", "reset")
@@ -31,6 +32,7 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         origin = self.server.origin
+        origin.connections += 1
         sock: socket.socket = self.request
         sock.settimeout(5)
         while True:  # keep-alive: one request after another on this connection
@@ -45,6 +47,12 @@ class _Handler(socketserver.BaseRequestHandler):
         """Answer one request; False when the connection must end."""
         mode, body = origin.mode, origin.body
         etag = '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
+        if mode == "gzip":
+            packed = gzip.compress(body)
+            sock.sendall(f"HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Encoding: gzip\r\n"
+                         f"Content-Length: {len(packed)}\r\n\r\n".encode() + packed)
+            origin.gzip_asked = b"accept-encoding: gzip" in request.lower()
+            return True
         if mode == "good":
             if f"if-none-match: {etag}".encode() in request.lower():
                 sock.sendall(f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n".encode())
@@ -143,6 +151,8 @@ class Origin:
         self.body = body
         self.mode: Mode = mode
         self.requests = 0
+        self.connections = 0
+        self.gzip_asked = False
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.origin = self
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/snapshot.json?sig=SECRET"

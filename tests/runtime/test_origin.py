@@ -64,6 +64,24 @@ def test_each_hostile_answer_is_a_rejected_poll_and_the_good_snapshot_stays(orig
     source.close()
 
 
+def test_gzip_is_asked_for_and_one_connection_serves_every_poll(origin: Origin, tmp_path: Path,
+                                                                 snapshot_b: bytes) -> None:
+    state = SnapshotState()
+    source = UrlSource(state, origin.url, cache_dir=tmp_path)
+    origin.mode = "gzip"
+    assert source.refresh() == "loaded" and origin.gzip_asked
+    for _ in range(3):
+        assert source.refresh() == "unchanged"
+    origin.body = snapshot_b
+    assert source.refresh() == "loaded" and state.current is not None and state.current.snapshot.revision == "rev-b"
+    assert origin.requests == 5 and origin.connections == 1  # kept alive between polls
+    # A small gzip body that inflates past the bound is refused as it inflates.
+    source.max_bytes = len(snapshot_b) - 1
+    origin.body = snapshot_b + b" "
+    assert source.refresh() == "rejected" and "larger than --max-snapshot-bytes" in state.rejected.error  # type: ignore[union-attr]
+    source.close()
+
+
 def test_the_same_failure_is_logged_once_then_counted(origin: Origin, tmp_path: Path,
                                                      caplog: pytest.LogCaptureFixture) -> None:
     state = SnapshotState()
