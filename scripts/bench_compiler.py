@@ -46,10 +46,10 @@ def _run_measured(argv: list[str]) -> tuple[float, int, str]:
 LOAD_PROBE = """
 import json, resource, sys, time
 from kickit_edge.evaluation import check_versions
-try:
-    from kickit_edge import loader as format
-except ImportError:  # before the streaming loader
-    from kickit_edge import snapshot as format
+import importlib, os, kickit_edge
+# The streaming loader, or (to measure a build from before it) the snapshot module's loader.
+streaming = os.path.exists(os.path.join(os.path.dirname(kickit_edge.__file__), "loader.py"))
+format = importlib.import_module("kickit_edge.loader" if streaming else "kickit_edge.snapshot")
 
 def rss_mib():
     with open("/proc/self/statm") as statm:
