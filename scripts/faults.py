@@ -150,7 +150,7 @@ def folder_deleted_and_recreated(bench: Bench) -> None:
 
 def rejected_then_rewritten_in_place(bench: Bench) -> None:
     snapshots = bench.folder(bench.a)
-    server = bench.serve("--snapshots", str(snapshots), "--watch", "poll")
+    server = bench.serve("--snapshots", str(snapshots), "--watch", "poll", "--resync-interval", "2")
     current = snapshots / "snapshot.json"
     head, rest = bench.b.split(b"\n", 1)
     bad = head + b"\n" + rest.replace(b"Version B", b"Version X", 1)
@@ -160,7 +160,7 @@ def rejected_then_rewritten_in_place(bench: Bench) -> None:
     with open(current, "r+b") as handle:  # same inode, size, first line and mtime
         handle.write(bench.b)
     os.utime(current, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    wait_until(lambda: message(server) == NEW_TEXT, timeout=45, what="the rewritten file (by the periodic re-read)")
+    wait_until(lambda: message(server) == NEW_TEXT, timeout=20, what="the rewritten file (by the periodic re-read)")
 
 
 def malformed_app_line(bench: Bench) -> None:
