@@ -3,8 +3,8 @@
 :func:`read_snapshot` reads from a file or any binary stream (a download
 spooled to disk), a MiB at a time; :func:`load_snapshot` reads bytes already
 in memory, in place. Each line is hashed as it is read and each app line is
-turned at once into its immutable indexes (:class:`~kickit_edge.snapshot.AppIndex`,
-the exact answers held compactly by :mod:`kickit_edge.exact`), then dropped.
+turned at once into its immutable indexes (:func:`kickit_edge.appline.app_index`),
+then dropped.
 So a load holds the indexes it built plus one line, never the raw file and a
 copy of it, and nothing is returned until the manifest (schema version, and a
 signature when the caller checks one), the digest, the header, every app line
@@ -20,90 +20,15 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from .appline import MALFORMED, answer_of, app_index, strings
 from .errors import SnapshotError
-from .exact import ExactAnswers, build_exact
-from .snapshot import (
-    SCHEMA_VERSION, Answer, AppIndex, Condition, KeyRecord, MaintenancePlan, Minimum, Snapshot, Target, TargetRequest,
-)
-from .versions import InvalidVersion, version_key
-from .vocabulary import Verdict
+from .snapshot import SCHEMA_VERSION, Answer, AppIndex, KeyRecord, Snapshot
 
 __all__ = ["MANIFEST_LIMIT", "ManifestCheck", "read_snapshot", "load_snapshot"]
 
 # A manifest line is a few hundred bytes; a file without a line break this early is not a snapshot.
 MANIFEST_LIMIT = 64 * 1024
 
-
-def _answer(entry: list[Any], status: int, verdict: Verdict, rule: str | None) -> Answer:
-    body, etag = entry
-    if type(etag) is not str:
-        raise TypeError(f"an ETag is not a string: {etag!r}")
-    return Answer(status, body.encode("utf-8"), etag, verdict, rule)
-
-
-def _condition(raw: dict[str, Any] | None) -> Condition | None:
-    if raw is None:
-        return None
-    values = frozenset(raw["in"]) if raw.get("in") is not None else None
-    low = version_key(raw["min"]) if raw.get("min") is not None else None
-    high = version_key(raw["below"]) if raw.get("below") is not None else None
-    return Condition(values, low, high)
-
-
-def _optional_set(raw: list[str] | None) -> frozenset[str] | None:
-    return frozenset(raw) if raw is not None else None
-
-
-def _target(raw: dict[str, Any]) -> Target:
-    platforms, environments = _optional_set(raw["platforms"]), _optional_set(raw["environments"])
-    version, build, os_version = _condition(raw["version"]), _condition(raw["build"]), _condition(raw["os_version"])
-    tests: dict[str, frozenset[str] | Condition | None] = {
-        "platform": platforms, "environment": environments, "version": version, "build": build,
-        "os_version": os_version,
-    }
-    checks = tuple((TargetRequest._fields.index(name), test) for name, test in tests.items() if test is not None)
-    return Target(raw["id"], raw["rule"], raw["hard"], raw["message"], platforms, environments,
-                  version, build, os_version, tuple(sorted(raw["pinned"].items())), checks)
-
-
-def _strings(raw: Any, what: str) -> tuple[str, ...]:
-    if not isinstance(raw, list) or not all(type(item) is str for item in raw):
-        raise TypeError(f"{what} is not a list of strings")
-    return tuple(sys.intern(item) for item in raw)
-
-
-def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
-    exact = build_exact(raw["exact"])
-    minimum: dict[tuple[str, str], Minimum] = {}
-    for platform, by_env in raw["minimum"].items():
-        for environment, record in by_env.items():
-            verdict: Verdict = "hard" if record["force"] else "soft"
-            minimum[(sys.intern(platform), sys.intern(environment))] = Minimum(
-                version_key(record["version"]),
-                _answer(record["v1"], 200, verdict, record["rule"]),
-                _answer(record["v2"], 200, verdict, record["rule"]),
-            )
-    targets = tuple(_target(t) for t in raw["targets"])
-    maintenance = {}
-    for environment, plan in raw["maintenance"].items():
-        switch = plan["switch"]
-        maintenance[sys.intern(environment)] = MaintenancePlan(
-            _answer(switch["body"], 200, "maintenance", switch["rule"]) if switch else None,
-            tuple((float(w["start"]), float(w["end"]), _answer(w["body"], 200, "maintenance", w["rule"]))
-                  for w in plan["windows"]),
-        )
-    name, uuid, disabled = raw["name"], raw["uuid"], raw["disabled"]
-    if type(name) is not str or type(uuid) is not str or type(disabled) is not bool:
-        raise TypeError("name, uuid or disabled has the wrong type")
-    return AppIndex(
-        app_id, name, uuid, disabled, _strings(raw["platforms"], "platforms"),
-        _strings(raw["environments"], "environments"), ExactAnswers(exact, 1), ExactAnswers(exact, 2),
-        minimum, targets, maintenance,
-    )
-
-
-# Anything a malformed line can raise while its indexes are built.
-_MALFORMED = (ValueError, KeyError, TypeError, AttributeError, IndexError, InvalidVersion)
 
 ManifestCheck = Callable[[dict[str, Any]], None]
 
@@ -134,7 +59,7 @@ def _key_record(raw: dict[str, Any]) -> KeyRecord:
     if expires is not None and type(expires) not in (int, float):
         raise TypeError("a key's expiry is not a number")
     environments = raw["environments"]
-    return KeyRecord(app, sha256, None if environments is None else frozenset(_strings(environments, "environments")),
+    return KeyRecord(app, sha256, None if environments is None else frozenset(strings(environments, "environments")),
                      expires)
 
 
@@ -142,10 +67,10 @@ def _header(line: bytes) -> tuple[list[str], dict[str, KeyRecord], Answer]:
     try:
         header = json.loads(line)
         ids = header["apps"]
-        _strings(ids, "apps")
+        strings(ids, "apps")
         keys = {prefix: _key_record(k) for prefix, k in header["keys"].items()}
-        return ids, keys, _answer(header["maintenance_off"], 200, "ok", None)
-    except _MALFORMED as exc:
+        return ids, keys, answer_of(header["maintenance_off"], 200, "ok", None)
+    except MALFORMED as exc:
         raise SnapshotError(f"snapshot header is not valid: {type(exc).__name__}: {exc}") from None
 
 
@@ -192,8 +117,8 @@ def _apps(stream: _Lines, ids: list[str], digest: Any) -> tuple[dict[str, AppInd
         if not line.endswith(b"\n"):
             return apps, size, f"snapshot is truncated: {len(ids)} apps announced, {len(apps)} found"
         try:
-            apps[sys.intern(app_id)] = _app_index(app_id, json.loads(line))
-        except _MALFORMED as exc:
+            apps[sys.intern(app_id)] = app_index(app_id, json.loads(line))
+        except MALFORMED as exc:
             return apps, size, f"snapshot app {app_id!r} is not valid: {type(exc).__name__}: {exc}"
     return apps, size, None
 

@@ -29,8 +29,8 @@ from .vocabulary import Verdict
 
 __all__ = [
     "SCHEMA_VERSION", "SNAPSHOT_FILE", "Answer", "Condition", "condition_covers", "TargetRequest", "Target",
-    "MaintenancePlan", "Minimum", "KeyRecord", "AppIndex", "Snapshot", "canonical_json", "render_body", "etag_of",
-    "encode_snapshot", "error_answer",
+    "MaintenancePlan", "Minimum", "AppView", "KeyRecord", "AppIndex", "Snapshot", "canonical_json", "render_body",
+    "etag_of", "encode_snapshot", "error_answer",
 ]
 
 SCHEMA_VERSION = 1
@@ -46,6 +46,7 @@ class Answer(NamedTuple):
     etag: str
     verdict: Verdict
     rule: str | None
+    hard_from: str | None = None  # a soft answer's deadline (ISO 8601), sent as X-Kickit-Hard-From
 
 
 def canonical_json(value: Any) -> bytes:
@@ -164,12 +165,25 @@ class Target(NamedTuple):
     # Values the target pins to one choice, as sorted pairs; they complete target_meta.
     pinned: tuple[tuple[str, str], ...]
     checks: tuple[TargetCheck, ...]
+    # Releases: the OS a client needs (per platform) to comply; the text (soft) for one on an older OS.
+    os_gates: dict[str, VersionKey] | None = None
+    os_message: str | None = None
+    hard_from: str | None = None  # soft until then
 
 
 class Minimum(NamedTuple):
     key: VersionKey
     v1: Answer
     v2: Answer
+    os_gate: VersionKey | None = None  # an older OS cannot install a satisfying release: os_v1/os_v2 (soft)
+    os_v1: Answer | None = None
+    os_v2: Answer | None = None
+
+
+class AppView(NamedTuple):  # an app's upgrade rules in one interval of time (see AppIndex.changes)
+    minimum: dict[tuple[str, str], Minimum]
+    targets: tuple[Target, ...]
+    base: int  # where this view's target answers start in the answer cache's slot numbers
 
 
 class MaintenancePlan(NamedTuple):
@@ -201,6 +215,9 @@ class AppIndex:
     # Target answers echo the client, so they are rendered on first use and
     # kept here (bounded by the evaluation module); clients repeat themselves.
     target_answers: dict[tuple[int, tuple[str | None, ...]], Answer] = field(default_factory=dict)
+    # Rules that change with time: views[0] before changes[0], views[i] from changes[i-1] on (epoch seconds).
+    changes: tuple[float, ...] = ()
+    views: tuple[AppView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
