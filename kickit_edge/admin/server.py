@@ -14,6 +14,7 @@ from ..runtime.limits import BoundedProtocol, HttpLimits, raw_answer
 from ..settings import AdminSettings
 from .app import create_admin_app
 from .errors import BadRequest, error_body
+from .gitlog import GitOptions
 
 __all__ = ["serve_admin"]
 
@@ -37,14 +38,17 @@ class AdminProtocol(BoundedProtocol):
 
 
 def serve_admin(settings: AdminSettings) -> None:
-    """Serve the management API until interrupted. Raise ConfigError/ConfigTestFailure if the config is bad."""
+    """Serve the management API until interrupted. Raise ConfigError/ConfigTestFailure if the config is bad,
+    OperatorError if the git setup cannot work."""
     import uvicorn
 
     config, publish = settings.config, settings.publish
+    git = GitOptions(settings.git_email_domain, settings.git_branch, settings.git_remote, settings.git_push_delay)
 
     log_config = _log_config()
     logging.config.dictConfig(log_config)
     checked = read_config(config)
+    app = create_admin_app(config, publish, git=git)  # before publishing: it finishes a write a crash cut off
     if publish:
         compiled = compile_config(config)
         _, changed = publish_snapshot(compiled.data, publish)
@@ -52,7 +56,6 @@ def serve_admin(settings: AdminSettings) -> None:
     if not checked.admin_tokens:
         log.warning("%s has no admin tokens, so every request answers 401; mint one with "
                     "kickit-edge keys new --admin NAME --config %s", config, config)
-    app = create_admin_app(config, publish)
     # uvicorn's access log would write auth_token query values; ours filters them.
     AdminProtocol.limits = HttpLimits.of(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_config=log_config,
