@@ -112,8 +112,8 @@ class ConfigStore:
         """The config as it is on disk, or the last good one if it is invalid now."""
         fingerprint = _fingerprint(self.root)
         with self._lock:
-            if self._catalog is not None and fingerprint == self._fingerprint:
-                return self._catalog
+            if self._catalog is not None and fingerprint in (self._fingerprint, self._reported):
+                return self._catalog  # unchanged, or known to be invalid: not parsed again per request
             try:
                 catalog = Catalog(read_config(self.root))
             except ConfigError as error:
