@@ -316,3 +316,8 @@ def load_config_dir(config_dir: str | os.PathLike[str], progress: Progress | Non
         if source is not None:
             files.append(source)
     return files, diagnostics
+
+
+def load_file(file: Path, shown: str) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """One config file, read as the folder's files are (size-bounded, UTF-8, alias-bounded)."""
+    return _load_file(file, shown)
