@@ -192,7 +192,7 @@ def cmd_events_users(args: argparse.Namespace) -> int:
 
     destination = Destination(args.format, args.out, args.db, args.checkpoint)
     result, unusable = update_users(args.events_dir, destination, now=datetime.now(UTC), full=args.full,
-                                    retention_days=args.retention_days, progress=_progress())
+                                    retention_days=args.retention_days, prune=args.prune, progress=_progress())
     for line in users_summary(result, destination.where(), unusable):
         _err(line)
     return 0
@@ -223,10 +223,9 @@ def cmd_events_adoption(args: argparse.Namespace) -> int:
     from .analytics.page import render_adoption_html
     from .analytics.report import render_adoption_json, render_adoption_text
 
-    active = scan_active(args.events_dir, args.since, datetime.now(UTC), app=args.app,
-                         daily=args.format != "table", progress=_progress())
+    active = scan_active(args.events_dir, args.since, datetime.now(UTC), app=args.app, progress=_progress())
     _report_scan(active.report)
-    adoption = adoption_of(active)
+    adoption = adoption_of(active, daily=args.format != "table")
     render = {"table": render_adoption_text, "json": render_adoption_json, "html": render_adoption_html}
     _write(render[args.format](adoption), args.out)
     return 0
@@ -438,7 +437,7 @@ def _add_events(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                                         "latest version and environment",
         description="Fold every authentication into one record per app, user and platform, as the AppCockpit "
                     "seed keeps it. With --out or --db a checkpoint is kept, and a re-run reads only what is new. "
-                    "Files past the retention are removed.")
+                    "Files past the retention are not read; --prune deletes them.")
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="output format (default: jsonl)")
     p.add_argument("--out", metavar="FILE", help="write the records to FILE (default: stdout), the checkpoint "
                                                  "to FILE.checkpoint")
@@ -446,8 +445,11 @@ def _add_events(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--checkpoint", metavar="FILE", help="keep the checkpoint in FILE")
     p.add_argument("--full", action="store_true", help="ignore the checkpoint and read everything again")
     p.add_argument("--retention-days", type=_days, default=RETENTION.default, metavar="N",
-                   help=f"ignore authentications, and remove files, older than N days (default: {RETENTION.default}, "
+                   help=f"ignore authentications and files older than N days (default: {RETENTION.default}, "
                         "as serve's --event-retention-days)")
+    p.add_argument("--prune", action="store_true",
+                   help="also delete the files past the retention (the server's own sweep does this; a report "
+                        "deletes nothing without --prune)")
     p.set_defaults(func=cmd_events_users)
 
     p = events_sub.add_parser(

@@ -38,7 +38,7 @@ __all__ = ["EventFile", "Block", "DamagedFile", "ContentChanged", "list_event_fi
            "remove_expired"]
 
 _NAME = re.compile(r"^(events-(\d{8})-.+)\.jsonl(\.gz)?(\.tmp)?$")
-_CHUNK = 1 << 20
+_CHUNK = 8 << 20  # a block per 8 MiB: few enough handovers to the engine, bounded memory
 
 
 class DamagedFile(OperatorError):
@@ -58,11 +58,19 @@ class EventFile:
 
 
 class Block(NamedTuple):
-    """Complete lines (without their newline) and the content offset just after the last of them."""
+    """Complete lines (joined by newlines, without the last one) and the content offset just after them."""
 
-    lines: list[bytes]
+    data: bytes
     end: int
     torn: bool = False  # the one line is the unterminated end of a closed file
+
+    @property
+    def count(self) -> int:
+        """How many lines the block holds."""
+        return self.data.count(b"\n") + 1
+
+    def lines(self) -> list[bytes]:
+        return self.data.split(b"\n")
 
 
 def _folder_names(folder: Path) -> list[str]:
@@ -174,6 +182,6 @@ def _blocks(raw: io.BufferedIOBase, file: EventFile, start: int) -> Iterator[Blo
             continue
         tail = data[cut + 1:]
         offset += cut + 1
-        yield Block(data[:cut].split(b"\n"), offset)
+        yield Block(data[:cut], offset)
     if tail and file.compressed:
-        yield Block([tail], offset + len(tail), torn=True)
+        yield Block(tail, offset + len(tail), torn=True)

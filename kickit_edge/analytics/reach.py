@@ -38,9 +38,9 @@ def reach_of(diff: Diff, active: Active, source: str) -> Reach:
     """How many of the ``active`` users each version change of ``diff`` touches, and in all."""
     versions: dict[tuple[str, str, str | None], Counter[str]] = {}
     per_app: Counter[str] = Counter()
-    for (app_id, _user, platform), (_t, _rid, version, environment) in active.latest.items():
-        versions.setdefault((app_id, platform, environment), Counter())[version] += 1
-        per_app[app_id] += 1
+    for app_id, platform, environment, version, users in active.run("adoption"):
+        versions.setdefault((app_id, platform, environment), Counter())[version] += users
+        per_app[app_id] += users
     changes = {}
     touched = forced = 0
     for app in diff.changed:
@@ -60,4 +60,4 @@ def reach_of(diff: Diff, active: Active, source: str) -> Reach:
                 if before != after:
                     touched += n
                     forced += n if after in ("hard", "app_disabled") else 0
-    return Reach(source, active.since, len(active.latest), dict(per_app), changes, touched, forced)
+    return Reach(source, active.since, sum(per_app.values()), dict(per_app), changes, touched, forced)

@@ -137,6 +137,9 @@ def users_summary(result: FoldResult, where: str, unusable: str | None) -> list[
         out.append(f"removed {len(result.removed)} file{'s' if len(result.removed) != 1 else ''} past the "
                    f"retention (days before {day}): {', '.join(result.removed)}")
     out += [f"warning: {e}" for e in result.remove_errors]
+    if result.past:
+        out.append(f"skipped {len(result.past)} file{'s' if len(result.past) != 1 else ''} past the retention "
+                   f"(days before {day}); --prune deletes them")
     if scan.too_old:
         out.append(f"ignored {scan.too_old:,} authentication{'s' if scan.too_old != 1 else ''} before {day} "
                    "(past the retention)")

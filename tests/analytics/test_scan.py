@@ -1,4 +1,4 @@
-"""Scanning: the fast decoder agrees with decode_event; any file order and any split give the same records."""
+"""Scanning: the engine's check agrees with decode_event; any file order and any split give the same records."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kickit_edge.analytics.scan import _fast, decode_line
+from kickit_edge.analytics.engine import connect
+from kickit_edge.analytics.scan import _CLASSIFY, decode_line
 from kickit_edge.analytics.users import UserRecord, fold_users
 from kickit_edge.events import Event, MalformedEvent, decode_event, encode_event
 
@@ -49,6 +50,20 @@ def mutations() -> list[bytes]:
     return out
 
 
+def engine_passes(lines: list[bytes]) -> list[bool]:
+    """Which lines the engine's check passes without asking decode_event."""
+    connection = connect()
+    connection.execute("CREATE TEMP TABLE lines (file INTEGER, n BIGINT, line VARCHAR)")
+    texts = [line.decode("utf-8", "replace") for line in lines]
+    connection.execute("INSERT INTO lines SELECT 0, generate_subscripts($t, 1), unnest($t)", {"t": texts})
+    connection.execute(_CLASSIFY, {"fmt": "%Y-%m-%dT%H:%M:%S.%fZ"})
+    return [bool(fast) for (fast,) in connection.execute("SELECT fast FROM parsed ORDER BY n").fetchall()]
+
+
+def _fast(line: bytes) -> bool:
+    return engine_passes([line])[0]
+
+
 @pytest.mark.parametrize("line", mutations())
 def test_the_fast_decoder_answers_as_decode_event(line):
     try:
@@ -64,8 +79,8 @@ def test_the_fast_decoder_answers_as_decode_event(line):
         canonical = datetime.strptime(expected["time"], "%Y-%m-%dT%H:%M:%S.%fZ").strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         expected = dict(expected, time=canonical)
     assert got == expected
-    if _fast(line) is not None:
-        assert isinstance(expected, dict), "the fast path accepted a line decode_event rejects"
+    if _fast(line):
+        assert isinstance(expected, dict), "the engine passed a line decode_event rejects"
 
 
 texts = st.text(min_size=1, max_size=12)
@@ -83,7 +98,9 @@ def test_every_line_the_writer_writes_takes_the_fast_path(moment, app, user, ver
               request_id="r", verdict="hard", data=data),
     ):
         line = encode_event(event)
-        assert _fast(line) == decode_event(line)
+        decode_event(line)
+        if b"\\u" not in line:  # the engine writes non-ASCII text unescaped: those lines go to decode_event
+            assert _fast(line.rstrip(b"\n")), line
 
 
 # --- order and splits --------------------------------------------------------------
