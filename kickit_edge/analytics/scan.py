@@ -6,8 +6,10 @@ new lines a block at a time, and leaves the valid records in a table (by
 default ``events``, the columns of :data:`~.engine.EVENT_COLUMNS`, ``time`` canonical so
 that times compare as text), calling back after each batch.
 
-Every line is checked as :func:`~kickit_edge.events.decode_event` checks it.
-The engine checks the bulk: a line passes there only if it is exactly what the
+Rotated files not read before go first to :mod:`.bulk`, which takes a whole
+file when every line of it is exactly the writer's. Every other line is
+checked as :func:`~kickit_edge.events.decode_event` checks it. The engine
+checks the bulk of them: a line passes there only if it is exactly what the
 writer writes (parsed and written back, it gives the same text; the time has
 all its digits and is a real instant; no ``NaN``). Whatever it does not pass
 goes to ``decode_event`` for the verdict and the message, so the engine's check
@@ -28,6 +30,7 @@ from typing import Any
 import duckdb
 
 from ..events import TIME_FORMAT, MalformedEvent, decode_event
+from .bulk import GROUP_BYTES, content_size, read_whole
 from .engine import EVENT_COLUMNS, create_events_table, insert_columns
 from .eventfiles import Block, ContentChanged, DamagedFile, EventFile, read_blocks
 
@@ -143,6 +146,7 @@ class Scan:
         """Read every new line; after each batch, ``consume`` the valid records left in the table."""
         create_events_table(self.connection, self.table)
         self.connection.execute("CREATE OR REPLACE TEMP TABLE lines (file INTEGER, n BIGINT, line VARCHAR)")
+        self._read_whole(consume)
         for index, file in enumerate(self.files):
             mark = self.marks.setdefault(file.stem, Mark())
             if mark.complete or (not file.compressed and _size(file) == mark.offset):
@@ -162,6 +166,27 @@ class Scan:
             self._tell(f"read {index + 1}/{len(self.files)} files, {self.report.lines:,} lines")
         self._flush(consume)
         return self.report
+
+    def _read_whole(self, consume: Callable[[], None]) -> None:
+        """The rotated files not read before, as far as :func:`~.bulk.read_whole` takes them, a group at a time."""
+        group: list[EventFile] = []
+        size = 0
+        fresh = [f for f in self.files if f.compressed and self.marks.get(f.stem, Mark()) == Mark()]
+        for number, file in enumerate(fresh):
+            group.append(file)
+            size += content_size(file) or 0
+            if size < GROUP_BYTES and number + 1 < len(fresh):
+                continue
+            taken = read_whole(self.connection, group, self.table)
+            for whole in group:
+                lines = taken.get(str(whole.path))
+                if lines is not None:
+                    self.marks[whole.stem] = Mark(content_size(whole) or 0, lines, True)
+                    self.report.files_read += 1
+                    self.report.lines += lines
+            self._flush(consume)
+            self._tell(f"read {number + 1}/{len(fresh)} rotated files, {self.report.lines:,} lines")
+            group, size = [], 0
 
     def _read(self, index: int, file: EventFile, mark: Mark) -> None:
         for block in read_blocks(file, mark.offset):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kickit_edge.analytics.engine import connect
-from kickit_edge.analytics.scan import _CLASSIFY, decode_line
+from kickit_edge.analytics.scan import _CLASSIFY, Scan, decode_line
 from kickit_edge.analytics.users import UserRecord, fold_users
 from kickit_edge.events import Event, MalformedEvent, decode_event, encode_event
 
@@ -22,6 +23,10 @@ from .fleet import NOW, append, oracle, rotate, write
 AUTH = json.loads(encode_event(Event(
     time=datetime(2026, 11, 22, 19, 20, 52, 123456, tzinfo=UTC), type="authenticate", app="shop", user="u1",
     platform="ios", app_version="2.5.0", environment="production", snapshot="abc", request_id="r1")))
+CHECK_EVENT = Event(
+    time=datetime(2026, 11, 22, 9, tzinfo=UTC), type="target_check", app="shop", platform="ios",
+    app_version="1.0.1-production", environment="production", request_id="c1", build_number="1000",
+    os_version="10.5", verdict="soft", data={"k": 1})
 CHECK = json.loads(encode_event(Event(
     time=datetime(2026, 11, 22, 19, 20, 52, 123456, tzinfo=UTC), type="target_check", app="shop",
     platform="ios", app_version="1.0.1-production", environment="production", request_id="r2",
@@ -155,3 +160,45 @@ def test_a_run_after_each_batch_equals_one_run_over_all(events, split, cuts, how
         assert incremental.incremental
         assert incremental.scan.lines == len(new)  # the old lines are not read again
         assert incremental.records == fold_users(folder, now=NOW).records == oracle(events)
+
+
+# --- rotated files read whole --------------------------------------------------------
+
+
+def _expected(line: bytes) -> tuple[int, list[tuple[str, ...]]]:
+    """(malformed lines, user records) that decode_event makes of ``line``."""
+    try:
+        record = decode_event(line)
+    except MalformedEvent:
+        return 1, []
+    if record["type"] != "authenticate":
+        return 0, []
+    if None in (record["user"], record["platform"], record["app_version"]):
+        return 1, []
+    return 0, [(record["app"], record["user"], record["platform"], record["app_version"], record["environment"])]
+
+
+@pytest.mark.parametrize("line", mutations())
+def test_a_rotated_file_with_any_line_gives_what_decode_event_gives(tmp_path, line):
+    (tmp_path / "events-20261122-web1-1-0.jsonl.gz").write_bytes(gzip.compress(line + b"\n", mtime=0))
+    result = fold_users(tmp_path, now=datetime(2026, 11, 23, tzinfo=UTC))
+    malformed, records = _expected(line)
+    assert result.scan.malformed == malformed
+    assert [(r.app, r.user_id, r.platform, r.app_version, r.environment) for r in result.records] == records
+
+
+def test_clean_rotated_files_are_taken_whole(tmp_path, monkeypatch):
+    events = [Event(time=NOW - timedelta(minutes=i), type="authenticate", app="shop", user=f"u{i}",
+                    platform="ios", app_version="1.0", environment="production", request_id=f"r{i}")
+              for i in range(50)]
+    write(tmp_path, "events-20261122-web1-1-0", events[:25], gz=True)
+    write(tmp_path, "events-20261122-web1-1-1", [*events[25:], CHECK_EVENT], gz=True)
+
+    def careful(*args: object) -> None:
+        raise AssertionError("a clean rotated file went line by line")
+
+    monkeypatch.setattr(Scan, "_take", careful)
+    result = fold_users(tmp_path, now=NOW)
+    assert result.records == oracle(events) and result.scan.lines == 51
+    assert {stem: (m.lines, m.complete) for stem, m in result.checkpoint.marks.items()} == {
+        "events-20261122-web1-1-0": (25, True), "events-20261122-web1-1-1": (26, True)}
