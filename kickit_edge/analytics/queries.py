@@ -22,8 +22,8 @@ so no query converts them.
                        longer prompts
 =====================  ========================================================
 
-"Latest" is one rule everywhere: the greatest time, then request id, version
-and environment, so two authentications in the same microsecond still have one
+"Latest" is one rule everywhere: the greatest time, then the greatest request
+id, version and environment, so two authentications in the same microsecond still have one
 winner whatever order the engine reads them in.
 
 :func:`query` gives a query in DuckDB's SQL with its ``$parameters``;
@@ -38,7 +38,7 @@ from typing import Literal, get_args
 import sqlglot
 from sqlglot import exp
 
-__all__ = ["QueryName", "QUERY_NAMES", "Dialect", "DIALECTS", "AUTHENTICATIONS", "LATEST", "query", "translate",
+__all__ = ["QueryName", "QUERY_NAMES", "Dialect", "DIALECTS", "AUTHENTICATIONS", "TIE_BREAK", "query", "translate",
            "USER_ROWS_OF_EVENTS", "USER_RECORDS"]
 
 QueryName = Literal["user_records", "active_users", "adoption", "daily_adoption", "users_per_verdict",
@@ -55,8 +55,9 @@ FROM events
 WHERE type = 'authenticate' AND "user" IS NOT NULL AND platform IS NOT NULL AND app_version IS NOT NULL
 """
 
-# The order that names the latest of several authentications (or records).
-LATEST = "ORDER BY {time} DESC, request_id DESC, app_version DESC, COALESCE(environment, '') DESC"
+# Of several authentications (or records) at the same, latest, time, the one
+# whose fields are greatest in this order is the latest.
+TIE_BREAK = "ORDER BY {t}request_id DESC, {t}app_version DESC, COALESCE({t}environment, '') DESC"
 
 # A record is a min (first) and a max (last) with the latest's fields, so records
 # fold with records as events do: the state of an incremental run is a relation
@@ -67,24 +68,42 @@ FROM authentications
 WHERE time >= $cutoff
 """
 
+# The latest time is found by grouping (cheap in every engine); only the rows
+# at that time are ranked, to break ties.
+USER_BOUNDS = """
+SELECT app, user_id, platform, MIN(first_at) AS first_seen, MAX(last_at) AS last_seen
+FROM user_rows
+GROUP BY app, user_id, platform
+"""
+
 USER_RECORDS = f"""
 SELECT app, user_id, platform, first_seen AS first_authenticated_at, last_at AS last_authenticated_at,
        app_version, environment, request_id
 FROM (
-    SELECT app, user_id, platform, last_at, request_id, app_version, environment,
-           MIN(first_at) OVER (PARTITION BY app, user_id, platform) AS first_seen,
-           ROW_NUMBER() OVER (PARTITION BY app, user_id, platform {LATEST.format(time="last_at")}) AS rank
-    FROM user_rows
+    SELECT u.app, u.user_id, u.platform, b.first_seen, u.last_at, u.request_id, u.app_version, u.environment,
+           ROW_NUMBER() OVER (PARTITION BY u.app, u.user_id, u.platform {TIE_BREAK.format(t="u.")}) AS rank
+    FROM user_rows AS u
+    JOIN user_bounds AS b
+      ON u.app = b.app AND u.user_id = b.user_id AND u.platform = b.platform AND u.last_at = b.last_seen
 ) AS ranked
 WHERE rank = 1
+"""
+
+WINDOW = """
+SELECT *, SUBSTRING(time, 1, 10) AS day
+FROM authentications
+WHERE time >= $since AND ($app = '' OR app = $app)
 """
 
 ACTIVE_USERS = f"""
 SELECT app, user_id, platform, time, request_id, app_version, environment
 FROM (
-    SELECT *, ROW_NUMBER() OVER (PARTITION BY app, user_id, platform {LATEST.format(time="time")}) AS rank
-    FROM authentications
-    WHERE time >= $since AND ($app = '' OR app = $app)
+    SELECT w.*, ROW_NUMBER() OVER (PARTITION BY w.app, w.user_id, w.platform {TIE_BREAK.format(t="w.")}) AS rank
+    FROM window_authentications AS w
+    JOIN (SELECT app, user_id, platform, MAX(time) AS last_seen
+          FROM window_authentications
+          GROUP BY app, user_id, platform) AS b
+      ON w.app = b.app AND w.user_id = b.user_id AND w.platform = b.platform AND w.time = b.last_seen
 ) AS ranked
 WHERE rank = 1
 """
@@ -92,11 +111,14 @@ WHERE rank = 1
 DAILY_USERS = f"""
 SELECT day, app, user_id, platform, app_version, environment
 FROM (
-    SELECT *, SUBSTRING(time, 1, 10) AS day,
-           ROW_NUMBER() OVER (PARTITION BY SUBSTRING(time, 1, 10), app, user_id, platform
-                              {LATEST.format(time="time")}) AS rank
-    FROM authentications
-    WHERE time >= $since AND ($app = '' OR app = $app)
+    SELECT w.*, ROW_NUMBER() OVER (PARTITION BY w.day, w.app, w.user_id, w.platform
+                                   {TIE_BREAK.format(t="w.")}) AS rank
+    FROM window_authentications AS w
+    JOIN (SELECT day, app, user_id, platform, MAX(time) AS last_seen
+          FROM window_authentications
+          GROUP BY day, app, user_id, platform) AS b
+      ON w.day = b.day AND w.app = b.app AND w.user_id = b.user_id AND w.platform = b.platform
+     AND w.time = b.last_seen
 ) AS ranked
 WHERE rank = 1
 """
@@ -150,14 +172,15 @@ WHERE a.time >= $since AND ($app = '' OR a.app = $app)
 """
 
 # Each query: its body and the named relations (common table expressions) it builds on.
-_CTES = {"authentications": AUTHENTICATIONS, "user_rows": USER_ROWS_OF_EVENTS, "active_users": ACTIVE_USERS,
-         "daily_users": DAILY_USERS, "judged": JUDGED}
+_CTES = {"authentications": AUTHENTICATIONS, "user_rows": USER_ROWS_OF_EVENTS, "user_bounds": USER_BOUNDS,
+         "window_authentications": WINDOW, "active_users": ACTIVE_USERS, "daily_users": DAILY_USERS,
+         "judged": JUDGED}
 _QUERIES: dict[QueryName, tuple[str, tuple[str, ...]]] = {
-    "user_records": (USER_RECORDS, ("authentications", "user_rows")),
-    "active_users": (ACTIVE_USERS, ("authentications",)),
-    "adoption": (ADOPTION, ("authentications", "active_users")),
-    "daily_adoption": (DAILY_ADOPTION, ("authentications", "daily_users")),
-    "users_per_verdict": (USERS_PER_VERDICT, ("authentications", "active_users")),
+    "user_records": (USER_RECORDS, ("authentications", "user_rows", "user_bounds")),
+    "active_users": (ACTIVE_USERS, ("authentications", "window_authentications")),
+    "adoption": (ADOPTION, ("authentications", "window_authentications", "active_users")),
+    "daily_adoption": (DAILY_ADOPTION, ("authentications", "window_authentications", "daily_users")),
+    "users_per_verdict": (USERS_PER_VERDICT, ("authentications", "window_authentications", "active_users")),
     "prompted_users": (PROMPTED_USERS, ("authentications", "judged")),
 }
 

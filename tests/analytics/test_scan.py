@@ -104,7 +104,9 @@ def test_every_line_the_writer_writes_takes_the_fast_path(moment, app, user, ver
     ):
         line = encode_event(event)
         decode_event(line)
-        if b"\\u" not in line:  # the engine writes non-ASCII text unescaped: those lines go to decode_event
+        # Lines with escapes (the engine writes non-ASCII unescaped) or the words NaN or Infinity
+        # in a target check go to decode_event.
+        if b"\\u" not in line and b"NaN" not in line and b"Infinity" not in line:
             assert _fast(line.rstrip(b"\n")), line
 
 
