@@ -8,9 +8,17 @@
     +-- SnapshotError               the operator: a snapshot is missing, corrupt or of another schema
     +-- OperatorError               the operator: a bad flag, an unwritable folder, a missing app
         +-- EventWriteError         (runtime.eventlog) an event line could not be appended
+        +-- DamagedFile             (analytics.eventfiles) a compressed event file ends early or is corrupt
 
 Client mistakes on the wire are not exceptions of this tree: each API answers
-them in its seed's error shape with the seed's texts.
+them in its seed's error shape with the seed's texts (the admin API's own tree
+is drawn in ``admin/errors.py``). Pure functions reject bad input with a
+``ValueError`` that says what was expected (``InvalidVersion``,
+``MalformedEvent``), which their callers turn into one of the errors above.
+
+The texts that report an error to people live on its class: a ConfigError
+prints every diagnostic and then how many (:meth:`ConfigError.report`), a
+ConfigTestFailure every failing case (:meth:`ConfigTestFailure.report`).
 """
 
 from __future__ import annotations
@@ -46,6 +54,10 @@ class ConfigError(KickitError):
         self.diagnostics = sorted(diagnostics)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
+    def report(self, outcome: str) -> list[str]:
+        """The lines to print: every diagnostic, then ``2 problems found; <outcome>``."""
+        return [*map(str, self.diagnostics), f"{_count(len(self.diagnostics), 'problem')} found; {outcome}"]
+
 
 class ConfigTestFailure(KickitError):
     """One or more config test cases do not hold."""
@@ -53,6 +65,15 @@ class ConfigTestFailure(KickitError):
     def __init__(self, failures: list[str]) -> None:
         self.failures = failures
         super().__init__("\n".join(failures))
+
+    @property
+    def lines(self) -> list[str]:
+        """``FAIL <where>: <case>: expected ..., got ...``, one line for each case that does not hold."""
+        return [f"FAIL {failure}" for failure in self.failures]
+
+    def report(self, outcome: str) -> list[str]:
+        """The lines to print: each failing case, then ``1 config test failed; <outcome>``."""
+        return [*self.lines, f"{_count(len(self.failures), 'config test')} failed; {outcome}"]
 
 
 class SnapshotError(KickitError):
@@ -63,3 +84,7 @@ class OperatorError(KickitError):
     """The operator asked for something that cannot be done (bad flag, unwritable folder)."""
 
     exit_code = 2
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"

@@ -40,15 +40,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
+from .vocabulary import UPGRADE_VERDICTS, UpgradeVerdict
+
 __all__ = [
     "DATA_LIMIT",
     "TIME_FORMAT",
     "COMMON_KEYS",
     "TARGET_CHECK_KEYS",
     "EVENT_TYPES",
-    "VERDICTS",
     "EventType",
-    "Verdict",
     "Event",
     "MalformedEvent",
     "encode_event",
@@ -56,10 +56,7 @@ __all__ = [
 ]
 
 EventType = Literal["authenticate", "target_check"]
-Verdict = Literal["ok", "soft", "hard"]
-
-EVENT_TYPES: tuple[str, ...] = get_args(EventType)
-VERDICTS: tuple[str, ...] = get_args(Verdict)
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 
 DATA_LIMIT = 4096
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -119,7 +116,7 @@ class Event:
     snapshot: str | None = None
     build_number: str | None = None
     os_version: str | None = None
-    verdict: Verdict | None = None
+    verdict: UpgradeVerdict | None = None
     rule: str | None = None
     data: dict[str, Any] | None = None
 
@@ -138,8 +135,8 @@ class Event:
         if self.data is not None and not isinstance(self.data, dict):
             raise TypeError(f"data: expected dict or None, got {type(self.data).__name__}")
         if self.type == "target_check":
-            if self.verdict not in VERDICTS:
-                raise ValueError(f"verdict: expected one of {list(VERDICTS)}, got {self.verdict!r}")
+            if self.verdict not in UPGRADE_VERDICTS:
+                raise ValueError(f"verdict: expected one of {list(UPGRADE_VERDICTS)}, got {self.verdict!r}")
         elif any(getattr(self, name) is not None for name in TARGET_CHECK_KEYS):
             raise ValueError(f"an authenticate event has none of {list(TARGET_CHECK_KEYS)}")
 
@@ -225,9 +222,9 @@ def decode_event(line: bytes | str) -> dict[str, Any]:
             f"time: expected UTC like 2026-11-22T19:20:52.123456Z, got {record['time']!r}"
         ) from None
     if kind == "target_check":
-        if record["verdict"] not in VERDICTS:
+        if record["verdict"] not in UPGRADE_VERDICTS:
             raise MalformedEvent(
-                f"verdict: expected one of {list(VERDICTS)}, got {record['verdict']!r}"
+                f"verdict: expected one of {list(UPGRADE_VERDICTS)}, got {record['verdict']!r}"
             )
         if record["data"] is not None and not isinstance(record["data"], dict):
             raise MalformedEvent(f"data: expected an object or null, got {record['data']!r}")

@@ -1,25 +1,32 @@
-"""Settings of ``kickit-edge serve``, defined once.
+"""Settings of the long-lived processes and the commands that read their files, defined once.
 
-Each field of :class:`Settings` is one row of :data:`SETTINGS`: a name, a
-default, an environment variable (``KICKIT_`` + the name) and a help text. The
-one table feeds the CLI flags (``--port``), the
-server (which reads the environment in each worker process) and the README's
-table, which a test keeps in step. A value comes from, in order: the CLI flag,
-the environment variable, the default.
+Each process has one frozen dataclass (:class:`Settings` for ``serve``,
+:class:`AdminSettings` for ``admin``, :class:`EventSettings` and
+:class:`UserSettings` for the ``events`` commands); each field is one
+:class:`Setting`: a name, a default, an environment variable, a help text and
+a parser. The table feeds the command's flags (``--port``), the server (which
+reads the environment in each worker process), the README's tables (a test
+keeps them in step) and the errors, which name where a bad value came from. A
+value comes from, in order: the flag, the environment variable, the default.
+
+Adding a setting is adding a field: ``name: T = setting(default, "help", parse)``.
+A setting another process also reads is declared once and borrowed with
+:func:`same_as`, so both read the same variable with the same default.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import partial
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from .errors import OperatorError
 
-__all__ = ["Setting", "SETTINGS", "Settings", "LogLevel", "WatchMode", "add_arguments", "settings_table"]
+__all__ = ["Setting", "ProcessSettings", "Settings", "AdminSettings", "EventSettings", "UserSettings",
+           "PROCESSES", "LogLevel", "WatchMode", "setting", "same_as"]
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 WatchMode = Literal["auto", "poll"]
@@ -64,18 +71,15 @@ def _flag(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Setting:
-    """One row of the table; ``parse`` turns the text of a flag or variable into the value."""
+    """One row of a table; ``parse`` turns the text of a flag or variable into the value."""
 
     name: str
     default: Any
     help: str
+    env: str
     parse: Callable[[str], Any] = str
     choices: tuple[str, ...] | None = None
     metavar: str | None = None
-
-    @property
-    def env(self) -> str:
-        return "KICKIT_" + self.name.upper()
 
     @property
     def shown_default(self) -> str:
@@ -88,7 +92,7 @@ class Setting:
         return "--" + self.name.replace("_", "-")
 
     def read(self, text: str, origin: str) -> Any:
-        """Parse ``text``; raise OperatorError naming ``origin`` and the expected form."""
+        """Parse ``text``; raise OperatorError naming ``origin`` (the flag or the variable) and the expected form."""
         if self.choices is not None and text not in self.choices:
             raise OperatorError(f"{origin}: expected one of {', '.join(self.choices)}, got {text!r}")
         try:
@@ -97,110 +101,159 @@ class Setting:
             raise OperatorError(f"{origin}: {exc}") from None
 
 
-def _setting(default: Any, help: str, parse: Callable[[str], Any] = str, *,
-             choices: tuple[str, ...] | None = None, metavar: str | None = None) -> Any:
-    return field(default=default, metadata={"help": help, "parse": parse, "choices": choices, "metavar": metavar})
+def setting(default: Any, help: str, parse: Callable[[str], Any] = str, *, env: str | None = None,
+            choices: tuple[str, ...] | None = None, metavar: str | None = None) -> Any:
+    """Declare a field as a setting; its variable is the class's prefix + the upper-cased name unless ``env``."""
+    row = {"help": help, "parse": parse, "env": env, "choices": choices, "metavar": metavar}
+    return field(default=default, metadata={"setting": row})
+
+
+def same_as(owner: type[ProcessSettings], name: str, *, help: str | None = None) -> Any:
+    """Declare a field that reads ``owner``'s setting ``name``: its variable, default and form; its own flag."""
+    row = owner.row(name)
+    return setting(row.default, help or row.help, row.parse, env=row.env, choices=row.choices, metavar=row.metavar)
 
 
 @dataclass(frozen=True)
-class Settings:
-    """The resolved values; each field, with its metadata, is one row of :data:`SETTINGS`."""
+class ProcessSettings:
+    """The settings of one process: subclasses are frozen dataclasses whose fields are declared with :func:`setting`."""
 
-    host: str = _setting("127.0.0.1", "address to listen on (0.0.0.0 for all interfaces)", metavar="ADDR")
-    port: int = _setting(8000, "port to listen on", _port, metavar="N")
-    workers: int = _setting(1, "worker processes; each loads the snapshot and writes its own event files",
-                            _positive_int, metavar="N")
-    config: str = _setting("config", "dev mode: compile this YAML folder at start and on every change "
-                           "(used when neither --snapshots nor --snapshot-url is given)", metavar="DIR")
-    snapshots: str | None = _setting(None, "serve the snapshot.json published in this folder and follow its changes",
-                                     metavar="DIR")
-    snapshot_url: str | None = _setting(None, "serve the snapshot at this HTTP(S) URL, polled with If-None-Match",
-                                        metavar="URL")
-    events_dir: str = _setting("var/events", "folder of the event log (created if it is the default)", metavar="DIR")
-    event_max_bytes: int = _setting(64 * 1024 * 1024, "rotate an event file before it would exceed this size",
-                                    _positive_int, metavar="BYTES")
-    event_retention_days: int = _setting(365, "delete event files older than this many days", _days, metavar="DAYS")
-    log_level: LogLevel = _setting("info", "log level", choices=LOG_LEVELS)
-    access_log: bool = _setting(True, "log one line per request (never headers, keys or bodies)", _flag,
-                                metavar="BOOL")
-    watch: WatchMode = _setting("auto", "how to follow --snapshots: file events with polling if they fail, "
-                                "or polling only", choices=WATCH_MODES)
-    poll_interval: float = _setting(1.0, "seconds between polls of --snapshot-url, and of the folder when polling",
-                                    _seconds, metavar="S")
-    resync_interval: float = _setting(30.0, "seconds between full re-reads of the snapshot, whatever the watcher says",
-                                      _seconds, metavar="S")
-    max_body: int = _setting(64 * 1024, "largest request body accepted, in bytes; a larger one gets 413",
-                             _positive_int, metavar="BYTES")
+    ENV_PREFIX: ClassVar[str] = "KICKIT_"
 
     @classmethod
-    def resolve(cls, args: argparse.Namespace | None = None,
-                environ: Mapping[str, str] | None = None) -> Settings:
-        """Flags over environment variables over defaults."""
+    def rows(cls) -> tuple[Setting, ...]:
+        out = []
+        for f in fields(cls):
+            row = f.metadata["setting"]
+            env = row["env"] or cls.ENV_PREFIX + f.name.upper()
+            out.append(Setting(f.name, f.default, row["help"], env, row["parse"], row["choices"], row["metavar"]))
+        return tuple(out)
+
+    @classmethod
+    def row(cls, name: str) -> Setting:
+        return next(s for s in cls.rows() if s.name == name)
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Add one flag per setting; an absent flag stays ``None`` so the environment can fill it."""
+        for row in cls.rows():
+            parser.add_argument(
+                row.flag, dest=row.name, type=partial(_argparse_type, row), default=None,
+                metavar=row.metavar or ("{" + ",".join(row.choices) + "}" if row.choices else "TEXT"),
+                help=f"{row.help} [default: {row.shown_default or 'none'}; env: {row.env}]",
+            )
+
+    @classmethod
+    def resolve(cls, args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None) -> Self:
+        """Flags over environment variables over defaults; a bad variable is named in the error."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for setting in SETTINGS:
-            flag_value = getattr(args, setting.name, None) if args is not None else None
+        for row in cls.rows():
+            flag_value = getattr(args, row.name, None) if args is not None else None
             if flag_value is not None:
-                values[setting.name] = flag_value
-            elif environ.get(setting.env, "") != "":
-                values[setting.name] = setting.read(environ[setting.env], setting.env)
+                values[row.name] = flag_value
+            elif environ.get(row.env, "") != "":
+                values[row.name] = row.read(environ[row.env], row.env)
             else:
-                values[setting.name] = setting.default
-        if values["snapshots"] and values["snapshot_url"]:
-            raise OperatorError("give at most one of --snapshots DIR and --snapshot-url URL")
+                values[row.name] = row.default
         return cls(**values)
 
     def to_environ(self) -> dict[str, str]:
         """The variables that make :meth:`resolve` give these values again (for worker processes)."""
         out: dict[str, str] = {}
-        for setting in SETTINGS:
-            value = getattr(self, setting.name)
+        for row in self.rows():
+            value = getattr(self, row.name)
             if value is None:
-                out[setting.env] = ""
+                out[row.env] = ""
             elif isinstance(value, bool):
-                out[setting.env] = "true" if value else "false"
+                out[row.env] = "true" if value else "false"
             else:
-                out[setting.env] = str(value)
+                out[row.env] = str(value)
         return out
 
-
-SETTINGS: tuple[Setting, ...] = tuple(
-    Setting(f.name, f.default, f.metadata["help"], f.metadata["parse"], f.metadata["choices"], f.metadata["metavar"])
-    for f in fields(Settings)
-)
-
-
-def setting(name: str) -> Setting:
-    """The row named ``name`` (other commands read serve's defaults from here, never a copy)."""
-    return next(s for s in SETTINGS if s.name == name)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one flag per setting; an absent flag stays ``None`` so the environment can fill it."""
-    for setting in SETTINGS:
-        parser.add_argument(
-            setting.flag,
-            dest=setting.name,
-            type=partial(_argparse_type, setting),
-            default=None,
-            metavar=setting.metavar or ("{" + ",".join(setting.choices) + "}" if setting.choices else "TEXT"),
-            choices=None,
-            help=f"{setting.help} [default: {setting.shown_default or 'none'}; env: {setting.env}]",
-        )
+    @classmethod
+    def table(cls) -> str:
+        """The README's Markdown table of these settings."""
+        lines = ["| flag | environment variable | default | meaning |", "|---|---|---|---|"]
+        for s in cls.rows():
+            default = s.shown_default
+            meaning = s.help + (f" ({', '.join(s.choices)})" if s.choices else "")
+            lines.append(f"| `{s.flag}` | `{s.env}` | {f'`{default}`' if default else '-'} | {meaning} |")
+        return "\n".join(lines)
 
 
-def _argparse_type(setting: Setting, text: str) -> Any:
+def _argparse_type(row: Setting, text: str) -> Any:
     try:
-        return setting.read(text, setting.flag)
+        return row.read(text, row.flag)
     except OperatorError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(setting.flag + ": ")) from None
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(row.flag + ": ")) from None
 
 
-def settings_table(settings: Sequence[Setting] = SETTINGS) -> str:
-    """The README's Markdown table of the settings."""
-    rows = ["| flag | environment variable | default | meaning |", "|---|---|---|---|"]
-    for s in settings:
-        default = s.shown_default
-        meaning = s.help + (f" ({', '.join(s.choices)})" if s.choices else "")
-        rows.append(f"| `{s.flag}` | `{s.env}` | {f'`{default}`' if default else '-'} | {meaning} |")
-    return "\n".join(rows)
+@dataclass(frozen=True)
+class Settings(ProcessSettings):
+    """``kickit-edge serve``: the edge server and its workers."""
+
+    host: str = setting("127.0.0.1", "address to listen on (0.0.0.0 for all interfaces)", metavar="ADDR")
+    port: int = setting(8000, "port to listen on", _port, metavar="N")
+    workers: int = setting(1, "worker processes; each loads the snapshot and writes its own event files",
+                           _positive_int, metavar="N")
+    config: str = setting("config", "dev mode: compile this YAML folder at start and on every change "
+                          "(used when neither --snapshots nor --snapshot-url is given)", metavar="DIR")
+    snapshots: str | None = setting(None, "serve the snapshot.json published in this folder and follow its changes",
+                                    metavar="DIR")
+    snapshot_url: str | None = setting(None, "serve the snapshot at this HTTP(S) URL, polled with If-None-Match",
+                                       metavar="URL")
+    events_dir: str = setting("var/events", "folder of the event log (created if it is the default)", metavar="DIR")
+    event_max_bytes: int = setting(64 * 1024 * 1024, "rotate an event file before it would exceed this size",
+                                   _positive_int, metavar="BYTES")
+    event_retention_days: int = setting(365, "delete event files older than this many days", _days, metavar="DAYS")
+    log_level: LogLevel = setting("info", "log level", choices=LOG_LEVELS)
+    access_log: bool = setting(True, "log one line per request (never headers, keys or bodies)", _flag,
+                               metavar="BOOL")
+    watch: WatchMode = setting("auto", "how to follow --snapshots: file events with polling if they fail, "
+                               "or polling only", choices=WATCH_MODES)
+    poll_interval: float = setting(1.0, "seconds between polls of --snapshot-url, and of the folder when polling",
+                                   _seconds, metavar="S")
+    resync_interval: float = setting(30.0, "seconds between full re-reads of the snapshot, whatever the watcher says",
+                                     _seconds, metavar="S")
+    max_body: int = setting(64 * 1024, "largest request body accepted, in bytes; a larger one gets 413",
+                            _positive_int, metavar="BYTES")
+
+    def __post_init__(self) -> None:
+        if self.snapshots and self.snapshot_url:
+            raise OperatorError("give at most one of --snapshots DIR and --snapshot-url URL")
+
+
+@dataclass(frozen=True)
+class AdminSettings(ProcessSettings):
+    """``kickit-edge admin``: the management API."""
+
+    ENV_PREFIX: ClassVar[str] = "KICKIT_ADMIN_"
+
+    config: str = setting("config", "config folder the API edits", env="KICKIT_CONFIG", metavar="DIR")
+    publish: str | None = setting(None, "after each successful write, compile and publish a snapshot into DIR "
+                                  "(the folder an edge watches)", env="KICKIT_PUBLISH", metavar="DIR")
+    host: str = setting("127.0.0.1", "address to listen on", metavar="HOST")
+    port: int = setting(8001, "port to listen on", _port, metavar="PORT")
+
+
+@dataclass(frozen=True)
+class EventSettings(ProcessSettings):
+    """The ``events`` commands: they read where ``serve`` writes."""
+
+    events_dir: str = same_as(Settings, "events_dir", help="the folder the server writes event files to")
+
+
+@dataclass(frozen=True)
+class UserSettings(EventSettings):
+    """``kickit-edge events users``: user records kept within serve's retention."""
+
+    retention_days: int = same_as(Settings, "event_retention_days",
+                                  help="ignore authentications and files older than this many days "
+                                       "(as serve's --event-retention-days; --prune deletes those files)")
+
+
+# Each table with the command that reads it; the README shows one table per entry.
+PROCESSES: tuple[tuple[str, type[ProcessSettings]], ...] = (
+    ("serve", Settings), ("admin", AdminSettings), ("events users", UserSettings),
+)

@@ -25,20 +25,21 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from .errors import SnapshotError
 from .versions import InvalidVersion, VersionKey, orderable_key, version_key
+from .vocabulary import Verdict, exact_rule
 
 __all__ = [
-    "SCHEMA_VERSION", "Answer", "Verdict", "Condition", "TargetRequest", "Target", "MaintenancePlan", "Minimum",
+    "SCHEMA_VERSION", "SNAPSHOT_FILE", "Answer", "Condition", "condition_covers", "TargetRequest", "Target", "MaintenancePlan", "Minimum",
     "KeyRecord", "AppIndex", "AppTable", "Snapshot", "canonical_json", "render_body", "etag_of",
     "encode_snapshot", "load_snapshot", "error_answer",
 ]
 
 SCHEMA_VERSION = 1
-
-Verdict = Literal["ok", "soft", "hard", "not_found", "maintenance", "app_disabled", "error"]
+# The name of the current snapshot in a published folder: the compiler publishes it, the edge follows it.
+SNAPSHOT_FILE = "snapshot.json"
 
 
 class Answer(NamedTuple):
@@ -115,6 +116,26 @@ class Condition(NamedTuple):
         if key is None:
             return False  # a value that has no order is outside every range
         return (self.min is None or key >= self.min) and (self.below is None or key < self.below)
+
+
+def condition_covers(wide: Condition | None, narrow: Condition | None) -> bool:
+    """Whether ``wide`` accepts every value ``narrow`` accepts; False when that is not certain.
+
+    ``None`` is no condition: it accepts everything. The compiler asks this to
+    find targets that can never match; review, to find targets that force more
+    clients than before.
+    """
+    if wide is None:
+        return True
+    if narrow is None:
+        return False
+    if narrow.values is not None:
+        return all(wide.accepts(v) or not narrow.accepts(v) for v in narrow.values)
+    if wide.values is not None:
+        return False
+    low_ok = wide.min is None or (narrow.min is not None and narrow.min >= wide.min)
+    high_ok = wide.below is None or (narrow.below is not None and narrow.below <= wide.below)
+    return low_ok and high_ok
 
 
 class TargetRequest(NamedTuple):
@@ -263,18 +284,15 @@ def _optional_set(raw: list[str] | None) -> frozenset[str] | None:
 
 
 def _target(raw: dict[str, Any]) -> Target:
+    platforms, environments = _optional_set(raw["platforms"]), _optional_set(raw["environments"])
+    version, build, os_version = _condition(raw["version"]), _condition(raw["build"]), _condition(raw["os_version"])
     tests: dict[str, frozenset[str] | Condition | None] = {
-        "platform": _optional_set(raw["platforms"]), "environment": _optional_set(raw["environments"]),
-        "version": _condition(raw["version"]), "build": _condition(raw["build"]),
-        "os_version": _condition(raw["os_version"]),
+        "platform": platforms, "environment": environments, "version": version, "build": build,
+        "os_version": os_version,
     }
     checks = tuple((TargetRequest._fields.index(name), test) for name, test in tests.items() if test is not None)
-    return Target(
-        raw["id"], raw["rule"], raw["hard"], raw["message"],
-        tests["platform"], tests["environment"],  # type: ignore[arg-type]
-        tests["version"], tests["build"], tests["os_version"],  # type: ignore[arg-type]
-        tuple(sorted(raw["pinned"].items())), checks,
-    )
+    return Target(raw["id"], raw["rule"], raw["hard"], raw["message"], platforms, environments,
+                  version, build, os_version, tuple(sorted(raw["pinned"].items())), checks)
 
 
 def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
@@ -285,7 +303,7 @@ def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
             for version, (force, v1, v1_etag, v2, v2_etag) in by_version.items():
                 verdict: Verdict = "hard" if force else "soft"
                 key = (platform, environment, version)
-                rule = f"exact:{platform}/{environment}/{version}"
+                rule = exact_rule(platform, environment, version)
                 exact_v1[key] = Answer(200, v1.encode("utf-8"), v1_etag, verdict, rule)
                 exact_v2[key] = Answer(200, v2.encode("utf-8"), v2_etag, verdict, rule)
     minimum: dict[tuple[str, str], Minimum] = {}

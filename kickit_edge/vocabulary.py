@@ -1,8 +1,9 @@
-"""The shared vocabulary: platforms, verdicts and rule names, spelled once.
+"""The shared vocabulary: platforms, verdicts, rule names and output formats, spelled once.
 
-Every part of kickit-edge (compiler, runtime, review, analytics, admin) names
-platforms, verdicts and rules the same way; these are the only spellings.
-Pure: no I/O.
+Every part of kickit-edge (compiler, runtime, review, analytics, admin, the
+CLI) names platforms, verdicts, rules and formats the same way; these are the
+only spellings. Pure: no I/O, and cheap to import (the CLI builds its choices
+from here before it knows which command runs).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Literal, get_args
 __all__ = [
     "Platform", "PLATFORMS", "Verdict", "VERDICTS", "UpgradeVerdict", "UPGRADE_VERDICTS",
     "exact_rule", "minimum_rule", "target_rule", "maintenance_rule",
+    "ReportFormat", "REPORT_FORMATS", "RecordFormat", "RECORD_FORMATS", "AdoptionFormat", "ADOPTION_FORMATS",
+    "ImpactFormat", "IMPACT_FORMATS",
 ]
 
 Platform = Literal["ios", "android"]
@@ -23,6 +26,16 @@ Verdict = Literal["ok", "soft", "hard", "not_found", "maintenance", "app_disable
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 UpgradeVerdict = Literal["ok", "soft", "hard"]
 UPGRADE_VERDICTS: tuple[UpgradeVerdict, ...] = get_args(UpgradeVerdict)
+
+# Output formats, each the closed set of one command's --format.
+ReportFormat = Literal["text", "markdown", "json"]  # diff, matrix
+REPORT_FORMATS: tuple[ReportFormat, ...] = get_args(ReportFormat)
+RecordFormat = Literal["jsonl", "csv"]  # events users
+RECORD_FORMATS: tuple[RecordFormat, ...] = get_args(RecordFormat)
+AdoptionFormat = Literal["table", "json", "html"]  # events adoption
+ADOPTION_FORMATS: tuple[AdoptionFormat, ...] = get_args(AdoptionFormat)
+ImpactFormat = Literal["table", "json"]  # events impact
+IMPACT_FORMATS: tuple[ImpactFormat, ...] = get_args(ImpactFormat)
 
 
 def exact_rule(platform: str, environment: str, version: str) -> str:

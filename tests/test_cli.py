@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import shlex
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -14,7 +15,9 @@ import pytest
 from kickit_edge.cli import main
 from kickit_edge.compiler.compile import compile_config
 from kickit_edge.evaluation import authorize
-from kickit_edge.keys import hash_secret, parse_key
+from kickit_edge.keys import decode_token, hash_secret, parse_key
+
+from .conftest import REPO
 
 Capture = pytest.CaptureFixture[str]
 
@@ -86,8 +89,12 @@ def test_keys_new_writes_only_the_hash_and_keeps_comments(demo_config: Path, cap
     now = datetime(2026, 11, 22, tzinfo=UTC).timestamp()
     assert authorize(snapshot, key, now) is snapshot.apps["demo"]
     assert snapshot.keys[key.prefix].environments == frozenset({"production"})
-    assert "x-api-token: $(printf %s KEY | base64 -w0)" in captured.err
-    assert base64.b64encode(printed.encode()).decode()  # the documented transport
+    # The hint's shell command, run as printed (with the key for KEY), makes a header that carries this key.
+    hint = captured.err.splitlines()[-1]
+    assert hint == "AppCockpit clients send it base64-encoded: x-api-token: $(printf %s KEY | base64 | tr -d '\\n')"
+    command = hint.split("x-api-token: ", 1)[1].replace("KEY", shlex.quote(printed))
+    header = subprocess.run(["sh", "-c", f"printf %s {command}"], capture_output=True, text=True, check=True).stdout
+    assert header == base64.b64encode(printed.encode()).decode() and decode_token(header) == key
 
 
 def test_keys_new_admin_token_creates_the_admin_file(demo_config: Path, capsys: Capture) -> None:
@@ -130,3 +137,31 @@ def test_every_command_has_help() -> None:
     for argv in [["--help"], *([*command, "--help"] for command in commands)]:
         done = subprocess.run([sys.executable, "-m", "kickit_edge.cli", *argv], capture_output=True, text=True)
         assert done.returncode == 0 and done.stdout.startswith("usage: kickit-edge"), argv
+
+
+@pytest.mark.parametrize(("argv", "status"), [
+    (["explain", "{cfg}", "--app", "demo", "--platform", "ios", "--environment", "production", "--version", "1"], 141),
+    (["test", "{cfg}"], 141), (["schema"], 141), (["matrix", "{cfg}", "--app", "demo"], 141),
+    (["diff", "{cfg}", "{cfg}"], 141), (["compile", "{cfg}", "--dry-run"], 141),
+    (["--help"], 0),  # argparse ignores a failed write of the help
+])
+def test_a_reader_that_goes_away_ends_the_command_quietly(demo_config: Path, argv: list[str], status: int) -> None:
+    """As `kickit-edge ... | head` when head has read enough: no traceback, the shell's SIGPIPE status."""
+    process = subprocess.Popen([sys.executable, "-m", "kickit_edge.cli", *(a.format(cfg=demo_config) for a in argv)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the first line is written
+    error = process.stderr.read().decode()
+    assert (process.wait(), error) == (status, "")
+
+
+
+def test_the_readmes_compile_sample_is_what_compile_prints(tmp_path: Path, capsys: Capture,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("kickit-edge compile config --out snapshots\n", 1)[1].split("```", 1)[0]
+    sample = [line.removeprefix("# ") for line in block.splitlines()]
+    revision = sample[1].split(" revision ", 1)[1].split(",", 1)[0]  # the git commit the sample was taken at
+    monkeypatch.chdir(tmp_path)
+    assert main(["compile", str(REPO / "config"), "--out", "snapshots", "--revision", revision]) == 0
+    assert capsys.readouterr().out.splitlines() == sample

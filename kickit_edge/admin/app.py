@@ -89,7 +89,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         return error_response(NotFound(f"no route for {request.method} {request.url.path[:200]}: "
                                        "see /api/apps and /api/versions"))
     if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
+        # Starlette joins a set: sorted, the header reads the same in every process.
+        allowed = ", ".join(sorted(m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()))
         return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path[:200]}"
                                                f" (allowed: {allowed})", {"Allow": allowed}))
     error = ApiError(str(exc.detail)[:200])

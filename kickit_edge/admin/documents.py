@@ -22,6 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..editing.comments import append_entry, insert_entry, remove_entry, set_entry
+from ..vocabulary import PLATFORMS
 
 __all__ = [
     "NAME", "MESSAGE_PREFIX", "MODELINE", "now", "scalar", "version_scalar", "to_yaml", "slug", "unique", "public_key",
@@ -110,7 +111,7 @@ def new_app_document(file: str, app_id: str, fields: dict[str, Any], modeline: s
     info["public_key"] = fields["public_key"]
     if fields.get("owner") is not None:
         info["owner"] = scalar(fields["owner"])
-    info["platforms"] = to_yaml(["ios", "android"])
+    info["platforms"] = to_yaml(list(PLATFORMS))
     info["environments"] = to_yaml(["production"])
     info["default_locale"] = "en"
     for key, value in fields.items():

@@ -25,6 +25,7 @@ from ..editing.edit import check_edits, dump_document, edit_lock, load_document,
 from ..compiler.model import AppConfig, Config
 from ..compiler.publish import publish_snapshot
 from ..errors import Diagnostic, KickitError
+from ..vocabulary import PLATFORMS
 from .documents import (
     MODELINE,
     NAME,
@@ -211,7 +212,8 @@ class Editor:
                                                                       "by it (e.g. \"2.6.0\")"))
             platform = values.get("platform")
             if platform is None and "platform" not in bad:
-                platform = app.platforms[0] if len(app.platforms) == 1 else ("ios" if "ios" in app.platforms else None)
+                # The app's only platform, or of several the first in the vocabulary's order (ios).
+                platform = next((p for p in PLATFORMS if p in app.platforms), None)
                 if platform is None:
                     errors.append(FieldError("platform", "Version", f"can't be blank: expected one of {list(app.platforms)}"))
             environment = values.get("environment", app.environments[0] if "environment" not in bad else None)

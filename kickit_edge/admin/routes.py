@@ -8,6 +8,7 @@ Reads and writes run in the thread pool: they touch files and take locks.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +21,9 @@ from .errors import BadRequest, PayloadTooLarge
 from .mapping import app_resource, version_resource
 from .store import ConfigStore
 
-__all__ = ["build_routes", "MAX_BODY_BYTES"]
+__all__ = ["build_routes", "one_route", "MAX_BODY_BYTES"]
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 MAX_BODY_BYTES = 1024 * 1024
 EXAMPLE = {"app": '{"app": {"name": "My App"}}', "version": '{"version": {"version_string": "2.6.0", "bundle_url": "https://..."}}'}
@@ -137,23 +140,31 @@ class Endpoints:
         return Response(status_code=204)
 
 
+def one_route(path: str, **handlers: Handler) -> Route:
+    """One route per path, so a 405's ``Allow`` lists every method the path answers.
+
+    ``handlers`` maps a method (``get=...``) to its endpoint; HEAD is answered
+    as GET and PATCH as PUT (the seed's updates take either).
+    """
+    by_method = {method.upper(): handler for method, handler in handlers.items()}
+    for alias, method in (("HEAD", "GET"), ("PATCH", "PUT")):
+        if method in by_method:
+            by_method[alias] = by_method[method]
+
+    async def endpoint(request: Request) -> Response:
+        return await by_method[request.method](request)
+
+    return Route(path, endpoint, methods=list(by_method))
+
+
 def build_routes(store: ConfigStore, editor: Editor, max_body: int = MAX_BODY_BYTES) -> list[Route]:
     e = Endpoints(store, editor, max_body)
-    update = ["PUT", "PATCH"]
     return [
-        Route("/api/apps", e.list_apps, methods=["GET"]),
-        Route("/api/apps", e.create_app, methods=["POST"]),
-        Route("/api/apps/{id}", e.show_app, methods=["GET"]),
-        Route("/api/apps/{id}", e.update_app, methods=update),
-        Route("/api/apps/{id}", e.delete_app, methods=["DELETE"]),
-        Route("/api/versions", e.list_versions, methods=["GET"]),
-        Route("/api/versions", e.create_version, methods=["POST"]),
-        Route("/api/versions/{id}", e.show_version, methods=["GET"]),
-        Route("/api/versions/{id}", e.update_version, methods=update),
-        Route("/api/versions/{id}", e.delete_version, methods=["DELETE"]),
-        Route("/api/apps/{app_id}/versions", e.list_versions, methods=["GET"]),
-        Route("/api/apps/{app_id}/versions", e.create_version, methods=["POST"]),
-        Route("/api/apps/{app_id}/versions/{id}", e.show_version, methods=["GET"]),
-        Route("/api/apps/{app_id}/versions/{id}", e.update_version, methods=update),
-        Route("/api/apps/{app_id}/versions/{id}", e.delete_version, methods=["DELETE"]),
+        one_route("/api/apps", get=e.list_apps, post=e.create_app),
+        one_route("/api/apps/{id}", get=e.show_app, put=e.update_app, delete=e.delete_app),
+        one_route("/api/versions", get=e.list_versions, post=e.create_version),
+        one_route("/api/versions/{id}", get=e.show_version, put=e.update_version, delete=e.delete_version),
+        one_route("/api/apps/{app_id}/versions", get=e.list_versions, post=e.create_version),
+        one_route("/api/apps/{app_id}/versions/{id}", get=e.show_version, put=e.update_version,
+                  delete=e.delete_version),
     ]

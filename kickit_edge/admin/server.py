@@ -8,7 +8,7 @@ import logging.config
 from typing import Any
 
 from ..compiler.compile import compile_config
-from ..compiler.model import read_config
+from ..compiler.builder import read_config
 from ..compiler.publish import publish_snapshot
 from .app import create_admin_app
 

@@ -14,7 +14,9 @@ import os
 import threading
 from pathlib import Path
 
-from ..compiler.model import AppConfig, Config, read_config
+from ..compiler.builder import read_config
+from ..compiler.model import AppConfig, Config
+from ..compiler.source import config_files
 from ..errors import ConfigError
 from .errors import ConfigInvalid, NotFound
 from .mapping import VersionRef, version_id
@@ -83,16 +85,12 @@ class Catalog:
 
 def _fingerprint(root: str) -> Fingerprint:
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
-                path = os.path.join(dirpath, name)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                found.append((path, st.st_ino, st.st_size, st.st_mtime_ns))
+    for path in config_files(root):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        found.append((str(path), st.st_ino, st.st_size, st.st_mtime_ns))
     return tuple(sorted(found))
 
 

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 import duckdb
 
 from ..events import COMMON_KEYS, TARGET_CHECK_KEYS, TIME_FORMAT
+from ..vocabulary import UPGRADE_VERDICTS
 from .eventfiles import EventFile
 
 __all__ = ["GROUP_BYTES", "content_size", "read_whole"]
@@ -69,7 +70,7 @@ SELECT file_index AS file, *,
        {_TIME_OK} AND app IS NOT NULL AND request_id IS NOT NULL AND
        CASE "type"
          WHEN 'authenticate' THEN {_AUTH_ONLY}
-         WHEN 'target_check' THEN verdict IN ('ok', 'soft', 'hard') AND ("data" IS NULL OR "data"[1] = '{{')
+         WHEN 'target_check' THEN verdict IN ({", ".join(f"'{v}'" for v in UPGRADE_VERDICTS)}) AND ("data" IS NULL OR "data"[1] = '{{')
          ELSE false
        END AS ok,
        CASE "type" WHEN 'authenticate' THEN {_SIZE["authenticate"]} ELSE {_SIZE["target_check"]} END AS size

@@ -19,6 +19,7 @@ the run rebuilds from the files and says why.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import IO
 
 import duckdb
 
+from ..atomicfile import atomic_file, sync_folder
 from ..errors import OperatorError
 from .engine import connect, insert_columns
 from .scan import Mark
@@ -77,8 +79,9 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Non
                                                    for stem, m in sorted(checkpoint.marks.items())], 4)
         connection.execute(f"CREATE TABLE user_state ({', '.join(f'{c} VARCHAR' for c in STATE_COLUMNS)})")
         insert_columns(connection, "user_state", checkpoint.state, len(STATE_COLUMNS))
-        connection.close()
+        connection.close()  # DuckDB writes and syncs its file on close
         os.replace(temporary, target)
+        sync_folder(target.parent)
     except (OSError, duckdb.Error) as exc:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
@@ -87,16 +90,13 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Non
 
 def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[str]], object], *,
                      newline: str | None = None) -> None:
-    """Write a text file through ``write`` into a temp file beside it, fsync, and rename it over ``path``."""
+    """Replace the UTF-8 text file ``path`` with what ``write`` writes, atomically."""
     target = Path(path)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with open(temporary, "w", encoding="utf-8", newline=newline) as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
+        with atomic_file(target) as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8", newline=newline)
+            write(text)
+            text.flush()
+            text.detach()  # the binary file stays open for atomic_file to fsync and rename
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
         raise OperatorError(f"cannot write {target}: {exc.strerror}") from None

@@ -23,7 +23,8 @@ from datetime import datetime
 from ..errors import OperatorError
 from .checkpoint import load_checkpoint, save_checkpoint, write_atomically
 from .database import load_db, save_db
-from .formats import RecordFormat, write_records
+from ..vocabulary import RecordFormat
+from .formats import write_records
 from .users import RETENTION_DAYS, Checkpoint, FoldResult, fold_users
 
 __all__ = ["Destination", "update_users"]

@@ -10,14 +10,12 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
-from typing import IO, Literal
+from typing import IO
 
+from ..vocabulary import RecordFormat
 from .users import FIELDS, UserRecord
 
-__all__ = ["RecordFormat", "RECORD_FORMATS", "write_records"]
-
-RecordFormat = Literal["jsonl", "csv"]
-RECORD_FORMATS: tuple[RecordFormat, ...] = ("jsonl", "csv")
+__all__ = ["write_records"]
 
 
 def write_records(records: Iterable[UserRecord], fmt: RecordFormat, out: IO[str]) -> None:

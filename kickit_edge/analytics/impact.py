@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import OperatorError, SnapshotError
 from ..evaluation import check_versions
-from ..snapshot import Snapshot, load_snapshot
+from ..snapshot import SNAPSHOT_FILE, Snapshot, load_snapshot
 from .active import Active
 from .engine import insert_columns
 
@@ -53,7 +53,7 @@ def load_snapshot_at(path: str) -> Snapshot:
     """A published snapshot: a file, or a folder holding ``snapshot.json``."""
     target = Path(path)
     if target.is_dir():
-        target = target / "snapshot.json"
+        target = target / SNAPSHOT_FILE
     try:
         data = target.read_bytes()
     except OSError as exc:

@@ -9,15 +9,38 @@ user of a changed app is evaluated on both sides, as in :mod:`.impact`.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
 
-from ..review.diff import Diff
+from ..review.diff import Diff, VersionChange
 from ..review.matrix import VersionRange
-from ..review.report import Reach
 from ..versions import InvalidVersion, version_key
 from .active import Active
 from .impact import verdict_of
 
-__all__ = ["in_range", "reach_of"]
+__all__ = ["Reach", "in_range", "reach_of"]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How many active users a diff's version changes touch (``diff --events``)."""
+
+    source: str  # where the users were read, e.g. the events folder
+    since: datetime  # active: an authentication since then
+    users: int  # active users in all
+    apps: dict[str, int]  # app id -> its active users
+    changes: dict[tuple[str, VersionChange], int]  # users whose latest version lies in the change's range
+    touched: int  # users whose verdict changes
+    forced: int  # of them, users who get a hard verdict they did not have
+
+    def summary(self) -> str:
+        return (f"Active users: {self.users:,} since {self.since:%Y-%m-%d %H:%M} UTC in {self.source}; "
+                f"this change touches {self.touched:,} of them and forces {self.forced:,}.")
+
+    def users_of(self, app: str, change: VersionChange) -> str:
+        count = self.changes.get((app, change), 0)
+        return f"{count:,} user{'s' if count != 1 else ''}"
+
 
 
 def in_range(version: str, span: VersionRange) -> bool:

@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 
 from ..events import TIME_FORMAT, MalformedEvent, decode_event
+from ..vocabulary import UPGRADE_VERDICTS
 from .bulk import GROUP_BYTES, content_size, read_whole
 from .engine import EVENT_COLUMNS, create_events_table, insert_columns
 from .eventfiles import Block, ContentChanged, DamagedFile, EventFile, read_blocks
@@ -54,7 +55,7 @@ SELECT file, n, line, kind, a, c,
                        AND a.request_id IS NOT NULL AND strftime(try_strptime(a.time, $fmt), $fmt) = a.time
          WHEN 'c' THEN c IS NOT NULL AND to_json(c)::VARCHAR = line AND c.app IS NOT NULL
                        AND c.request_id IS NOT NULL AND strftime(try_strptime(c.time, $fmt), $fmt) = c.time
-                       AND c.verdict IN ('ok', 'soft', 'hard') AND (c.data IS NULL OR json_type(c.data) = 'OBJECT')
+                       AND c.verdict IN ({", ".join(f"'{v}'" for v in UPGRADE_VERDICTS)}) AND (c.data IS NULL OR json_type(c.data) = 'OBJECT')
                        AND NOT contains(line, 'NaN') AND NOT contains(line, 'Infinity')
          ELSE false
        END AS fast

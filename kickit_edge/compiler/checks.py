@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ..errors import Diagnostic
-from ..versions import InvalidVersion, VersionKey, version_key
+from ..snapshot import Condition, condition_covers
+from ..versions import InvalidVersion, version_key
 from .model import AppConfig, ConditionSpec, Config, TargetRule, Where
 
 __all__ = ["check_config"]
@@ -113,7 +114,10 @@ def _check_app(app: AppConfig) -> Iterator[Diagnostic]:
             seen_minimum[scope] = rule.where
 
     yield from _check_targets(app)
+    yield from _check_maintenance_and_tests(app)
 
+
+def _check_maintenance_and_tests(app: AppConfig) -> Iterator[Diagnostic]:
     for plan in app.maintenance:
         if plan.environment not in app.environments:
             yield plan.where.diagnostic(
@@ -150,49 +154,21 @@ def _condition_keys(spec: ConditionSpec | None, field: str) -> Iterator[Diagnost
             pass
 
 
-def _bounds(spec: ConditionSpec) -> tuple[VersionKey | None, VersionKey | None] | None:
-    try:
-        low = version_key(spec.min) if spec.min is not None else None
-        high = version_key(spec.below) if spec.below is not None else None
-    except InvalidVersion:
+def _loaded(spec: ConditionSpec | None) -> Condition | None:
+    """The condition as a snapshot holds it; raises InvalidVersion for a bound that has no order."""
+    if spec is None:
         return None
-    return low, high
-
-
-def _accepts(spec: ConditionSpec, value: str) -> bool | None:
-    """Whether ``spec`` accepts ``value``; None when that cannot be decided."""
-    if spec.values is not None and value not in spec.values:
-        return False
-    bounds = _bounds(spec)
-    if bounds is None:
-        return None
-    low, high = bounds
-    if low is None and high is None:
-        return True
-    try:
-        key = version_key(value)
-    except InvalidVersion:
-        return False
-    return (low is None or key >= low) and (high is None or key < high)
+    low = version_key(spec.min) if spec.min is not None else None
+    high = version_key(spec.below) if spec.below is not None else None
+    return Condition(frozenset(spec.values) if spec.values is not None else None, low, high)
 
 
 def _condition_covers(wide: ConditionSpec | None, narrow: ConditionSpec | None) -> bool:
     """Whether every value ``narrow`` accepts, ``wide`` accepts too (only when certain)."""
-    if wide is None:
-        return True
-    if narrow is None:
-        return False
-    if narrow.values is not None:
-        return all(_accepts(wide, v) is True or _accepts(narrow, v) is False for v in narrow.values)
-    if wide.values is not None:
-        return False
-    wide_bounds, narrow_bounds = _bounds(wide), _bounds(narrow)
-    if wide_bounds is None or narrow_bounds is None:
-        return False
-    (wl, wh), (nl, nh) = wide_bounds, narrow_bounds
-    low_ok = wl is None or (nl is not None and nl >= wl)
-    high_ok = wh is None or (nh is not None and nh <= wh)
-    return low_ok and high_ok
+    try:
+        return condition_covers(_loaded(wide), _loaded(narrow))
+    except InvalidVersion:
+        return False  # not certain; the bound is reported on its own
 
 
 def _set_covers(wide: tuple[str, ...] | None, narrow: tuple[str, ...] | None) -> bool:

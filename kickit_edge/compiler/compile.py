@@ -14,7 +14,8 @@ from .. import __version__
 from ..errors import ConfigTestFailure
 from ..snapshot import Snapshot, encode_snapshot, load_snapshot
 from .configtests import CaseResult, run_config_tests
-from .model import Config, read_config
+from .builder import read_config
+from .model import Config
 from .render import render_content
 from .source import PROGRESS_FILES, Progress
 

@@ -5,8 +5,8 @@ Layout of the output folder::
     snapshot.json                   the current snapshot (what the runtime reads)
     history/<UTC time>-<id>.json    the last few published snapshots
 
-A snapshot is written to a temporary file in ``history/``, fsynced and
-renamed; then a hard link to it replaces ``snapshot.json`` with ``os.replace``.
+A snapshot is written to ``history/`` atomically (:mod:`kickit_edge.atomicfile`);
+then a hard link to it replaces ``snapshot.json`` with ``os.replace``.
 A reader therefore sees the old snapshot or the new one, never half of one,
 and the bytes are written once.
 """
@@ -14,56 +14,16 @@ and the bytes are written once.
 from __future__ import annotations
 
 import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..atomicfile import sync_folder, write_atomic
 from ..errors import OperatorError
-from ..snapshot import load_snapshot
+from ..snapshot import SNAPSHOT_FILE, load_snapshot
 
-__all__ = ["CURRENT", "publish_snapshot", "history", "rollback", "write_atomic"]
+__all__ = ["publish_snapshot", "history", "rollback"]
 
-CURRENT = "snapshot.json"
 HISTORY = "history"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# Read once: changing the umask to read it is not safe while other threads create files.
-_UMASK = _umask()
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so that readers see all of it or none of it.
-
-    The file gets ``mode`` (less the umask), not mkstemp's 0600: an edge or a
-    web server running as another user must be able to read a snapshot.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        os.fchmod(fd, mode & ~_UMASK)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
 
 
 def _point_current(out: Path, target: Path) -> None:
@@ -74,10 +34,10 @@ def _point_current(out: Path, target: Path) -> None:
         os.link(target, tmp)
     except OSError:
         # No hard links here (some network and container file systems): copy instead.
-        write_atomic(out / CURRENT, target.read_bytes())
+        write_atomic(out / SNAPSHOT_FILE, target.read_bytes())
         return
-    os.replace(tmp, out / CURRENT)
-    _fsync_dir(out)
+    os.replace(tmp, out / SNAPSHOT_FILE)
+    sync_folder(out)
 
 
 def history(out: str | os.PathLike[str]) -> list[Path]:
@@ -95,7 +55,7 @@ def publish_snapshot(data: bytes, out: str | os.PathLike[str], keep: int = 5) ->
     root = Path(out)
     try:
         (root / HISTORY).mkdir(parents=True, exist_ok=True)
-        current = root / CURRENT
+        current = root / SNAPSHOT_FILE
         if current.exists() and current.read_bytes() == data:
             existing = [p for p in history(root) if p.name.endswith(f"-{snapshot.id}.json")]
             return (existing[-1] if existing else current), False
@@ -114,7 +74,7 @@ def rollback(out: str | os.PathLike[str], snapshot_id: str | None = None) -> Pat
     """Make an earlier published snapshot current again (the one before the current by default)."""
     root = Path(out)
     entries = history(root)
-    current = (root / CURRENT).read_bytes() if (root / CURRENT).exists() else b""
+    current = (root / SNAPSHOT_FILE).read_bytes() if (root / SNAPSHOT_FILE).exists() else b""
     if snapshot_id:
         chosen = [p for p in entries if p.stem.endswith(f"-{snapshot_id}")]
         if not chosen:

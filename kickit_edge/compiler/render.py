@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..snapshot import etag_of, render_body
+from ..vocabulary import maintenance_rule
 from .checks import precedence
 from .model import AppConfig, ConditionSpec, Config, Notice, TargetRule
 
@@ -120,20 +121,19 @@ def _app(app: AppConfig) -> dict[str, Any]:
     for plan in app.maintenance:
         switch = None
         if plan.active:
-            switch = {"rule": f"maintenance:{plan.environment}:switch", "body": _entry(_notice(plan.notice))}
+            switch = {"rule": maintenance_rule(plan.environment), "body": _entry(_notice(plan.notice))}
         windows = sorted(
-            (w for w in plan.windows if w.start is not None and w.end is not None),
-            key=lambda w: (w.start, w.index),
+            (w.start, w.index, w.end, w.notice) for w in plan.windows if w.start is not None and w.end is not None
         )
         maintenance[plan.environment] = {
             "switch": switch,
             "windows": [
                 {
-                    "start": w.start.timestamp(), "end": w.end.timestamp(),  # type: ignore[union-attr]
-                    "rule": f"maintenance:{plan.environment}:windows[{w.index}]",
-                    "body": _entry(_notice(w.notice)),
+                    "start": start.timestamp(), "end": end.timestamp(),
+                    "rule": maintenance_rule(plan.environment, index),
+                    "body": _entry(_notice(notice)),
                 }
-                for w in windows
+                for start, index, end, notice in windows
             ],
         }
     return {

@@ -13,14 +13,17 @@ import os
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import yaml
 
 from ..errors import Diagnostic
 
-__all__ = ["SourceFile", "DataPath", "Progress", "PROGRESS_FILES", "load_config_dir", "load_yaml_text", "render_path"]
+__all__ = [
+    "SourceFile", "DataPath", "Progress", "PROGRESS_FILES", "CONFIG_SUFFIXES", "is_config_path", "config_files",
+    "load_config_dir", "load_yaml_text", "render_path",
+]
 
 DataPath = tuple[str | int, ...]
 
@@ -176,13 +179,25 @@ def _load_slowly(text: str, shown_path: str) -> tuple[SourceFile | None, list[Di
     return None, [Diagnostic(shown_path, 1, 1, "", "YAML error: LibYAML rejected this file; check its encoding")]
 
 
-def _yaml_files(root: Path) -> list[Path]:
+CONFIG_SUFFIXES = (".yaml", ".yml")
+
+
+def is_config_path(relative: str | os.PathLike[str]) -> bool:
+    """Whether the compiler reads the file at ``relative`` (to the config folder, or a bare name).
+
+    A config file is a ``*.yaml`` or ``*.yml`` with no hidden file or folder
+    on its way (editors' and git's own files stay out).
+    """
+    parts = PurePath(relative).parts
+    return bool(parts) and parts[-1].endswith(CONFIG_SUFFIXES) and not any(p.startswith(".") for p in parts)
+
+
+def config_files(root: str | os.PathLike[str]) -> list[Path]:
+    """Every config file under ``root``, folders and files in name order."""
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
-                found.append(Path(dirpath) / name)
+        found.extend(Path(dirpath) / name for name in sorted(filenames) if is_config_path(name))
     return found
 
 
@@ -234,7 +249,7 @@ def load_config_dir(config_dir: str | os.PathLike[str], progress: Progress | Non
     root = Path(config_dir)
     files: list[SourceFile] = []
     diagnostics: list[Diagnostic] = []
-    jobs = [(file, str(Path(config_dir) / file.relative_to(root))) for file in _yaml_files(root)
+    jobs = [(file, str(Path(config_dir) / file.relative_to(root))) for file in config_files(root)
             if not skip or file.resolve() not in skip]
     report = progress if progress is not None and len(jobs) >= PROGRESS_FILES else None
     parallel = len(jobs) >= PARALLEL_FILES and (os.cpu_count() or 1) > 1

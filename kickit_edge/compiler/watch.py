@@ -17,16 +17,15 @@ from pathlib import Path
 from ..errors import ConfigError, ConfigTestFailure, OperatorError
 from .compile import compile_config
 from .publish import publish_snapshot
+from .source import is_config_path
 
 __all__ = ["ConfigWatcher"]
 
 Report = Callable[[str], None]
 
-_CONFIG_SUFFIXES = (".yaml", ".yml")
-
-
 def _is_config_file(_change: object, path: str) -> bool:
-    return path.endswith(_CONFIG_SUFFIXES) and not os.path.basename(path).startswith(".")
+    # By name only: a change in a hidden folder costs a compile that changes nothing.
+    return is_config_path(os.path.basename(path))
 
 
 class ConfigWatcher:
@@ -47,14 +46,8 @@ class ConfigWatcher:
         try:
             compiled = compile_config(str(self.config_dir))
             _, changed = publish_snapshot(compiled.data, self.out_dir)
-        except ConfigError as error:
-            lines = [str(d) for d in error.diagnostics]
-            self.report("\n".join([*lines, f"{len(lines)} problem{'s' if len(lines) != 1 else ''} found; "
-                                   "still serving the last good snapshot (if any)"]))
-            return False
-        except ConfigTestFailure as failure:
-            self.report("\n".join([*(f"FAIL {line}" for line in failure.failures),
-                                   "config tests failed; still serving the last good snapshot (if any)"]))
+        except (ConfigError, ConfigTestFailure) as error:
+            self.report("\n".join(error.report("still serving the last good snapshot (if any)")))
             return False
         except OperatorError as error:
             self.report(f"error: {error}")

@@ -10,7 +10,8 @@ from ..errors import OperatorError
 from ..keys import Key, hash_secret, mint_key
 from .comments import append_entry
 from .edit import apply_edits, dump_document, edit_lock, load_document
-from ..compiler.model import parse_instant, read_config
+from ..compiler.builder import read_config
+from ..compiler.model import parse_instant
 
 __all__ = ["add_app_key", "add_admin_token", "ADMIN_FILE"]
 

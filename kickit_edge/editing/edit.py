@@ -17,9 +17,10 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from ..atomicfile import write_atomic
 from ..errors import ConfigError, Diagnostic
-from ..compiler.model import Config, build_config
-from ..compiler.publish import write_atomic
+from ..compiler.builder import build_config
+from ..compiler.model import Config
 from ..compiler.source import load_config_dir, load_yaml_text
 
 __all__ = ["round_trip", "load_document", "dump_document", "check_edits", "write_edits", "apply_edits", "edit_lock"]

@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..snapshot import Answer, AppIndex, Condition, KeyRecord, Target
+from ..snapshot import Answer, AppIndex, KeyRecord, Target, condition_covers
 from .matrix import Cell, VersionRange, describe_target, format_instant, notice_title, version_rows
 from .side import Side
 
@@ -173,25 +173,6 @@ def _message_changes(base: AppIndex, head: AppIndex) -> list[MessageChange]:
 # --- targets -----------------------------------------------------------------
 
 
-def _condition_covers(wide: Condition | None, narrow: Condition | None) -> bool:
-    """Whether ``wide`` accepts every value ``narrow`` accepts (False when unsure).
-
-    The compiler's shadowing check asks the same of config records; this one
-    reads loaded snapshots, which is all a snapshot side has.
-    """
-    if wide is None:
-        return True
-    if narrow is None:
-        return False
-    if narrow.values is not None:
-        return all(wide.accepts(v) or not narrow.accepts(v) for v in narrow.values)
-    if wide.values is not None:
-        return False
-    low_ok = wide.min is None or (narrow.min is not None and narrow.min >= wide.min)
-    high_ok = wide.below is None or (narrow.below is not None and narrow.below <= wide.below)
-    return low_ok and high_ok
-
-
 def _covers(old: Target, new: Target) -> bool:
     """Whether every client ``new`` matches, ``old`` matched already."""
     sets_ok = all(
@@ -199,7 +180,7 @@ def _covers(old: Target, new: Target) -> bool:
         for o, n in ((old.platforms, new.platforms), (old.environments, new.environments))
     )
     return sets_ok and all(
-        _condition_covers(getattr(old, name), getattr(new, name)) for name in ("version", "build", "os_version"))
+        condition_covers(getattr(old, name), getattr(new, name)) for name in ("version", "build", "os_version"))
 
 
 _TARGET_FIELDS = ("hard", "message", "platforms", "environments", "version", "build", "os_version")

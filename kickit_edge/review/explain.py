@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from ..evaluation import TargetRequest, check_maintenance, check_target, check_versions
 from ..snapshot import Answer, Snapshot
+from ..vocabulary import maintenance_rule
 from ..compiler.model import Config, ExactVersion, MinimumVersion, TargetRule
 
 __all__ = ["Explanation", "explain", "rule_sources"]
@@ -37,9 +38,9 @@ def rule_sources(config: Config) -> dict[tuple[str, str], str]:
         for record in records:
             out[(app.id, record.rule)] = record.where.short(config.root)
         for plan in app.maintenance:
-            out[(app.id, f"maintenance:{plan.environment}:switch")] = plan.where.short(config.root)
+            out[(app.id, maintenance_rule(plan.environment))] = plan.where.short(config.root)
             for w in plan.windows:
-                out[(app.id, f"maintenance:{plan.environment}:windows[{w.index}]")] = w.where.short(config.root)
+                out[(app.id, maintenance_rule(plan.environment, w.index))] = w.where.short(config.root)
     return out
 
 

@@ -27,6 +27,7 @@ from ..errors import OperatorError
 from ..evaluation import check_versions
 from ..snapshot import Answer, AppIndex, Condition, Minimum, Target
 from ..versions import MAX_VERSION_LENGTH, InvalidVersion, VersionKey, version_key
+from ..vocabulary import Verdict
 from .side import Side
 
 __all__ = ["Cell", "VersionRange", "Row", "PolicyTable", "AppMatrix", "version_rows", "app_matrix",
@@ -41,7 +42,7 @@ _BOTTOM = "0.dev0"
 class Cell:
     """The answer at a version on one side: the verdict and the rule behind it."""
 
-    verdict: str
+    verdict: Verdict
     rule: str | None
 
     @classmethod

@@ -8,43 +8,21 @@ people (``not found``).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from ..vocabulary import ReportFormat
 from .diff import AppDiff, Diff, VersionChange
 from .matrix import AppMatrix, Cell, Row, describe_target, format_instant, notice_title
 from .side import Side
 
-__all__ = ["Format", "FORMATS", "Reach", "render_diff", "render_matrix", "NO_CHANGE"]
+if TYPE_CHECKING:  # built by analytics for `diff --events`; review only renders it
+    from ..analytics.reach import Reach
 
-Format = Literal["text", "markdown", "json"]
-FORMATS: tuple[Format, ...] = ("text", "markdown", "json")
+__all__ = ["render_diff", "render_matrix", "NO_CHANGE"]
 
 NO_CHANGE = "No change in verdicts."
 LEGEND = ("Verdicts: ok; soft (asked to update, may dismiss); hard (must update); not found (no rule: nothing "
           "to do). `= V` is exactly that version string; it takes precedence over the range it lies in.")
-
-
-@dataclass(frozen=True)
-class Reach:
-    """How many active users a diff's version changes touch (``diff --events``; built by analytics)."""
-
-    source: str  # where the users were read, e.g. the events folder
-    since: datetime  # active: an authentication since then
-    users: int  # active users in all
-    apps: dict[str, int]  # app id -> its active users
-    changes: dict[tuple[str, VersionChange], int]  # users whose latest version lies in the change's range
-    touched: int  # users whose verdict changes
-    forced: int  # of them, users who get a hard verdict they did not have
-
-    def summary(self) -> str:
-        return (f"Active users: {self.users:,} since {self.since:%Y-%m-%d %H:%M} UTC in {self.source}; "
-                f"this change touches {self.touched:,} of them and forces {self.forced:,}.")
-
-    def users_of(self, app: str, change: VersionChange) -> str:
-        count = self.changes.get((app, change), 0)
-        return f"{count:,} user{'s' if count != 1 else ''}"
 
 
 def _verdict(cell: Cell) -> str:
@@ -199,7 +177,7 @@ def _diff_json(diff: Diff, reach: Reach | None) -> dict[str, Any]:
     return out
 
 
-def render_diff(diff: Diff, fmt: Format = "text", reach: Reach | None = None) -> str:
+def render_diff(diff: Diff, fmt: ReportFormat = "text", reach: Reach | None = None) -> str:
     """The report; with ``reach``, each version change also says how many active users it touches."""
     if fmt == "json":
         return json.dumps(_diff_json(diff, reach), indent=2, ensure_ascii=False) + "\n"
@@ -278,7 +256,7 @@ def _matrix_json(matrix: AppMatrix) -> dict[str, Any]:
     }
 
 
-def render_matrix(matrix: AppMatrix, fmt: Format = "text") -> str:
+def render_matrix(matrix: AppMatrix, fmt: ReportFormat = "text") -> str:
     if fmt == "json":
         return json.dumps(_matrix_json(matrix), indent=2, ensure_ascii=False) + "\n"
     return _matrix_markdown(matrix) if fmt == "markdown" else _matrix_text(matrix)

@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ConfigError, OperatorError, SnapshotError
-from ..snapshot import Snapshot, load_snapshot
+from ..snapshot import SNAPSHOT_FILE, Snapshot, load_snapshot
 from ..compiler.compile import compile_config
+from ..compiler.source import config_files
 from .explain import rule_sources
 
 __all__ = ["SideKind", "Side", "open_side"]
@@ -132,7 +133,7 @@ def open_side(spec: str, config_path: str = "config") -> Side:
     if path.is_file():
         return _from_snapshot(spec, path)
     if path.is_dir():
-        if (path / "snapshot.json").is_file() and not any(path.glob("**/*.y*ml")):
-            return _from_snapshot(spec, path / "snapshot.json")
+        if (path / SNAPSHOT_FILE).is_file() and not config_files(path):
+            return _from_snapshot(spec, path / SNAPSHOT_FILE)
         return _from_config(spec, spec)
     return _from_revision(spec, config_path)

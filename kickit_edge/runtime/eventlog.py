@@ -61,6 +61,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from ..atomicfile import atomic_file
 from ..errors import OperatorError
 from ..events import DATA_LIMIT, Event, encode_event
 
@@ -241,20 +242,15 @@ class EventLog:
                 log.exception("event log housekeeping failed in %s", self.folder)
 
     def _compress(self, path: Path) -> None:
+        # The rename is on disk before the plain file is removed, or a crash could keep neither.
         target = path.with_name(path.name + ".gz")
-        temporary = path.with_name(path.name + ".gz.tmp")
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _FILE_MODE)
-            with open(fd, "wb") as raw, open(path, "rb") as source:
+            with atomic_file(target, _FILE_MODE, temporary=path.with_name(path.name + ".gz.tmp")) as raw, \
+                    open(path, "rb") as source:
                 with gzip.GzipFile(path.name, "wb", _COMPRESS_LEVEL, raw) as out:
                     shutil.copyfileobj(source, out, 1024 * 1024)
-                raw.flush()
-                os.fsync(raw.fileno())
-            os.replace(temporary, target)
-            _sync_folder(self.folder)
         except OSError as exc:
             log.error("cannot compress %s, it stays uncompressed: %s", path, exc)
-            _remove(temporary)
             return
         _remove(path)
 
@@ -283,13 +279,3 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
     except OSError as exc:
         log.error("cannot remove %s: %s", path, exc)
-
-
-def _sync_folder(folder: Path) -> None:
-    # The rename must be on disk before the plain file is removed, or a crash
-    # could keep neither.
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

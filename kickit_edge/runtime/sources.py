@@ -40,13 +40,13 @@ import urllib.request
 from pathlib import Path
 from typing import Literal, Protocol
 
+from ..snapshot import SNAPSHOT_FILE
 from .state import Outcome, SnapshotState
 
 __all__ = ["Source", "FolderSource", "UrlSource", "SNAPSHOT_FILE", "redact_url"]
 
 log = logging.getLogger("kickit_edge.runtime")
 
-SNAPSHOT_FILE = "snapshot.json"
 # A manifest line is a few hundred bytes; a file without a line break this early is not a snapshot.
 MANIFEST_LIMIT = 64 * 1024
 

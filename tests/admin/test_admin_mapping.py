@@ -9,7 +9,7 @@ import yaml
 from starlette.testclient import TestClient
 
 from kickit_edge.admin.mapping import version_id
-from kickit_edge.compiler.model import read_config
+from kickit_edge.compiler.builder import read_config
 
 from .kickfolio import DEMO_UUID, new_version
 

@@ -305,8 +305,26 @@ def test_unknown_route_is_404_and_wrong_verb_405(client: TestClient) -> None:
     assert response.json()["code"] == "not_found"
     response = client.delete("/api/apps")
     assert response.status_code == 405
-    assert response.json()["code"] == "method_not_allowed"
-    assert "GET" in response.headers["allow"]
+    assert response.json() == {"message": "DELETE is not allowed on /api/apps (allowed: GET, HEAD, POST)",
+                               "code": "method_not_allowed"}
+    assert response.headers["allow"] == "GET, HEAD, POST"
+
+
+ONE = "GET, HEAD, POST"
+EACH = "DELETE, GET, HEAD, PATCH, PUT"
+ALLOWED = {"/api/apps": ONE, "/api/apps/{id}": EACH, "/api/versions": ONE, "/api/versions/{id}": EACH,
+           "/api/apps/{app_id}/versions": ONE, "/api/apps/{app_id}/versions/{id}": EACH}
+
+
+def test_every_405_lists_the_methods_of_its_path(client: TestClient) -> None:
+    assert {route.path for route in client.app.routes} == set(ALLOWED)  # every route has its row
+    assert client.head("/api/apps").status_code == 200
+    for path, allowed in ALLOWED.items():
+        url = path.format(id="DEMO1234", app_id="DEMO1234")
+        for method in {"GET", "POST", "PUT", "PATCH", "DELETE"} - set(allowed.split(", ")):
+            response = client.request(method, url, json={})
+            assert (response.status_code, response.headers["allow"]) == (405, allowed), (method, path)
+            assert response.json()["message"] == f"{method} is not allowed on {url} (allowed: {allowed})"
 
 
 def test_record_invalid_lists_every_invalid_field(client: TestClient) -> None:

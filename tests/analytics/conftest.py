@@ -18,5 +18,5 @@ class _Frozen(datetime):
 @pytest.fixture
 def frozen_now(monkeypatch: pytest.MonkeyPatch) -> datetime:
     """``kickit-edge`` commands run as if it were NOW."""
-    monkeypatch.setattr("kickit_edge.cli.datetime", _Frozen)
+    monkeypatch.setattr("kickit_edge.cli.console.datetime", _Frozen)
     return NOW

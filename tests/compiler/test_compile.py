@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kickit_edge.compiler.compile import compile_config
-from kickit_edge.compiler.publish import _umask, history, publish_snapshot, rollback
+from kickit_edge.atomicfile import _umask
+from kickit_edge.compiler.publish import history, publish_snapshot, rollback
 from kickit_edge.errors import OperatorError
 from kickit_edge.snapshot import load_snapshot
 from tests.conftest import MINIMAL_APP, WriteConfig

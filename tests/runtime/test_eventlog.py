@@ -6,7 +6,9 @@ import gzip
 import multiprocessing
 import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -99,7 +101,9 @@ def test_size_rotation_keeps_every_line_in_order_and_compresses_closed_files(
     # Closed files are compressed in the background while the log goes on;
     # only the file being written stays plain.
     deadline = time.monotonic() + 10
-    while len(list(tmp_path.glob("*.jsonl.gz"))) < 3 and time.monotonic() < deadline:
+    # A plain file goes once its .gz is renamed into place and synced: wait for both.
+    while ((len(list(tmp_path.glob("*.jsonl.gz"))) < 3 or len(list(tmp_path.glob("*.jsonl"))) > 1)
+           and time.monotonic() < deadline):
         time.sleep(0.01)
     assert [p.name for p in tmp_path.glob("*.jsonl")] == [events.path.name]  # type: ignore[union-attr]
     assert not list(tmp_path.glob("*.tmp"))
@@ -213,20 +217,65 @@ def test_an_unusable_folder_raises_and_the_log_recovers_when_it_is_fixed(
     assert request_ids(all_lines(folder)) == ["kept"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores permission bits")
-def test_a_read_only_folder_raises_and_the_log_recovers_when_it_is_writable(
-    tmp_path: Path,
-) -> None:
-    tmp_path.chmod(0o500)
+def write_into_a_read_only_folder(folder: str) -> str:
+    """Take write permission away, fail a write, give it back, write again; return the error."""
+    path = Path(folder)
+    path.chmod(0o500)
+    message = "no error"
     try:
-        with EventLog(tmp_path, now=Clock(DAY)) as events:
-            with pytest.raises(EventWriteError, match="Permission denied"):
+        with EventLog(path, now=Clock(DAY)) as events:
+            try:
                 events.write(sample("lost"))
-            tmp_path.chmod(0o700)
+            except EventWriteError as exc:
+                message = str(exc)
+            path.chmod(0o700)
             events.write(sample("kept"))
     finally:
-        tmp_path.chmod(0o700)
-    assert request_ids(all_lines(tmp_path)) == ["kept"]
+        path.chmod(0o700)
+    return message
+
+
+def as_nobody(folder: str) -> str:
+    """In a child process: drop root for the unprivileged user, for whom permission bits hold."""
+    import pwd  # Unix only; the test is skipped elsewhere
+
+    nobody = pwd.getpwnam("nobody")
+    # A first write as root loads every module the write path imports lazily:
+    # the interpreter may live where nobody cannot read (such as /root).
+    with tempfile.TemporaryDirectory() as scratch, EventLog(scratch, now=Clock(DAY)) as events:
+        events.write(sample("warm-up"))
+    os.setgroups([])
+    os.setgid(nobody.pw_gid)
+    os.setuid(nobody.pw_uid)
+    return write_into_a_read_only_folder(folder)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs Unix permission bits")
+def test_a_read_only_folder_raises_and_the_log_recovers_when_it_is_writable(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        folder = tmp_path
+        message = write_into_a_read_only_folder(str(folder))
+        kept = request_ids(all_lines(folder))
+    else:
+        # Root ignores permission bits (CI runs as root): the same steps run in
+        # a child that has dropped to nobody, in a folder nobody owns and can
+        # reach (pytest's own temporary folders are closed to other users).
+        import pwd
+
+        nobody = pwd.getpwnam("nobody")
+        base = Path(tempfile.mkdtemp())
+        try:
+            base.chmod(0o711)
+            folder = base / "events"
+            folder.mkdir()
+            os.chown(folder, nobody.pw_uid, nobody.pw_gid)
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                message = pool.submit(as_nobody, str(folder)).result(timeout=60)
+            kept = request_ids(all_lines(folder))
+        finally:
+            shutil.rmtree(base)
+    assert message.startswith(f"cannot write event to {folder}: ") and "Permission denied" in message, message
+    assert kept == ["kept"]
 
 
 def write_until_the_file_size_limit(folder: str, limit: int) -> tuple[list[str], str, str]:

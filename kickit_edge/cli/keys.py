@@ -1,0 +1,44 @@
+"""``keys new``: mint an app key or an admin token and write its hash into the config."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import OperatorError
+from .console import Subparsers, err, out
+
+__all__ = ["register"]
+
+
+def cmd_keys_new(args: argparse.Namespace) -> int:
+    from ..editing.credentials import add_admin_token, add_app_key
+
+    if (args.app is None) == (args.admin is None):
+        raise OperatorError("give exactly one of --app ID (an app key) or --admin NAME (a management API token)")
+    if args.admin is not None:
+        if args.environment:
+            raise OperatorError("--environment applies to app keys only")
+        key = add_admin_token(args.config, args.admin, args.expires, args.note)
+        err(f"Admin token {args.admin!r} added to {args.config} (prefix {key.prefix}). Store it now; it is not shown again:")
+    else:
+        key = add_app_key(args.config, args.app, args.environment or None, args.expires, args.note)
+        err(f"Key for app {args.app!r} added to {args.config} (prefix {key.prefix}). Store it now; it is not shown again.")
+        # `base64 -w0` would be shorter, but macOS's base64 has no -w.
+        err("AppCockpit clients send it base64-encoded: x-api-token: $(printf %s KEY | base64 | tr -d '\\n')")
+    out(str(key))
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    keys = sub.add_parser("keys", help="manage keys", description="Manage app keys and admin tokens.")
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="COMMAND", required=True)
+    p = keys_sub.add_parser("new", help="mint a key and write its hash into the config",
+                            description="Mint a key, write its prefix and SHA-256 into the config, and print the key "
+                                        "once, alone, as the last line of stdout.")
+    p.add_argument("--app", metavar="ID", help="the app the key belongs to")
+    p.add_argument("--admin", metavar="NAME", help="mint a management API token with this name instead")
+    p.add_argument("--config", default="config", metavar="DIR", help="config folder (default: config)")
+    p.add_argument("--environment", action="append", metavar="E", help="limit the key to this environment (repeatable)")
+    p.add_argument("--expires", metavar="DATE", help="expiry, e.g. 2027-01-31 or 2027-01-31T12:00:00Z")
+    p.add_argument("--note", help="a note stored beside the key (never the secret)")
+    p.set_defaults(func=cmd_keys_new)

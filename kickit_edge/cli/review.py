@@ -1,0 +1,115 @@
+"""The review commands: ``explain``, ``diff`` and ``matrix`` show what a config answers and what a change does."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..analytics.window import SINCE_DEFAULT
+from ..errors import OperatorError
+from ..vocabulary import PLATFORMS, REPORT_FORMATS
+from .console import Subparsers, instant, now, out, progress, since
+from .pipeline import add_config_dir
+
+__all__ = ["register", "EXIT_FAIL_ON"]
+
+EXIT_FAIL_ON = 3
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from ..compiler.compile import compile_config
+    from ..review.explain import explain
+
+    compiled = compile_config(args.config_dir, run_tests=False)
+    app = compiled.snapshot.apps.get(args.app)
+    if app is None:
+        known = ", ".join(sorted(compiled.snapshot.apps)) or "none"
+        raise OperatorError(f"no app {args.app!r} in {args.config_dir} (apps: {known})")
+    out(f"{app.id} ({app.name}) {args.platform}/{args.environment} version {args.version}"
+        f" build {args.build or '-'} os {args.os_version or '-'}")
+    if app.disabled:
+        out("app is disabled: every authenticated check answers 402 {\"error\":\"Payment Required\"}")
+        return 0
+    for row in explain(compiled.config, compiled.snapshot, args.app, args.platform, args.environment,
+                       args.version, args.build, args.os_version, args.at):
+        out()
+        out(row.render())
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from ..review.diff import diff_sides
+    from ..review.report import render_diff
+    from ..review.side import open_side
+
+    base = open_side(args.base, args.config_path)
+    head = open_side(args.head if args.head is not None else args.config_path, args.config_path)
+    diff = diff_sides(base, head)
+    reach = None
+    if args.events is not None:
+        from ..analytics.active import scan_active
+        from ..analytics.reach import reach_of
+
+        active = scan_active(args.events, args.since, now(), progress=progress())
+        reach = reach_of(diff, active, args.events)
+    sys.stdout.write(render_diff(diff, args.format, reach))
+    if args.fail_on == "hard" and diff.forcing or args.fail_on == "any" and diff.changed:
+        return EXIT_FAIL_ON
+    return 0
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from ..review.matrix import app_matrix
+    from ..review.report import render_matrix
+    from ..review.side import open_side
+
+    sys.stdout.write(render_matrix(app_matrix(open_side(args.source, args.config_path), args.app), args.format))
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("explain", help="show the verdict, the rule and the bodies for one client",
+                       description="Show, for one client, the verdict of each endpoint, the rule behind it and the exact body.")
+    add_config_dir(p)
+    p.add_argument("--app", required=True, metavar="ID")
+    p.add_argument("--platform", required=True, choices=PLATFORMS)
+    p.add_argument("--environment", required=True, metavar="E")
+    p.add_argument("--version", required=True, metavar="V", help="the client's app version")
+    p.add_argument("--build", metavar="N", help="the client's build number (KickIt)")
+    p.add_argument("--os-version", metavar="V", help="the client's OS version (KickIt)")
+    p.add_argument("--at", type=instant, metavar="TIME", help="evaluate maintenance at this instant (default: now)")
+    p.set_defaults(func=cmd_explain)
+    _register_diff(sub)
+
+    p = sub.add_parser("matrix", help="show an app's whole version policy as a table",
+                       description="Show, per platform and environment, the version ranges of an app with their "
+                                   "verdicts and rules, then its targets and maintenance.")
+    p.add_argument("source", nargs="?", default="config", metavar="CONFIG_DIR",
+                   help="config folder, snapshot, or git revision (default: config)")
+    p.add_argument("--app", required=True, metavar="ID")
+    p.add_argument("--config-path", default="config", metavar="PATH",
+                   help="the config folder when CONFIG_DIR is a git revision (default: config)")
+    p.add_argument("--format", choices=REPORT_FORMATS, default="text", help="output (default: text)")
+    p.set_defaults(func=cmd_matrix)
+
+
+def _register_diff(sub: Subparsers) -> None:
+    p = sub.add_parser("diff", help="show what a config change does to clients' verdicts",
+                       description="Compare two configs by what clients are answered: version ranges whose verdict "
+                                   "changes, targets, messages, maintenance and keys. Each side is a config folder, "
+                                   "a snapshot (file or folder), or a git revision of the config folder.",
+                       epilog="Exit codes: 0 compared, 1 a side's config is invalid, 2 bad argument, "
+                              "3 --fail-on matched.")
+    p.add_argument("base", metavar="BASE", help="config folder, snapshot, or git revision (e.g. main, HEAD~1)")
+    p.add_argument("head", nargs="?", metavar="HEAD", help="the same kinds (default: the config folder on disk)")
+    p.add_argument("--config-path", default="config", metavar="PATH",
+                   help="the config folder, read at git revisions too (default: config)")
+    p.add_argument("--format", choices=REPORT_FORMATS, default="text", help="output (default: text)")
+    p.add_argument("--fail-on", choices=["hard", "any"],
+                   help="exit 3 when the change forces users (a new hard verdict, maintenance turned on, an app "
+                        "disabled), or on any change")
+    p.add_argument("--events", metavar="DIR",
+                   help="count, from the event files in DIR, the active users each verdict change touches")
+    p.add_argument("--since", type=since, default=SINCE_DEFAULT, metavar="WHEN",
+                   help=f"with --events: active means authenticated since WHEN (default: {SINCE_DEFAULT})")
+    p.set_defaults(func=cmd_diff)

@@ -1,0 +1,175 @@
+"""The compiler's front half: load every file, validate it against its schema, build the model, check it.
+
+:func:`read_config` raises one :class:`~kickit_edge.errors.ConfigError`
+listing every problem at once; :func:`build_config` does the same work on
+files already loaded (editing checks a config with some files changed in
+memory) and returns the problems instead.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..errors import ConfigError, Diagnostic
+from .checks import check_config
+from .model import (
+    AdminToken,
+    AppConfig,
+    ConditionSpec,
+    Config,
+    ExactVersion,
+    KeySpec,
+    Maintenance,
+    MinimumVersion,
+    Notice,
+    TargetRule,
+    TestCase,
+    Where,
+    Window,
+    parse_instant,
+)
+from .schema import validate_file
+from .source import PROGRESS_FILES, Progress, SourceFile, load_config_dir
+
+__all__ = ["build_config", "read_config"]
+
+
+class _Builder:
+    """Builds records from validated data, collecting diagnostics instead of stopping."""
+
+    def __init__(self) -> None:
+        self.diagnostics: list[Diagnostic] = []
+
+    def instant(self, where: Where, text: str | None, zone: str = "UTC") -> datetime | None:
+        if text is None:
+            return None
+        try:
+            return parse_instant(text, zone)
+        except ValueError as exc:
+            self.diagnostics.append(where.diagnostic(f"{text!r} is not a valid date or date-time: {exc}"))
+        except ZoneInfoNotFoundError:
+            pass  # reported once, on the timezone field
+        return None
+
+    def notice(self, raw: dict[str, Any]) -> Notice:
+        links = tuple((link["title"], link["url"]) for link in raw.get("links", []))
+        return Notice(raw.get("title"), raw.get("description"), links)
+
+    def condition(self, where: Where, raw: dict[str, Any] | None) -> ConditionSpec | None:
+        if raw is None:
+            return None
+        values = tuple(raw["in"]) if "in" in raw else None
+        return ConditionSpec(values, raw.get("min"), raw.get("below"), where)
+
+    def app(self, source: SourceFile) -> AppConfig:
+        data = source.data
+        top = Where(source, ())
+        info = data["app"]
+        keys = []
+        for i, k in enumerate(data.get("keys", [])):
+            w = top.at("keys", i)
+            envs = tuple(k["environments"]) if "environments" in k else None
+            keys.append(KeySpec(k["prefix"], k["sha256"], envs, self.instant(w.at("expires"), k.get("expires")), w))
+        versions = [
+            ExactVersion(str(v["version"]), v["platform"], v["environment"], v.get("enabled", True),
+                         v.get("force_update", False), v.get("message"), top.at("versions", i))
+            for i, v in enumerate(data.get("versions", []))
+        ]
+        minimums = [
+            MinimumVersion(str(m["version"]), m["platform"], m["environment"], m.get("force_update", False),
+                           m.get("message"), top.at("minimum_versions", i))
+            for i, m in enumerate(data.get("minimum_versions", []))
+        ]
+        targets = []
+        for i, t in enumerate(data.get("targets", [])):
+            w = top.at("targets", i)
+            targets.append(TargetRule(
+                t["id"], t.get("hard", False), t["message"],
+                tuple(t["platforms"]) if "platforms" in t else None,
+                tuple(t["environments"]) if "environments" in t else None,
+                self.condition(w.at("version"), t.get("version")),
+                self.condition(w.at("build"), t.get("build")),
+                self.condition(w.at("os_version"), t.get("os_version")),
+                w,
+            ))
+        maintenance = [self.maintenance(top.at("maintenance", env), env, m)
+                       for env, m in data.get("maintenance", {}).items()]
+        tests = [
+            TestCase(c["name"], c["check"], c.get("platform"), c.get("environment"),
+                     c.get("version"), c.get("build"), c.get("os_version"),
+                     self.instant(top.at("tests", i, "at"), c.get("at")), c["expect"], top.at("tests", i))
+            for i, c in enumerate(data.get("tests", []))
+        ]
+        return AppConfig(
+            info["id"], info["name"], info["uuid"], info["public_key"], tuple(info["platforms"]),
+            tuple(info["environments"]), info["default_locale"], info.get("disabled", False),
+            dict(info.get("store_urls", {})), keys, dict(data.get("messages", {})), versions, minimums,
+            targets, maintenance, tests, top.at("app"), data,
+        )
+
+    def maintenance(self, w: Where, environment: str, raw: dict[str, Any]) -> Maintenance:
+        windows = []
+        for i, win in enumerate(raw.get("windows", [])):
+            ww = w.at("windows", i)
+            zone = win["timezone"]
+            try:
+                if zone != "UTC":
+                    ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                self.diagnostics.append(ww.at("timezone").diagnostic(
+                    f"unknown time zone {zone!r}: expected an IANA name such as 'Europe/Berlin' or 'UTC'"))
+                zone = "invalid"
+            start = self.instant(ww.at("start"), win["start"], zone) if zone != "invalid" else None
+            end = self.instant(ww.at("end"), win["end"], zone) if zone != "invalid" else None
+            windows.append(Window(start, end, self.notice(win), i, ww))
+        return Maintenance(environment, raw.get("active", False), self.notice(raw), tuple(windows), w)
+
+    def admin_tokens(self, source: SourceFile) -> list[AdminToken]:
+        top = Where(source, ())
+        tokens = []
+        for i, t in enumerate(source.data["admin_tokens"]):
+            w = top.at("admin_tokens", i)
+            tokens.append(AdminToken(t["name"], t["prefix"], t["sha256"],
+                                     self.instant(w.at("expires"), t.get("expires")), w))
+        return tokens
+
+
+def build_config(root: str, files: list[SourceFile]) -> tuple[Config, list[Diagnostic]]:
+    """Validate and model already-loaded files; return the model and every problem found."""
+    builder = _Builder()
+    diagnostics: list[Diagnostic] = []
+    apps: list[AppConfig] = []
+    tokens: list[AdminToken] = []
+    for source in files:
+        kind, problems = validate_file(source)
+        diagnostics.extend(problems)
+        if problems or kind is None:
+            continue
+        if kind == "app":
+            apps.append(builder.app(source))
+        else:
+            tokens.extend(builder.admin_tokens(source))
+    diagnostics.extend(builder.diagnostics)
+    config = Config(root, apps, tokens)
+    diagnostics.extend(check_config(config))
+    return config, diagnostics
+
+
+def read_config(config_dir: str | os.PathLike[str], progress: Progress | None = None) -> Config:
+    """Load, validate and check the config folder; raise ConfigError listing every problem."""
+    root = str(config_dir)
+    if not os.path.isdir(root):
+        raise ConfigError([Diagnostic(root, 1, 1, "", "config folder not found: expected a folder of YAML files")])
+    files, diagnostics = load_config_dir(root, progress)
+    config, more = build_config(root, files)
+    if progress is not None and len(files) >= PROGRESS_FILES:
+        progress(f"checked {len(config.apps)} apps")
+    diagnostics.extend(more)
+    if not files and not diagnostics:
+        diagnostics.append(Diagnostic(root, 1, 1, "", "no YAML files found: expected at least one app file (*.yaml)"))
+    if diagnostics:
+        raise ConfigError(diagnostics)
+    return config
