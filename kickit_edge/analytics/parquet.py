@@ -16,15 +16,19 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
 from ..errors import OperatorError
-from .engine import EVENT_COLUMNS
-from .scan import ScanReport
+from .engine import EVENT_COLUMNS, connect, create_events_table
+from .eventfiles import list_event_files
+from .scan import Scan, ScanReport
+from .window import event_time
 
-__all__ = ["is_export", "read_export", "write_export"]
+__all__ = ["is_export", "read_export", "write_export", "export_events"]
 
 _DAY_FOLDER = re.compile(r"day=\d{4}-\d\d-\d\d")
 
@@ -43,10 +47,11 @@ def read_export(connection: duckdb.DuckDBPyConnection, folder: str | os.PathLike
     pattern = str(Path(folder) / "day=*" / "*.parquet")
     columns = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
     try:
+        # A view takes no parameters: the two values are written in, quoted.
         connection.execute(
-            f"CREATE OR REPLACE TEMP VIEW events AS SELECT {columns} FROM read_parquet($pattern, "
-            "hive_partitioning = true, hive_types = {'day': 'VARCHAR'}, union_by_name = true) WHERE day >= $day",
-            {"pattern": pattern, "day": since[:10]})
+            f"CREATE OR REPLACE TEMP VIEW events AS SELECT {columns} FROM read_parquet('{_quoted(pattern)}', "
+            "hive_partitioning = true, hive_types = {'day': 'VARCHAR'}, union_by_name = true) "
+            f"WHERE day >= '{_quoted(since[:10])}'")
         files, lines, fresh, old = connection.execute(
             "SELECT (SELECT count(*) FROM glob($pattern)), count(*), "
             "count(*) FILTER (WHERE type = 'authenticate' AND time >= $since), "
@@ -78,5 +83,25 @@ def write_export(connection: duckdb.DuckDBPyConnection, out: str | os.PathLike[s
     return days
 
 
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")
+def _quoted(text: str | Path) -> str:
+    return str(text).replace("'", "''")
+
+
+def export_events(folder: str | os.PathLike[str], out: str | os.PathLike[str], since: datetime | None, *,
+                  progress: Callable[[str], None] | None = None) -> tuple[ScanReport, list[str], int]:
+    """Check every event line of ``folder`` (from ``since``) and write the valid ones to ``out`` as Parquet.
+
+    Returns what the scan found, the days written and how many events they hold.
+    """
+    files = list_event_files(folder)
+    if since is not None:
+        files = [f for f in files if f.day >= since.date() - timedelta(days=1)]
+    start = event_time(since) if since is not None else ""
+    connection = connect()
+    create_events_table(connection)
+    report = Scan(connection, files, since=start, progress=progress, table="incoming").run(
+        lambda: connection.execute("INSERT INTO events SELECT * FROM incoming"))
+    days = write_export(connection, out, start)
+    row = connection.execute("SELECT count(*) FROM events WHERE time >= $since", {"since": start}).fetchone()
+    connection.close()
+    return report, days, int(row[0]) if row else 0

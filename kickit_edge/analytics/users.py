@@ -33,9 +33,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import duckdb
+
 from ..errors import OperatorError
 from .engine import connect, insert_columns
 from .eventfiles import list_event_files, remove_expired
+from .parquet import is_export, read_export
 from .queries import AUTHENTICATIONS, USER_ROWS_OF_EVENTS, query
 from .scan import Mark, Scan, ScanReport
 
@@ -120,6 +123,20 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
         raise OperatorError(f"--retention-days {retention_days}: expected 0 or more days")
     events_dir = str(Path(folder).resolve())
     cutoff, cutoff_day = cutoff_of(now, retention_days)
+    connection = connect()
+    connection.execute(_STATE_TABLE)
+
+    def consume() -> None:
+        connection.execute(f"INSERT INTO user_rows WITH authentications AS ({AUTHENTICATIONS}) "
+                           f"{USER_ROWS_OF_EVENTS}", {"cutoff": cutoff})
+        connection.execute(_FOLD)
+
+    if is_export(folder):
+        # An export is rewritten a day at a time: there is no offset to go on from.
+        report = read_export(connection, folder, since=cutoff)
+        consume()
+        why = "a Parquet export is read in full" if previous is not None else None
+        return _result(connection, Checkpoint(events_dir, retention_days), report, cutoff, False, why, 0)
     files = list_event_files(folder)  # first: a missing folder is reported as such
     removed, remove_errors = remove_expired(folder, cutoff_day) if prune else ([], [])
     if removed:
@@ -128,25 +145,23 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
     files = [f for f in files if f.day >= cutoff_day]
     rebuilt = _usable(previous, events_dir, retention_days)
     base = previous if previous is not None and rebuilt is None else None
-    connection = connect()
-    connection.execute(_STATE_TABLE)
     insert_columns(connection, "user_rows", base.state if base else [], len(STATE_COLUMNS))
     expired = connection.execute("DELETE FROM user_rows WHERE last_at < $cutoff", {"cutoff": cutoff}).fetchone()
     present = {f.stem for f in files}
     marks = {stem: mark for stem, mark in (base.marks if base else {}).items() if stem in present}
     scan = Scan(connection, files, marks, since=cutoff, progress=progress)
-
-    def consume() -> None:
-        connection.execute(f"INSERT INTO user_rows WITH authentications AS ({AUTHENTICATIONS}) "
-                           f"{USER_ROWS_OF_EVENTS}", {"cutoff": cutoff})
-        connection.execute(_FOLD)
-
     report = scan.run(consume)
-    state = connection.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM user_rows "
-                               "ORDER BY app, user_id, platform").fetchall()
-    connection.close()
-    records = [UserRecord(*row[:5], *row[6:]) for row in state]
-    checkpoint = Checkpoint(events_dir, retention_days, scan.marks, state)
-    return FoldResult(checkpoint, records, report, cutoff, base is not None, rebuilt, removed, remove_errors,
-                      int(expired[0]) if expired else 0, past)
+    result = _result(connection, Checkpoint(events_dir, retention_days, scan.marks), report, cutoff,
+                     base is not None, rebuilt, int(expired[0]) if expired else 0)
+    result.removed, result.remove_errors, result.past = removed, remove_errors, past
+    return result
 
+
+def _result(connection: duckdb.DuckDBPyConnection, checkpoint: Checkpoint, report: ScanReport, cutoff: str,
+            incremental: bool, rebuilt: str | None, expired: int) -> FoldResult:
+    """The fold's records and state, out of the engine."""
+    checkpoint.state = connection.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM user_rows "
+                                          "ORDER BY app, user_id, platform").fetchall()
+    connection.close()
+    records = [UserRecord(*row[:5], *row[6:]) for row in checkpoint.state]
+    return FoldResult(checkpoint, records, report, cutoff, incremental, rebuilt, [], [], expired)

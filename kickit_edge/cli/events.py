@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from ..analytics.queries import DIALECTS, QUERY_NAMES
 from ..analytics.window import SINCE_DEFAULT
 from ..settings import EventSettings, UserSettings
 from ..vocabulary import ADOPTION_FORMATS, IMPACT_FORMATS, RECORD_FORMATS
@@ -69,6 +70,36 @@ def cmd_events_impact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events_export(args: argparse.Namespace) -> int:
+    from ..analytics.parquet import export_events
+
+    settings = EventSettings.resolve(args)
+    report, days, count = export_events(settings.events_dir, args.out, args.since, progress=progress())
+    _report_scan(report)
+    span = f"{days[0]} .. {days[-1]}" if days else "no day"
+    err(f"exported {count:,} event{'s' if count != 1 else ''} ({len(days)} day{'s' if len(days) != 1 else ''}: "
+        f"{span}) -> {args.out}")
+    return 0
+
+
+def cmd_events_sql(args: argparse.Namespace) -> int:
+    from ..analytics.queries import QUERY_NAMES, translate
+    from ..analytics.users import RETENTION_DAYS, cutoff_of
+    from ..analytics.window import event_time
+
+    parameters = {"since": event_time(args.since), "app": args.app or "",
+                  "cutoff": cutoff_of(now(), RETENTION_DAYS)[0]}
+    names = [args.query] if args.query else list(QUERY_NAMES)
+    out = []
+    for name in names:
+        out.append(f"-- {name} ({args.dialect}), over the table events"
+                   + (" and verdicts (app, platform, environment, app_version, verdict)"
+                      if name in ("users_per_verdict", "prompted_users") else "")
+                   + f"\n{translate(name, args.dialect, parameters)};\n")
+    sys.stdout.write("\n".join(out))
+    return 0
+
+
 def add_window(parser: argparse.ArgumentParser) -> None:
     """``--since`` and ``--app``: which users count as active."""
     parser.add_argument("--since", type=since, default=SINCE_DEFAULT, metavar="WHEN",
@@ -121,3 +152,23 @@ def register(sub: Subparsers) -> None:
                    help="a published snapshot: a file, or a folder holding snapshot.json")
     p.add_argument("--format", choices=IMPACT_FORMATS, default="table", help="output (default: table)")
     p.set_defaults(func=cmd_events_impact)
+
+    p = events_sub.add_parser(
+        "export", help="the valid events as Parquet, a folder per day",
+        description="Check every event line and write the valid events as Parquet files partitioned by day "
+                    "(OUT/day=2026-11-22/...), ready for object storage; the days written are replaced, the "
+                    "others kept. Every events command reads such a folder as --events-dir.")
+    EventSettings.add_arguments(p)
+    p.add_argument("--out", required=True, metavar="DIR", help="the export folder")
+    p.add_argument("--since", type=since, metavar="WHEN", help="only events since WHEN (default: all)")
+    p.set_defaults(func=cmd_events_export)
+
+    p = events_sub.add_parser(
+        "sql", help="the analytics queries, in the SQL of another engine",
+        description="Print the queries the events commands run (one definition, in DuckDB's SQL), translated "
+                    "to another engine's dialect, with --since and --app written in: run them where the "
+                    "events are (a ClickHouse table events, Parquet in Spark or Trino).")
+    p.add_argument("--dialect", choices=DIALECTS, default="duckdb", help="the engine (default: duckdb)")
+    p.add_argument("--query", choices=QUERY_NAMES, help="only this query (default: all)")
+    add_window(p)
+    p.set_defaults(func=cmd_events_sql)
