@@ -15,7 +15,7 @@ from .impact import VERDICT_ORDER, Impact
 from .users import FoldResult
 
 __all__ = ["render_adoption_text", "render_adoption_json", "render_impact_text", "render_impact_json",
-           "instant_text", "group_title", "users_summary"]
+           "instant_text", "group_title", "table", "users_summary"]
 
 
 def instant_text(instant: datetime) -> str:
@@ -30,7 +30,7 @@ def group_title(app: str, platform: str, environment: str | None) -> str:
     return f"{app}  {platform} / {environment if environment is not None else '(no environment)'}"
 
 
-def _table(header: list[str], rows: list[list[str]], words: int, indent: str = "") -> list[str]:
+def table(header: list[str], rows: list[list[str]], words: int, indent: str = "") -> list[str]:
     """The first ``words`` columns left-aligned, the numbers after them right-aligned."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     out = []
@@ -55,7 +55,7 @@ def render_adoption_text(adoption: Adoption) -> str:
     for group in adoption.groups:
         rows = [[v.app_version, f"{v.users:,}", f"{v.share:.1%}"] for v in group.versions]
         out += ["", f"{group_title(group.app, group.platform, group.environment)}  ({_users(group.users)})"]
-        out += _table(["VERSION", "USERS", "SHARE"], rows, 1, "  ")
+        out += table(["VERSION", "USERS", "SHARE"], rows, 1, "  ")
     return "\n".join(out) + "\n"
 
 
@@ -94,7 +94,7 @@ def render_impact_text(impact: Impact, since: datetime) -> str:
     rows = [[r.app, r.platform, r.environment or "-", f"{r.users:,}"] + [f"{r.verdicts[v]:,}" for v in shown]
             for r in impact.rows]
     rows.append(["total", "", "", f"{impact.users:,}"] + [f"{impact.totals[v]:,}" for v in shown])
-    out += _table(header, rows, 3)
+    out += table(header, rows, 3)
     out += ["", "soft: asked to update, may dismiss; hard: must update; not found: no rule names the version "
             "(nothing to do)"]
     return "\n".join(out) + "\n"

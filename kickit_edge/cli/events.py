@@ -70,6 +70,28 @@ def cmd_events_impact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events_conversion(args: argparse.Namespace) -> int:
+    from ..analytics.active import scan_active
+    from ..analytics.conversion import conversion_of, render_conversion_json, render_conversion_text
+    from ..analytics.impact import load_snapshot_at
+
+    settings = EventSettings.resolve(args)
+    snapshot = load_snapshot_at(args.snapshot)
+    active = scan_active(settings.events_dir, args.since, now(), app=args.app, progress=progress())
+    _report_scan(active.report)
+    conversion = conversion_of(active, snapshot, args.snapshot, args.days)
+    render = render_conversion_json if args.format == "json" else render_conversion_text
+    sys.stdout.write(render(conversion))
+    return 0
+
+
+def _horizons(text: str) -> tuple[int, ...]:
+    parts = text.split(",")
+    if not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected days as positive whole numbers, like 1,7,30")
+    return tuple(sorted({int(part) for part in parts}))
+
+
 def cmd_events_export(args: argparse.Namespace) -> int:
     from ..analytics.parquet import export_events
 
@@ -152,6 +174,19 @@ def register(sub: Subparsers) -> None:
                    help="a published snapshot: a file, or a folder holding snapshot.json")
     p.add_argument("--format", choices=IMPACT_FORMATS, default="table", help="output (default: table)")
     p.set_defaults(func=cmd_events_impact)
+
+    p = events_sub.add_parser(
+        "conversion", help="of the users a snapshot prompted, how many updated, within 1, 7 and 30 days",
+        description="Of the active users a snapshot prompted (soft) or forced (hard) on each app and platform, "
+                    "count those who later authenticated on a version it no longer prompts, within each horizon.")
+    EventSettings.add_arguments(p)
+    add_window(p)
+    p.add_argument("--snapshot", required=True, metavar="S",
+                   help="a published snapshot: a file, or a folder holding snapshot.json")
+    p.add_argument("--days", type=_horizons, default=(1, 7, 30), metavar="N,N",
+                   help="the horizons, in days (default: 1,7,30)")
+    p.add_argument("--format", choices=IMPACT_FORMATS, default="table", help="output (default: table)")
+    p.set_defaults(func=cmd_events_conversion)
 
     p = events_sub.add_parser(
         "export", help="the valid events as Parquet, a folder per day",
