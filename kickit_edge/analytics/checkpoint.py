@@ -55,15 +55,18 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[Checkpoint | None, st
             return None, f"{path} is a checkpoint of version {meta.get('version')!r}, not {VERSION}"
         marks = {stem: Mark(offset, lines, complete) for stem, offset, lines, complete
                  in connection.execute("SELECT stem, byte_offset, lines, complete FROM event_files").fetchall()}
-        state = connection.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM user_state").fetchall()
-        return Checkpoint(meta["events_dir"], int(meta["retention_days"]), marks, state), None
+        connection.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM user_state LIMIT 0")
+        # The records stay in the file: the fold's engine reads them from there.
+        return Checkpoint(meta["events_dir"], int(meta["retention_days"]), marks, state_file=str(path)), None
     except (duckdb.Error, KeyError, ValueError) as exc:
         return None, f"{path} is damaged ({type(exc).__name__}: {str(exc).splitlines()[0]})"
     finally:
         connection.close()
 
 
-def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> None:
+def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint,
+                    engine: duckdb.DuckDBPyConnection | None = None) -> None:
+    """Write ``checkpoint`` as a new file and rename it over ``path``; ``engine`` may hold its state as user_rows."""
     target = Path(path)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
@@ -78,8 +81,14 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Non
         insert_columns(connection, "event_files", [(stem, m.offset, m.lines, m.complete)
                                                    for stem, m in sorted(checkpoint.marks.items())], 4)
         connection.execute(f"CREATE TABLE user_state ({', '.join(f'{c} VARCHAR' for c in STATE_COLUMNS)})")
-        insert_columns(connection, "user_state", checkpoint.state, len(STATE_COLUMNS))
+        if engine is None:
+            insert_columns(connection, "user_state", checkpoint.state, len(STATE_COLUMNS))
         connection.close()  # DuckDB writes and syncs its file on close
+        if engine is not None:  # the records go from engine to file without passing through Python
+            engine.execute("ATTACH $file AS fresh", {"file": str(temporary)})
+            engine.execute(f"INSERT INTO fresh.user_state SELECT {', '.join(STATE_COLUMNS)} FROM user_rows")
+            engine.execute("CHECKPOINT fresh")  # all of it in the file itself, no write-ahead log beside it
+            engine.execute("DETACH fresh")
         os.replace(temporary, target)
         sync_folder(target.parent)
     except (OSError, duckdb.Error) as exc:

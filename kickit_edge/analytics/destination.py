@@ -67,7 +67,7 @@ class Destination:
         else:
             write_atomically(self.out, lambda out: write_records(result.records, self.fmt, out), newline="")
         if self.checkpoint_path is not None:
-            save_checkpoint(self.checkpoint_path, result.checkpoint)
+            save_checkpoint(self.checkpoint_path, result.checkpoint, result.engine)
 
 
 def update_users(events_dir: str, destination: Destination, *, now: datetime, full: bool = False,

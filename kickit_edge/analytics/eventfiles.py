@@ -65,7 +65,7 @@ class Block(NamedTuple):
     torn: bool = False  # the one line is the unterminated end of a closed file
 
     @property
-    def count(self) -> int:
+    def line_count(self) -> int:
         """How many lines the block holds."""
         return self.data.count(b"\n") + 1
 

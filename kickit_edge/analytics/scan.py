@@ -143,7 +143,7 @@ class Scan:
         self._batched = 0  # bytes of lines read since the last consume
         self._loose: list[tuple[int, int, bytes, bool]] = []  # lines for decode_event alone: (file, n, line, torn)
 
-    def run(self, consume: Callable[[], None]) -> ScanReport:
+    def run(self, consume: Callable[[], object]) -> ScanReport:
         """Read every new line; after each batch, ``consume`` the valid records left in the table."""
         create_events_table(self.connection, self.table)
         self.connection.execute("CREATE OR REPLACE TEMP TABLE lines (file INTEGER, n BIGINT, line VARCHAR)")
@@ -168,7 +168,7 @@ class Scan:
         self._flush(consume)
         return self.report
 
-    def _read_whole(self, consume: Callable[[], None]) -> None:
+    def _read_whole(self, consume: Callable[[], object]) -> None:
         """The rotated files not read before, as far as :func:`~.bulk.read_whole` takes them, a group at a time."""
         group: list[EventFile] = []
         size = 0
@@ -192,8 +192,8 @@ class Scan:
     def _read(self, index: int, file: EventFile, mark: Mark) -> None:
         for block in read_blocks(file, mark.offset):
             self._take(index, mark.lines, block)
-            self.report.lines += block.count
-            mark.offset, mark.lines = block.end, mark.lines + block.count
+            self.report.lines += block.line_count
+            mark.offset, mark.lines = block.end, mark.lines + block.line_count
         mark.complete = file.compressed
 
     def _take(self, index: int, first: int, block: Block) -> None:
@@ -241,7 +241,7 @@ class Scan:
         for file, n, message in sorted(problems):
             self.report.problem(f"{self.files[file].path}:{n}", message)
 
-    def _flush(self, consume: Callable[[], None]) -> None:
+    def _flush(self, consume: Callable[[], object]) -> None:
         self._flush_lines()
         fresh, old = self.connection.execute(
             'SELECT count(*) FILTER (WHERE time >= $since), count(*) FILTER (WHERE time < $since) '

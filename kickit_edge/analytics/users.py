@@ -81,6 +81,7 @@ class Checkpoint:
     retention_days: int
     marks: dict[str, Mark] = field(default_factory=dict)
     state: list[StateRow] = field(default_factory=list)  # rows of STATE_COLUMNS, sorted
+    state_file: str | None = None  # or: the DuckDB checkpoint file that holds them, read by the engine
 
 
 @dataclass
@@ -95,6 +96,7 @@ class FoldResult:
     remove_errors: list[str]
     expired: int  # records dropped because their last authentication is past the retention
     past: list[str] = field(default_factory=list)  # files past the retention, left in place and not read
+    engine: duckdb.DuckDBPyConnection | None = None  # holds the state as user_rows, for saving it
 
 
 def cutoff_of(now: datetime, retention_days: int) -> tuple[str, date]:
@@ -145,7 +147,12 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
     files = [f for f in files if f.day >= cutoff_day]
     rebuilt = _usable(previous, events_dir, retention_days)
     base = previous if previous is not None and rebuilt is None else None
-    insert_columns(connection, "user_rows", base.state if base else [], len(STATE_COLUMNS))
+    if base is not None and base.state_file is not None:
+        connection.execute("ATTACH $file AS saved (READ_ONLY)", {"file": base.state_file})
+        connection.execute(f"INSERT INTO user_rows SELECT {', '.join(STATE_COLUMNS)} FROM saved.user_state")
+        connection.execute("DETACH saved")
+    else:
+        insert_columns(connection, "user_rows", base.state if base else [], len(STATE_COLUMNS))
     expired = connection.execute("DELETE FROM user_rows WHERE last_at < $cutoff", {"cutoff": cutoff}).fetchone()
     present = {f.stem for f in files}
     marks = {stem: mark for stem, mark in (base.marks if base else {}).items() if stem in present}
@@ -162,6 +169,5 @@ def _result(connection: duckdb.DuckDBPyConnection, checkpoint: Checkpoint, repor
     """The fold's records and state, out of the engine."""
     checkpoint.state = connection.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM user_rows "
                                           "ORDER BY app, user_id, platform").fetchall()
-    connection.close()
     records = [UserRecord(*row[:5], *row[6:]) for row in checkpoint.state]
-    return FoldResult(checkpoint, records, report, cutoff, incremental, rebuilt, [], [], expired)
+    return FoldResult(checkpoint, records, report, cutoff, incremental, rebuilt, [], [], expired, engine=connection)
