@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..analytics.queries import DIALECTS, QUERY_NAMES
@@ -13,7 +14,9 @@ from ..vocabulary import ADOPTION_FORMATS, IMPACT_FORMATS, RECORD_FORMATS
 from .console import Subparsers, err, now, progress, since, write_text
 
 if TYPE_CHECKING:
+    from ..analytics.active import Active
     from ..analytics.scan import ScanReport
+    from ..snapshot import Snapshot
 
 __all__ = ["register"]
 
@@ -56,14 +59,10 @@ def cmd_events_adoption(args: argparse.Namespace) -> int:
 
 
 def cmd_events_impact(args: argparse.Namespace) -> int:
-    from ..analytics.active import scan_active
-    from ..analytics.impact import impact_of, load_snapshot_at
+    from ..analytics.impact import impact_of
     from ..analytics.report import render_impact_json, render_impact_text
 
-    settings = EventSettings.resolve(args)
-    snapshot = load_snapshot_at(args.snapshot)
-    active = scan_active(settings.events_dir, args.since, now(), app=args.app, progress=progress())
-    _report_scan(active.report)
+    active, snapshot = _active_and_snapshot(args)
     impact = impact_of(active, snapshot, args.snapshot)
     render = render_impact_json if args.format == "json" else render_impact_text
     sys.stdout.write(render(impact, args.since))
@@ -71,14 +70,9 @@ def cmd_events_impact(args: argparse.Namespace) -> int:
 
 
 def cmd_events_conversion(args: argparse.Namespace) -> int:
-    from ..analytics.active import scan_active
     from ..analytics.conversion import conversion_of, render_conversion_json, render_conversion_text
-    from ..analytics.impact import load_snapshot_at
 
-    settings = EventSettings.resolve(args)
-    snapshot = load_snapshot_at(args.snapshot)
-    active = scan_active(settings.events_dir, args.since, now(), app=args.app, progress=progress())
-    _report_scan(active.report)
+    active, snapshot = _active_and_snapshot(args)
     conversion = conversion_of(active, snapshot, args.snapshot, args.days)
     render = render_conversion_json if args.format == "json" else render_conversion_text
     sys.stdout.write(render(conversion))
@@ -130,6 +124,30 @@ def add_window(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--app", metavar="ID", help="only this app")
 
 
+def _add_snapshot_report(events_sub: Subparsers, name: str, func: Callable[[argparse.Namespace], int], *,
+                         help: str, description: str) -> argparse.ArgumentParser:
+    """A command over the active users and a snapshot: the window, --snapshot and --format."""
+    p = events_sub.add_parser(name, help=help, description=description)
+    EventSettings.add_arguments(p)
+    add_window(p)
+    p.add_argument("--snapshot", required=True, metavar="S",
+                   help="a published snapshot: a file, or a folder holding snapshot.json")
+    p.add_argument("--format", choices=IMPACT_FORMATS, default="table", help="output (default: table)")
+    p.set_defaults(func=func)
+    return p
+
+
+def _active_and_snapshot(args: argparse.Namespace) -> tuple[Active, Snapshot]:
+    from ..analytics.active import scan_active
+    from ..analytics.impact import load_snapshot_at
+
+    settings = EventSettings.resolve(args)
+    snapshot = load_snapshot_at(args.snapshot)
+    active = scan_active(settings.events_dir, args.since, now(), app=args.app, progress=progress())
+    _report_scan(active.report)
+    return active, snapshot
+
+
 def register(sub: Subparsers) -> None:
     events = sub.add_parser("events", help="user records, version adoption and policy impact from event files",
                             description="Read the event files the server writes (current and rotated, plain and "
@@ -164,29 +182,17 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=cmd_events_adoption)
 
-    p = events_sub.add_parser(
-        "impact", help="active users per verdict under a snapshot",
+    _add_snapshot_report(
+        events_sub, "impact", cmd_events_impact, help="active users per verdict under a snapshot",
         description="Evaluate each active user's latest version against a snapshot, as the AppCockpit version "
                     "check answers it, and count users per verdict.")
-    EventSettings.add_arguments(p)
-    add_window(p)
-    p.add_argument("--snapshot", required=True, metavar="S",
-                   help="a published snapshot: a file, or a folder holding snapshot.json")
-    p.add_argument("--format", choices=IMPACT_FORMATS, default="table", help="output (default: table)")
-    p.set_defaults(func=cmd_events_impact)
-
-    p = events_sub.add_parser(
-        "conversion", help="of the users a snapshot prompted, how many updated, within 1, 7 and 30 days",
+    p = _add_snapshot_report(
+        events_sub, "conversion", cmd_events_conversion,
+        help="of the users a snapshot prompted, how many updated, within 1, 7 and 30 days",
         description="Of the active users a snapshot prompted (soft) or forced (hard) on each app and platform, "
                     "count those who later authenticated on a version it no longer prompts, within each horizon.")
-    EventSettings.add_arguments(p)
-    add_window(p)
-    p.add_argument("--snapshot", required=True, metavar="S",
-                   help="a published snapshot: a file, or a folder holding snapshot.json")
     p.add_argument("--days", type=_horizons, default=(1, 7, 30), metavar="N,N",
                    help="the horizons, in days (default: 1,7,30)")
-    p.add_argument("--format", choices=IMPACT_FORMATS, default="table", help="output (default: table)")
-    p.set_defaults(func=cmd_events_conversion)
 
     p = events_sub.add_parser(
         "export", help="the valid events as Parquet, a folder per day",

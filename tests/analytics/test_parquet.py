@@ -14,18 +14,10 @@ from kickit_edge.analytics.users import fold_users
 from kickit_edge.cli import main
 
 from .fleet import NOW, auth, check, write
-from .test_users import FLEET, write_fleet
+from .test_users import FLEET, fleet  # noqa: F401  (the fixture)
 
 
-@pytest.fixture
-def fleet(tmp_path: Path) -> Path:
-    folder = tmp_path / "events"
-    folder.mkdir()
-    write_fleet(folder)
-    return folder
-
-
-def test_an_export_holds_the_valid_events_by_day_and_reads_back_the_same(fleet, tmp_path, capsys, frozen_now):
+def test_an_export_holds_the_valid_events_by_day_and_reads_back_the_same(fleet, tmp_path, capsys, frozen_now):  # noqa: F811
     out = tmp_path / "export"
     assert main(["events", "export", "--events-dir", str(fleet), "--out", str(out)]) == 0
     err = capsys.readouterr().err.splitlines()
@@ -75,7 +67,7 @@ def test_every_query_prints_in_every_dialect(dialect, capsys, frozen_now):
             "user_records" in statement.splitlines()[0]
 
 
-def test_the_duckdb_dialect_runs_as_printed(fleet, capsys, frozen_now):
+def test_the_duckdb_dialect_runs_as_printed(fleet, capsys, frozen_now):  # noqa: F811
     assert main(["events", "export", "--events-dir", str(fleet), "--out", str(fleet.parent / "x")]) == 0
     assert main(["events", "sql", "--query", "user_records"]) == 0
     sql = capsys.readouterr().out.split("\n", 1)[1].rstrip().rstrip(";")
