@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..snapshot import Snapshot
 from ..versions import InvalidVersion, version_key
 from .active import Active
+from .impact import verdict_of
 
 __all__ = ["GroupKey", "VersionCount", "DayCount", "Group", "Adoption", "adoption_of", "newest_first"]
 
@@ -31,6 +33,7 @@ class VersionCount:
     app_version: str
     users: int
     share: float
+    verdict: str | None = None  # under the snapshot asked about, if one was
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,8 @@ def _days(since: datetime, until: datetime) -> list[str]:
     return out
 
 
-def adoption_of(active: Active, *, daily: bool = False) -> Adoption:
-    """Count ``active`` by group and version, and with ``daily`` by day too."""
+def adoption_of(active: Active, *, daily: bool = False, snapshot: Snapshot | None = None) -> Adoption:
+    """Count ``active`` by group and version, with ``daily`` by day too, with ``snapshot`` each version's verdict."""
     counts = _counts(active.run("adoption"))
     per_day: dict[str, list[tuple[Any, ...]]] = {}
     if daily:
@@ -111,7 +114,9 @@ def adoption_of(active: Active, *, daily: bool = False) -> Adoption:
     for key in sorted(counts, key=_group_order):
         counter = counts[key]
         total = sum(counter.values())
-        versions = [VersionCount(v, counter[v], counter[v] / total) for v in newest_first(counter)]
+        versions = [VersionCount(v, counter[v], counter[v] / total,
+                                 verdict_of(snapshot, key[0], key[1], key[2], v) if snapshot else None)
+                    for v in newest_first(counter)]
         series = []
         for day in days:
             seen = day_counts.get(day, {}).get(key, Counter())

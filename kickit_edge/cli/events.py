@@ -46,13 +46,15 @@ def _report_scan(scan: ScanReport) -> None:
 def cmd_events_adoption(args: argparse.Namespace) -> int:
     from ..analytics.active import scan_active
     from ..analytics.adoption import adoption_of
+    from ..analytics.impact import load_snapshot_at
     from ..analytics.page import render_adoption_html
     from ..analytics.report import render_adoption_json, render_adoption_text
 
     settings = EventSettings.resolve(args)
+    snapshot = load_snapshot_at(args.snapshot) if args.snapshot else None
     active = scan_active(settings.events_dir, args.since, now(), app=args.app, progress=progress())
     _report_scan(active.report)
-    adoption = adoption_of(active, daily=args.format != "table")
+    adoption = adoption_of(active, daily=args.format != "table", snapshot=snapshot)
     render = {"table": render_adoption_text, "json": render_adoption_json, "html": render_adoption_html}
     write_text(render[args.format](adoption), args.out)
     return 0
@@ -180,6 +182,8 @@ def register(sub: Subparsers) -> None:
     add_window(p)
     p.add_argument("--format", choices=ADOPTION_FORMATS, default="table", help="output (default: table)")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument("--snapshot", metavar="S", help="also give each version's verdict under this snapshot "
+                                                   "(a file, or a folder holding snapshot.json)")
     p.set_defaults(func=cmd_events_adoption)
 
     _add_snapshot_report(
