@@ -101,7 +101,8 @@ def _days(since: datetime, until: datetime) -> list[str]:
     return out
 
 
-def adoption_of(active: Active, *, daily: bool = False, snapshot: Snapshot | None = None) -> Adoption:
+def adoption_of(active: Active, *, daily: bool = False, snapshot: Snapshot | None = None,
+                at: float | None = None) -> Adoption:
     """Count ``active`` by group and version, with ``daily`` by day too, with ``snapshot`` each version's verdict."""
     counts = _counts(active.run("adoption"))
     per_day: dict[str, list[tuple[Any, ...]]] = {}
@@ -115,7 +116,7 @@ def adoption_of(active: Active, *, daily: bool = False, snapshot: Snapshot | Non
         counter = counts[key]
         total = sum(counter.values())
         versions = [VersionCount(v, counter[v], counter[v] / total,
-                                 verdict_of(snapshot, key[0], key[1], key[2], v) if snapshot else None)
+                                 verdict_of(snapshot, key[0], key[1], key[2], v, at) if snapshot else None)
                     for v in newest_first(counter)]
         series = []
         for day in days:

@@ -52,9 +52,9 @@ def _days_between(start: str, end: str) -> float:
     return delta.total_seconds() / 86400
 
 
-def conversion_of(active: Active, snapshot: Snapshot, source: str,
-                  horizons: tuple[int, ...] = HORIZONS) -> Conversion:
-    judge_versions(active, snapshot)
+def conversion_of(active: Active, snapshot: Snapshot, source: str, horizons: tuple[int, ...] = HORIZONS,
+                  at: float | None = None) -> Conversion:
+    judge_versions(active, snapshot, at)
     prompted: Counter[tuple[str, str, str]] = Counter()
     converted: dict[tuple[str, str, str], Counter[int]] = {}
     for app, _user, platform, verdict, prompted_at, converted_at in active.run("prompted_users"):

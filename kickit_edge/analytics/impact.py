@@ -65,7 +65,8 @@ def load_snapshot_at(path: str) -> Snapshot:
         raise SnapshotError(f"{target}: {exc}") from None
 
 
-def verdict_of(snapshot: Snapshot, app_id: str, platform: str, environment: str | None, version: str) -> str:
+def verdict_of(snapshot: Snapshot, app_id: str, platform: str, environment: str | None, version: str,
+               at: float | None = None) -> str:
     app = snapshot.apps.get(app_id)
     if app is None:
         return "unknown_app"
@@ -73,21 +74,22 @@ def verdict_of(snapshot: Snapshot, app_id: str, platform: str, environment: str 
         return "app_disabled"
     if environment is None:
         return "no_environment"
-    return check_versions(app, platform, environment, version, api=2).verdict
+    return check_versions(app, platform, environment, version, 2, at).verdict
 
 
-def judge_versions(active: Active, snapshot: Snapshot) -> None:
-    """Fill the table ``verdicts``: the verdict of ``snapshot`` for each version the window's users were on."""
+def judge_versions(active: Active, snapshot: Snapshot, at: float | None = None) -> None:
+    """Fill the table ``verdicts``: the verdict of ``snapshot`` (as at ``at``) for each version the window's users were on."""
     questions = active.connection.execute(
         "SELECT DISTINCT app, platform, environment, app_version FROM authentications WHERE time >= $since",
         {"since": active.parameters["since"]}).fetchall()
     active.connection.execute("CREATE OR REPLACE TEMP TABLE verdicts (app VARCHAR, platform VARCHAR, "
                               "environment VARCHAR, app_version VARCHAR, verdict VARCHAR)")
-    insert_columns(active.connection, "verdicts", [(*q, verdict_of(snapshot, *q)) for q in questions], 5)
+    insert_columns(active.connection, "verdicts", [(*q, verdict_of(snapshot, *q, at=at)) for q in questions], 5)
 
 
-def impact_of(active: Active, snapshot: Snapshot, source: str) -> Impact:
-    judge_versions(active, snapshot)
+def impact_of(active: Active, snapshot: Snapshot, source: str, at: float | None = None) -> Impact:
+    """Active users per verdict, each user's latest version asked as at ``at`` (releases, deadlines)."""
+    judge_versions(active, snapshot, at)
     counts: dict[tuple[str, str, str | None], Counter[str]] = {}
     for app_id, platform, environment, verdict, users in active.run("users_per_verdict"):
         counts.setdefault((app_id, platform, environment), Counter())[verdict] += users

@@ -54,7 +54,7 @@ def cmd_events_adoption(args: argparse.Namespace) -> int:
     snapshot = load_snapshot_at(args.snapshot) if args.snapshot else None
     active = scan_active(settings.events_dir, args.since, now(), app=args.app, progress=progress())
     _report_scan(active.report)
-    adoption = adoption_of(active, daily=args.format != "table", snapshot=snapshot)
+    adoption = adoption_of(active, daily=args.format != "table", snapshot=snapshot, at=now().timestamp())
     render = {"table": render_adoption_text, "json": render_adoption_json, "html": render_adoption_html}
     write_text(render[args.format](adoption), args.out)
     return 0
@@ -65,7 +65,7 @@ def cmd_events_impact(args: argparse.Namespace) -> int:
     from ..analytics.report import render_impact_json, render_impact_text
 
     active, snapshot = _active_and_snapshot(args)
-    impact = impact_of(active, snapshot, args.snapshot)
+    impact = impact_of(active, snapshot, args.snapshot, now().timestamp())
     render = render_impact_json if args.format == "json" else render_impact_text
     sys.stdout.write(render(impact, args.since))
     return 0
@@ -75,7 +75,7 @@ def cmd_events_conversion(args: argparse.Namespace) -> int:
     from ..analytics.conversion import conversion_of, render_conversion_json, render_conversion_text
 
     active, snapshot = _active_and_snapshot(args)
-    conversion = conversion_of(active, snapshot, args.snapshot, args.days)
+    conversion = conversion_of(active, snapshot, args.snapshot, args.days, now().timestamp())
     render = render_conversion_json if args.format == "json" else render_conversion_text
     sys.stdout.write(render(conversion))
     return 0

@@ -9,13 +9,20 @@ Every check answers in the order of the seed's tables:
 3. ``400 {"error":"<param> is required"}``: the first missing or empty
    parameter, in the seed's order (versions: ``app_id``, ``app_version``,
    ``platform``, ``environment``; maintenance: ``app_id``, ``environment``);
-4. ``403 {"error":"Forbidden"}``: ``app_id`` is not the key's app, or the key
+4. ``400 {"error":"platform must be 'ios' or 'android'"}``: any other
+   platform; the platform is matched case-insensitively (``iOS`` is what
+   iOS reports) and a version's surrounding whitespace is ignored, so a
+   client's spelling never makes a forced upgrade silently not apply;
+5. ``403 {"error":"Forbidden"}``: ``app_id`` is not the key's app, or the key
    is limited to environments that do not include the one asked for;
-5. the answer, prebuilt in the snapshot.
+6. the answer, prebuilt in the snapshot, for the instant of the request. The
+   versions check reads an optional ``os_version``: a client whose OS cannot
+   run any available release that satisfies the rule gets the app's OS
+   message, soft.
 
 ``POST /v2/authenticate`` checks 1 and 2, then its body (413 beyond the
 limit; the seed's 400 texts in the seed's order), then 3/4 for a limited key,
-then appends one event. A field with a value that is not a string (a number,
+then appends one event (platform recorded lower-case; the answer echoes it as sent). A field with a value that is not a string (a number,
 ``null``, a list) counts as missing: ``user_id is required``; an
 ``environment`` that is not a string is ``Invalid request body``. If the event
 cannot be written the answer is the seed's ``500 {"error":"Failed to update
@@ -38,6 +45,7 @@ from ..evaluation import FORBIDDEN, check_maintenance, check_versions, key_allow
 from ..events import Event
 from ..keys import Key, decode_token
 from ..snapshot import Answer, AppIndex, Snapshot, error_answer, etag_of
+from ..vocabulary import platform_of
 from .context import Runtime
 from .wire import APPCOCKPIT, NOT_READY, BodyTooLarge, Receive, Scope, Send, headers_of, query_of, read_body, \
     request_id, send_answer
@@ -49,7 +57,7 @@ _REQUIRED = {name: error_answer(400, f"{name} is required")
 INVALID_BODY = error_answer(400, "Invalid request body")
 BAD_PLATFORM = error_answer(400, "platform must be 'ios' or 'android'")
 WRITE_FAILED = error_answer(500, "Failed to update user version data")
-PLATFORMS = ("ios", "android")
+
 
 VERSIONS_PARAMS = ("app_id", "app_version", "platform", "environment")
 MAINTENANCE_PARAMS = ("app_id", "environment")
@@ -68,6 +76,7 @@ class _Check:
     """A GET check: authorize, require parameters, match the app and environment, answer."""
 
     params: tuple[str, ...] = ()
+    platform_param = False  # whether ``platform`` is one of them (checked: ios or android, any case)
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -92,6 +101,12 @@ class _Check:
             if not query.get(name):
                 await send_answer(send, _REQUIRED[name], APPCOCKPIT, rid)
                 return
+        if self.platform_param:
+            platform = platform_of(query["platform"])
+            if platform is None:
+                await send_answer(send, BAD_PLATFORM, APPCOCKPIT, rid)
+                return
+            query["platform"] = platform
         if query["app_id"] != app.id or not key_allows(snapshot, key, query["environment"]):  # type: ignore[arg-type]
             answer = FORBIDDEN
         else:
@@ -104,13 +119,16 @@ class VersionsEndpoint(_Check):
     """``GET /v1/versions``, ``/versions`` (api 1) and ``/v2/versions`` (api 2)."""
 
     params = VERSIONS_PARAMS
+    platform_param = True
 
     def __init__(self, runtime: Runtime, api: Literal[1, 2]) -> None:
         super().__init__(runtime)
         self.api: Literal[1, 2] = api
 
     def answer(self, snapshot: Snapshot, app: AppIndex, query: dict[str, str]) -> Answer:
-        return check_versions(app, query["platform"], query["environment"], query["app_version"], self.api)
+        at = self.runtime.clock() if app.changes else None  # only an app whose answers change with time asks
+        return check_versions(app, query["platform"], query["environment"], query["app_version"].strip(), self.api,
+                              at, query.get("os_version"))
 
 
 class MaintenanceEndpoint(_Check):
@@ -163,7 +181,8 @@ class AuthenticateEndpoint:
         for name in AUTHENTICATE_FIELDS:
             if fields[name] is None:
                 return _REQUIRED[name]
-        if fields["platform"] not in PLATFORMS:
+        platform = platform_of(fields["platform"])  # type: ignore[arg-type]
+        if platform is None:
             return BAD_PLATFORM
         environment = body.get("environment")
         if environment is not None and not isinstance(environment, str):
@@ -173,8 +192,8 @@ class AuthenticateEndpoint:
             return FORBIDDEN
         written = await runtime.write_event(Event(
             time=datetime.fromtimestamp(runtime.clock(), UTC), type="authenticate", app=app.id,
-            request_id=rid.decode("ascii"), user=fields["user_id"], platform=fields["platform"],
-            app_version=fields["app_version"], environment=environment,
+            request_id=rid.decode("ascii"), user=fields["user_id"], platform=platform,
+            app_version=str(fields["app_version"]).strip(), environment=environment,
             snapshot=snapshot.revision or snapshot.id,
         ))
         if not written:
