@@ -78,13 +78,15 @@ def verdict_of(snapshot: Snapshot, app_id: str, platform: str, environment: str 
 
 
 def judge_versions(active: Active, snapshot: Snapshot, at: float | None = None) -> None:
-    """Fill the table ``verdicts``: the verdict of ``snapshot`` (as at ``at``) for each version the window's users were on."""
+    """Fill the table ``verdicts``: the verdict of ``snapshot`` (as at ``at``) for each version seen in the window."""
     questions = active.connection.execute(
         "SELECT DISTINCT app, platform, environment, app_version FROM authentications WHERE time >= $since",
         {"since": active.parameters["since"]}).fetchall()
     active.connection.execute("CREATE OR REPLACE TEMP TABLE verdicts (app VARCHAR, platform VARCHAR, "
                               "environment VARCHAR, app_version VARCHAR, verdict VARCHAR)")
-    insert_columns(active.connection, "verdicts", [(*q, verdict_of(snapshot, *q, at=at)) for q in questions], 5)
+    rows = [(app, platform, environment, version, verdict_of(snapshot, app, platform, environment, version, at))
+            for app, platform, environment, version in questions]
+    insert_columns(active.connection, "verdicts", rows, 5)
 
 
 def impact_of(active: Active, snapshot: Snapshot, source: str, at: float | None = None) -> Impact:

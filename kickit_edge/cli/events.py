@@ -198,6 +198,10 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--days", type=_horizons, default=(1, 7, 30), metavar="N,N",
                    help="the horizons, in days (default: 1,7,30)")
 
+    _register_export_and_sql(events_sub)
+
+
+def _register_export_and_sql(events_sub: Subparsers) -> None:
     p = events_sub.add_parser(
         "export", help="the valid events as Parquet, a folder per day",
         description="Check every event line and write the valid events as Parquet files partitioned by day "
