@@ -9,6 +9,8 @@ in the Kickfolio shape ``{"message", "code", "errors"?}``.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from starlette.applications import Starlette
@@ -20,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .accesslog import AccessLog
-from .auth import authenticate, presented_token
+from ..errors import OperatorError
+from ..runtime.accesslog import AccessLog, AccessLogWriter, filtered_params
+from .auth import TOKEN_PARAM, authenticate, presented_token
 from .editor import Editor
 from .errors import (
     INTERNAL_ERROR,
@@ -32,6 +35,7 @@ from .errors import (
     PayloadTooLarge,
     error_body,
 )
+from .gitlog import GitLog, GitOptions
 from .routes import MAX_BODY_BYTES, build_routes
 from .store import ConfigStore
 from .versioning import negotiate
@@ -86,7 +90,8 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return error_response(NotFound(f"no route for {request.method} {request.url.path[:200]}: "
+        # The path is not echoed: a client may have put a secret in it.
+        return error_response(NotFound(f"no route for {request.method} on this path: "
                                        "see /api/apps and /api/versions"))
     if exc.status_code == 405:
         # Starlette joins a set: sorted, the header reads the same in every process.
@@ -102,12 +107,32 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(INTERNAL_ERROR)
 
 
-def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: int = MAX_BODY_BYTES) -> Starlette:
-    """The management API over ``config_dir``; with ``publish_dir``, each write also publishes a snapshot there."""
+def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: int = MAX_BODY_BYTES,
+                     access: AccessLogWriter | None = None, git: GitOptions = GitOptions()) -> Starlette:
+    """The management API over ``config_dir``.
+
+    With ``publish_dir``, each write also publishes a snapshot there. When ``config_dir`` is in a git work
+    tree, each write is a commit (see :mod:`.gitlog`); review mode (``git.branch``) publishes nothing.
+    The access log (tokens filtered) goes to ``access``, stderr by default.
+    Raise OperatorError for a setup that cannot work.
+    """
+    if publish_dir is not None and git.branch is not None:
+        raise OperatorError("--publish and --git-branch do not go together: review mode publishes nothing "
+                            "directly, CI publishes once the pull request is merged")
+    access = access or AccessLogWriter(name="kickit_edge.admin.access")
     store = ConfigStore(config_dir)
-    editor = Editor(store, publish_dir)
+    gitlog = GitLog.open(config_dir, git)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if gitlog is not None:
+            await run_in_threadpool(gitlog.close)  # push what waits for its quiet period
+
+    editor = Editor(store, publish_dir, gitlog)
     return Starlette(
         routes=build_routes(store, editor, max_body),
-        middleware=[Middleware(AccessLog), Middleware(Guard, store=store, max_body=max_body)],
+        middleware=[Middleware(AccessLog, writer=access, redact=filtered_params([TOKEN_PARAM])), Middleware(Guard, store=store, max_body=max_body)],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
+        lifespan=lifespan,
     )

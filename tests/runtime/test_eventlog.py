@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -302,7 +303,7 @@ def write_until_the_file_size_limit(folder: str, limit: int) -> tuple[list[str],
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs Unix resource limits")
-def test_a_write_failing_half_way_raises_and_the_torn_line_stays_alone(tmp_path: Path) -> None:
+def test_a_write_failing_half_way_raises_and_the_torn_line_is_cut_back(tmp_path: Path) -> None:
     # A real short write: the kernel writes up to the file size limit, then the
     # next write fails with EFBIG (Python ignores SIGXFSZ). Done in a child so
     # the limit cannot touch pytest's own files.
@@ -319,11 +320,10 @@ def test_a_write_failing_half_way_raises_and_the_torn_line_stays_alone(tmp_path:
     names = files(tmp_path)
     assert len(names) == 2
     first, second = (read_lines(tmp_path / name) for name in names)
-    torn = encode_event(sample("r-011"))[: line_size // 2]
-    assert first[-1] == torn
-    with pytest.raises(MalformedEvent):
-        decode_event(torn)
-    assert request_ids(first[:-1] + second) == written
+    assert len(first) == 11  # the half of r-011 that fit is gone: only whole lines stay
+    for line in first + second:
+        decode_event(line)
+    assert request_ids(first + second) == written
 
 
 def write_from_a_process(folder: str, process: int, start: threading.Barrier) -> None:
@@ -374,3 +374,96 @@ def test_write_many_keeps_a_batch_as_whole_lines_in_order(tmp_path: Path) -> Non
         assert path is not None
         assert request_ids(read_lines(path)) == ["r0", "r1", "r2", "r3"]
     assert request_ids(all_lines(tmp_path)) == ["r0", "r1", "r2", "r3"]
+
+
+KILLED_WRITER = """
+import sys
+from datetime import UTC, datetime
+from kickit_edge.events import Event
+from kickit_edge.runtime.eventlog import EventLog
+log = EventLog(sys.argv[1])
+for i in range(3):
+    log.write(Event(time=datetime.now(UTC), type="authenticate", app="demo", request_id=f"k-{i}", user="u"))
+print("written", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_the_plain_file_of_a_worker_killed_with_sigkill_is_compressed_by_the_next_start(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    worker = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(tmp_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert worker.stdout is not None and worker.stdout.readline() == "written\n"
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    [left] = [path.name for path in tmp_path.iterdir()]
+    assert left.endswith(f"-{worker.pid}-0.jsonl")
+    # Another process's live file is not touched: pid 1 is alive, and a file of today.
+    alive = tmp_path / left.replace(f"-{worker.pid}-0.jsonl", "-1-0.jsonl")
+    alive.write_bytes(b"")
+    with EventLog(tmp_path):
+        deadline = time.monotonic() + 20
+        while not (tmp_path / (left + ".gz")).exists() or (tmp_path / left).exists():
+            assert time.monotonic() < deadline, sorted(p.name for p in tmp_path.iterdir())
+            time.sleep(0.02)
+    assert request_ids(read_lines(tmp_path / (left + ".gz"))) == ["k-0", "k-1", "k-2"]
+    assert alive.exists()
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB tmpfs, to fill or make read-only (needs the right to mount, as root in CI has)."""
+    import subprocess
+
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_disk_leaves_only_whole_lines_and_the_log_recovers(full_disk: Path) -> None:
+    events = EventLog(full_disk, max_bytes=1024 * 1024, now=Clock(DAY))
+    written = []
+    with pytest.raises(EventWriteError, match="No space left on device"):
+        for i in range(10_000):
+            # Batches of three lines, so the disk fills in the middle of a write.
+            batch = [sample(f"r-{i:05d}-{n}") for n in range(3)]
+            events.write_many(batch)
+            written.extend(event.request_id for event in batch)
+    events.close()  # waits for the background compression (which may fail here: the disk is full)
+    kept = [path for path in full_disk.iterdir() if not path.name.endswith(".tmp")]
+    lines = [line for path in kept for line in read_lines(path)]
+    assert all(line.endswith(b"\n") for line in lines)
+    for line in lines:
+        decode_event(line)  # no torn line: each one parses
+    assert sorted(request_ids(lines)) == sorted(written)
+    for path in full_disk.iterdir():
+        path.unlink()  # space again
+    with EventLog(full_disk, now=Clock(DAY)) as again:
+        again.write(sample("after"))
+    assert request_ids([line for path in full_disk.iterdir() for line in read_lines(path)]) == ["after"]
+
+
+def test_a_read_only_mount_raises_and_the_log_recovers_when_it_is_writable_again(full_disk: Path) -> None:
+    import subprocess
+
+    def remount(mode: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{mode}", str(full_disk)], check=True)
+
+    with EventLog(full_disk, now=Clock(DAY)) as events:
+        remount("ro")
+        try:
+            with pytest.raises(EventWriteError, match="Read-only file system"):
+                events.write(sample("lost"))
+        finally:
+            remount("rw")
+        events.write(sample("kept"))
+    assert request_ids(all_lines(full_disk)) == ["kept"]
