@@ -82,7 +82,7 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint,
                                                    for stem, m in sorted(checkpoint.marks.items())], 4)
         connection.execute(f"CREATE TABLE user_state ({', '.join(f'{c} VARCHAR' for c in STATE_COLUMNS)})")
         if engine is None:
-            insert_columns(connection, "user_state", checkpoint.state, len(STATE_COLUMNS))
+            insert_columns(connection, "user_state", checkpoint.rows(), len(STATE_COLUMNS))
         connection.close()  # DuckDB writes and syncs its file on close
         if engine is not None:  # the records go from engine to file without passing through Python
             engine.execute("ATTACH $file AS fresh", {"file": str(temporary)})

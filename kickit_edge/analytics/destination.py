@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import IO
 
 from ..errors import OperatorError
 from .checkpoint import load_checkpoint, save_checkpoint, write_atomically
@@ -59,13 +60,21 @@ class Destination:
 
     def save(self, result: FoldResult) -> None:
         if self.db is not None:
+            result.checkpoint.state = result.checkpoint.rows()
             save_db(self.db, result.checkpoint)
             return
+
+        def write(out: IO[str]) -> None:
+            if self.fmt == "jsonl" and result.engine is not None:
+                out.write(result.json_lines())
+            else:
+                write_records(result.records, self.fmt, out)
+
         if self.out is None:
-            write_records(result.records, self.fmt, sys.stdout)
+            write(sys.stdout)
             sys.stdout.flush()
         else:
-            write_atomically(self.out, lambda out: write_records(result.records, self.fmt, out), newline="")
+            write_atomically(self.out, write, newline="")
         if self.checkpoint_path is not None:
             save_checkpoint(self.checkpoint_path, result.checkpoint, result.engine)
 

@@ -153,5 +153,6 @@ def users_summary(result: FoldResult, where: str, unusable: str | None) -> list[
                    "(past the retention)")
     if result.expired:
         out.append(f"dropped {result.expired:,} record{'s' if result.expired != 1 else ''} last seen before {day}")
-    out.append(f"{len(result.records):,} user record{'s' if len(result.records) != 1 else ''} -> {where}")
+    count = result.record_count()
+    out.append(f"{count:,} user record{'s' if count != 1 else ''} -> {where}")
     return out

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -54,13 +55,29 @@ StateRow = tuple[Any, ...]
 
 _STATE_TABLE = "CREATE OR REPLACE TEMP TABLE user_rows ({})".format(
     ", ".join(f"{c} VARCHAR" for c in STATE_COLUMNS))
-# The records so far and the new authentications, folded into records again.
-_FOLD = f"""
-CREATE OR REPLACE TEMP TABLE user_rows AS
+# The new authentications, as records, then folded with the records so far of
+# the same users: records of users not seen again are not touched.
+_NEW_ROWS = f"""
+CREATE OR REPLACE TEMP TABLE new_rows AS
+WITH authentications AS ({AUTHENTICATIONS}) {USER_ROWS_OF_EVENTS}
+"""
+_TOUCHED = ("user_rows AS (SELECT * FROM new_rows UNION ALL "
+            "SELECT * FROM temp.user_rows SEMI JOIN new_rows USING (app, user_id, platform))")
+_MERGE = f"""
+CREATE OR REPLACE TEMP TABLE new_rows AS
 SELECT app, user_id, platform, first_authenticated_at AS first_at, last_authenticated_at AS last_at, request_id,
        app_version, environment
-FROM ({query("user_records", given=("user_rows",))})
+FROM ({query("user_records", given=("user_rows",)).replace("WITH ", f"WITH {_TOUCHED}, ", 1)});
+DELETE FROM user_rows USING new_rows
+WHERE user_rows.app = new_rows.app AND user_rows.user_id = new_rows.user_id AND user_rows.platform = new_rows.platform;
+INSERT INTO user_rows SELECT * FROM new_rows;
+DROP TABLE new_rows
 """
+_ORDER = "ORDER BY app, user_id, platform"
+# A record as a JSON Lines line, written by the engine as formats.write_records writes it.
+_JSON_LINES = ("SELECT string_agg(to_json(struct_pack({}))::VARCHAR || chr(10), '' {}) FROM user_rows".format(
+    ", ".join(f"{name} := {column}" for name, column in zip(FIELDS, (
+        "app", "user_id", "platform", "first_at", "last_at", "app_version", "environment"))), _ORDER))
 
 
 class UserRecord(NamedTuple):
@@ -82,12 +99,20 @@ class Checkpoint:
     marks: dict[str, Mark] = field(default_factory=dict)
     state: list[StateRow] = field(default_factory=list)  # rows of STATE_COLUMNS, sorted
     state_file: str | None = None  # or: the DuckDB checkpoint file that holds them, read by the engine
+    engine: duckdb.DuckDBPyConnection | None = None  # or: the engine of the fold that made it, as user_rows
+
+    def rows(self) -> list[StateRow]:
+        """The state as rows of STATE_COLUMNS, sorted."""
+        if self.engine is None:
+            return self.state
+        return self.engine.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM user_rows {_ORDER}").fetchall()
 
 
 @dataclass
 class FoldResult:
+    """The fold's outcome; its records stay in the engine (``user_rows``) until asked for."""
+
     checkpoint: Checkpoint
-    records: list[UserRecord]
     scan: ScanReport
     cutoff: str
     incremental: bool  # False: everything was read (no checkpoint, or it did not fit; see ``rebuilt``)
@@ -97,6 +122,21 @@ class FoldResult:
     expired: int  # records dropped because their last authentication is past the retention
     past: list[str] = field(default_factory=list)  # files past the retention, left in place and not read
     engine: duckdb.DuckDBPyConnection | None = None  # holds the state as user_rows, for saving it
+
+    @cached_property
+    def records(self) -> list[UserRecord]:
+        return [UserRecord(*row[:5], *row[6:]) for row in self.checkpoint.rows()]
+
+    def record_count(self) -> int:
+        assert self.engine is not None
+        row = self.engine.execute("SELECT count(*) FROM user_rows").fetchone()
+        return int(row[0]) if row else 0
+
+    def json_lines(self) -> str:
+        """The records as JSON Lines, sorted: made by the engine, without a Python object per record."""
+        assert self.engine is not None
+        row = self.engine.execute(_JSON_LINES).fetchone()
+        return str(row[0]) if row and row[0] is not None else ""
 
 
 def cutoff_of(now: datetime, retention_days: int) -> tuple[str, date]:
@@ -129,9 +169,8 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
     connection.execute(_STATE_TABLE)
 
     def consume() -> None:
-        connection.execute(f"INSERT INTO user_rows WITH authentications AS ({AUTHENTICATIONS}) "
-                           f"{USER_ROWS_OF_EVENTS}", {"cutoff": cutoff})
-        connection.execute(_FOLD)
+        connection.execute(_NEW_ROWS, {"cutoff": cutoff})
+        connection.execute(_MERGE)
 
     if is_export(folder):
         # An export is rewritten a day at a time: there is no offset to go on from.
@@ -152,7 +191,7 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
         connection.execute(f"INSERT INTO user_rows SELECT {', '.join(STATE_COLUMNS)} FROM saved.user_state")
         connection.execute("DETACH saved")
     else:
-        insert_columns(connection, "user_rows", base.state if base else [], len(STATE_COLUMNS))
+        insert_columns(connection, "user_rows", base.rows() if base else [], len(STATE_COLUMNS))
     expired = connection.execute("DELETE FROM user_rows WHERE last_at < $cutoff", {"cutoff": cutoff}).fetchone()
     present = {f.stem for f in files}
     marks = {stem: mark for stem, mark in (base.marks if base else {}).items() if stem in present}
@@ -166,8 +205,5 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
 
 def _result(connection: duckdb.DuckDBPyConnection, checkpoint: Checkpoint, report: ScanReport, cutoff: str,
             incremental: bool, rebuilt: str | None, expired: int) -> FoldResult:
-    """The fold's records and state, out of the engine."""
-    checkpoint.state = connection.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM user_rows "
-                                          "ORDER BY app, user_id, platform").fetchall()
-    records = [UserRecord(*row[:5], *row[6:]) for row in checkpoint.state]
-    return FoldResult(checkpoint, records, report, cutoff, incremental, rebuilt, [], [], expired, engine=connection)
+    checkpoint.engine = connection
+    return FoldResult(checkpoint, report, cutoff, incremental, rebuilt, [], [], expired, engine=connection)
