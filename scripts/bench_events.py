@@ -109,10 +109,25 @@ print(n, file=sys.stderr)
 """
 
 
-def baseline(folder: Path) -> tuple[float, int]:
-    """Seconds and peak MiB of a process that only reads every file's lines."""
+# The fold as DuckDB does it bare: its JSON reader over every file, the user_records
+# query, no checks, no report, no checkpoint: the floor the engine sets on this machine.
+BARE = """
+import sys, duckdb
+from kickit_edge.analytics.queries import query
+from kickit_edge.events import COMMON_KEYS
+columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in COMMON_KEYS) + "}"
+c = duckdb.connect()
+c.execute("SET enable_progress_bar = false")
+c.execute(f"CREATE TEMP TABLE events AS SELECT * FROM read_ndjson('{sys.argv[1]}/*', columns = {columns}, "
+          "format = 'newline_delimited')")
+c.execute(f"SELECT count(*) FROM ({query('user_records')})", {"cutoff": ""}).fetchall()
+"""
+
+
+def baseline(folder: Path, script: str = BASELINE) -> tuple[float, int]:
+    """Seconds and peak MiB of a process that runs ``script`` over the folder (by default: reads every line)."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", BASELINE, str(folder)], stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([sys.executable, "-c", script, str(folder)], stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     return time.perf_counter() - started, usage.ru_maxrss // 1024
 
@@ -151,6 +166,8 @@ def main() -> None:
         rows = []
         seconds, peak = baseline(folder)
         rows.append(("baseline: read and split every file (Python)", seconds, peak, ""))
+        seconds, peak = baseline(folder, BARE)
+        rows.append(("reference: DuckDB read_json + user_records, bare", seconds, peak, ""))
         seconds, peak, err = measured(users)
         records = err.strip().splitlines()[-1]
         rows.append(("events users (full fold)", seconds, peak, records))

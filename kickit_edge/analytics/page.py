@@ -10,8 +10,10 @@ puts the rest together as "other versions" (older ones, and those that cannot
 be ordered), so its colors stay few enough to tell apart. Below the shares, a
 band of bars gives each day's number of users, so a day of few users does not
 look like a day of many. With a snapshot, each version in the table carries
-the verdict the snapshot gives it. The chart scales down to a phone's width
-and the tables scroll sideways rather than overflow.
+the verdict the snapshot gives it, and the page opens with whether its prompts
+worked (:mod:`.conversion`): of the users it prompted or forced, how many
+moved to a version it no longer prompts, within each horizon. The chart scales
+down to a phone's width and the tables scroll sideways rather than overflow.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from html import escape
 
 from .adoption import Adoption, Group, newest_first
+from .conversion import Conversion
 from .report import group_title, instant_text, verdict_text
 
 __all__ = ["SERIES", "render_adoption_html"]
@@ -127,7 +130,24 @@ def _table(group: Group) -> str:
     return f'<div class="scroll"><table>{head}{rows}</table></div>'
 
 
-def render_adoption_html(adoption: Adoption) -> str:
+def _conversion(conversion: Conversion) -> list[str]:
+    """The section on whether the snapshot's prompts worked: a row per app, platform and verdict."""
+    out = [f"<section><h2>Did the prompt work? Snapshot {escape(conversion.snapshot.id)}</h2>",
+           '<p class="sub">Users the snapshot prompted (soft) or forced (hard), and how many later '
+           "authenticated on a version it no longer prompts, within each horizon of their first prompt.</p>"]
+    if not conversion.rows:
+        return [*out, "<p>No prompted users in this window.</p></section>"]
+    head = ("<tr><th>App</th><th>Platform</th><th>Verdict</th><th>Prompted</th>"
+            + "".join(f"<th>&le;&nbsp;{h}&nbsp;d</th>" for h in conversion.horizons) + "</tr>")
+    rows = "".join(
+        f"<tr><td>{escape(r.app)}</td><td>{escape(r.platform)}</td>{_verdict(r.verdict)}"
+        f"<td class=n>{r.prompted:,}</td>"
+        + "".join(f"<td class=n>{r.converted[h]:,} ({r.converted[h] / r.prompted:.0%})</td>"
+                  for h in conversion.horizons) + "</tr>" for r in conversion.rows)
+    return [*out, f'<div class="scroll"><table>{head}{rows}</table></div></section>']
+
+
+def render_adoption_html(adoption: Adoption, conversion: Conversion | None = None) -> str:
     title = "Version adoption"
     out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -137,6 +157,8 @@ def render_adoption_html(adoption: Adoption) -> str:
            f"{escape(instant_text(adoption.until))}: {adoption.users:,}, each counted once per app and platform "
            "under the version of their latest authentication. The chart shows, for each day, the share of "
            "that day's users on each version, and below it how many users that day had.</p>"]
+    if conversion is not None:
+        out += _conversion(conversion)
     if not adoption.groups:
         out.append("<p>No authentications in this window.</p>")
     for group in adoption.groups:

@@ -46,6 +46,7 @@ def _report_scan(scan: ScanReport) -> None:
 def cmd_events_adoption(args: argparse.Namespace) -> int:
     from ..analytics.active import scan_active
     from ..analytics.adoption import adoption_of
+    from ..analytics.conversion import conversion_of
     from ..analytics.impact import load_snapshot_at
     from ..analytics.page import render_adoption_html
     from ..analytics.report import render_adoption_json, render_adoption_text
@@ -55,7 +56,11 @@ def cmd_events_adoption(args: argparse.Namespace) -> int:
     active = scan_active(settings.events_dir, args.since, now(), app=args.app, progress=progress())
     _report_scan(active.report)
     adoption = adoption_of(active, daily=args.format != "table", snapshot=snapshot, at=now().timestamp())
-    render = {"table": render_adoption_text, "json": render_adoption_json, "html": render_adoption_html}
+    if args.format == "html":  # the page also tells whether the snapshot's prompts worked
+        conversion = conversion_of(active, snapshot, args.snapshot, at=now().timestamp()) if snapshot else None
+        write_text(render_adoption_html(adoption, conversion), args.out)
+        return 0
+    render = {"table": render_adoption_text, "json": render_adoption_json}
     write_text(render[args.format](adoption), args.out)
     return 0
 

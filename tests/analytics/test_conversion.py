@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,23 @@ def test_bad_horizons(events, snapshot, capsys):  # noqa: F811
         main(["events", "conversion", "--events-dir", str(events), "--snapshot", str(snapshot), "--days", "1,x"])
     assert capsys.readouterr().err.splitlines()[-1].endswith(
         "argument --days: '1,x': expected days as positive whole numbers, like 1,7,30")
+
+
+def test_the_adoption_page_tells_whether_the_prompts_worked(events, snapshot, tmp_path, frozen_now):  # noqa: F811
+    page = tmp_path / "adoption.html"
+    assert main(["events", "adoption", "--events-dir", str(events), "--snapshot", str(snapshot),
+                 "--since", "2026-10-25", "--format", "html", "--out", str(page)]) == 0
+    html = page.read_text()
+    section = html[html.index("Did the prompt work?"):]
+    section = section[:section.index("</section>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", section)
+    assert [re.sub(r"(<[^>]+>)+", "|", row).strip("|") for row in rows] == [
+        "App|Platform|Verdict|Prompted|&le;&nbsp;1&nbsp;d|&le;&nbsp;7&nbsp;d|&le;&nbsp;30&nbsp;d",
+        "shop|ios|hard|3|1 (33%)|1 (33%)|2 (67%)",
+        "shop|ios|soft|1|0 (0%)|1 (100%)|1 (100%)",
+    ]
+    assert '<div class="scroll"><table>' in section  # a phone scrolls the table, the page keeps its width
+    # Without a snapshot there is nothing to judge the prompts by: no such section.
+    assert main(["events", "adoption", "--events-dir", str(events), "--since", "2026-10-25", "--format", "html",
+                 "--out", str(page)]) == 0
+    assert "Did the prompt work?" not in page.read_text()
