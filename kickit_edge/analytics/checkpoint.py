@@ -8,9 +8,13 @@ Tables::
     user_state   one row per record: app, user_id, platform, first_at, last_at,
                  request_id, app_version, environment
 
-The file is replaced atomically (a new database beside it, then a rename),
-after the output: a crash in between leaves the old checkpoint, and reading its
-new lines again changes nothing, since the fold is idempotent.
+It is written after the output: a crash in between leaves the old checkpoint,
+and reading its new lines again changes nothing, since the fold is idempotent.
+A run that went on from this very file updates it in one transaction: the
+marks, and the records of the users it saw (or dropped past the retention),
+no other; so ten thousand new lines cost what they change, not what the
+file holds. Any other run writes a new database beside it and renames it
+over the old one.
 
 A checkpoint that cannot be read or is of another version is not an error:
 the run rebuilds from the files and says why.
@@ -68,6 +72,9 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint,
                     engine: duckdb.DuckDBPyConnection | None = None) -> None:
     """Write ``checkpoint`` as a new file and rename it over ``path``; ``engine`` may hold its state as user_rows."""
     target = Path(path)
+    if engine is not None and checkpoint.continues is not None and _same(checkpoint.continues, target):
+        _update(target, checkpoint, engine)
+        return
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
     try:
@@ -95,6 +102,39 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint,
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
         raise OperatorError(f"cannot write {target}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _same(path: str, target: Path) -> bool:
+    try:
+        return os.path.samefile(path, target)
+    except OSError:
+        return False
+
+
+def _update(target: Path, checkpoint: Checkpoint, engine: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite, in one transaction, the marks and the records the run changed: not the others."""
+    columns = ", ".join(STATE_COLUMNS)
+    try:
+        engine.execute("ATTACH $file AS saved", {"file": str(target)})
+        try:
+            engine.execute("BEGIN")
+            engine.execute("DELETE FROM saved.user_state WHERE EXISTS (SELECT 1 FROM changed AS c WHERE "
+                           "c.app = user_state.app AND c.user_id = user_state.user_id "
+                           "AND c.platform = user_state.platform)")
+            engine.execute(f"INSERT INTO saved.user_state SELECT {columns} FROM user_rows "
+                           "SEMI JOIN changed USING (app, user_id, platform)")
+            engine.execute("DELETE FROM saved.event_files")
+            insert_columns(engine, "saved.event_files", [(stem, m.offset, m.lines, m.complete)
+                                                         for stem, m in sorted(checkpoint.marks.items())], 4)
+            engine.execute("COMMIT")
+        except duckdb.Error:
+            engine.execute("ROLLBACK")
+            raise
+        finally:
+            engine.execute("CHECKPOINT saved")  # all of it in the file itself, no write-ahead log beside it
+            engine.execute("DETACH saved")
+    except duckdb.Error as exc:
+        raise OperatorError(f"cannot update {target}: {exc}") from None
 
 
 def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[str]], object], *,

@@ -61,6 +61,8 @@ _NEW_ROWS = f"""
 CREATE OR REPLACE TEMP TABLE new_rows AS
 WITH authentications AS ({AUTHENTICATIONS}) {USER_ROWS_OF_EVENTS}
 """
+# The keys of the records a run changed, added or dropped: what a checkpoint updated in place rewrites.
+_CHANGED_TABLE = "CREATE OR REPLACE TEMP TABLE changed (app VARCHAR, user_id VARCHAR, platform VARCHAR)"
 _TOUCHED = ("user_rows AS (SELECT * FROM new_rows UNION ALL "
             "SELECT * FROM temp.user_rows SEMI JOIN new_rows USING (app, user_id, platform))")
 _MERGE = f"""
@@ -71,6 +73,7 @@ FROM ({query("user_records", given=("user_rows",)).replace("WITH ", f"WITH {_TOU
 DELETE FROM user_rows USING new_rows
 WHERE user_rows.app = new_rows.app AND user_rows.user_id = new_rows.user_id AND user_rows.platform = new_rows.platform;
 INSERT INTO user_rows SELECT * FROM new_rows;
+INSERT INTO changed SELECT app, user_id, platform FROM new_rows;
 DROP TABLE new_rows
 """
 _ORDER = "ORDER BY app, user_id, platform"
@@ -100,6 +103,7 @@ class Checkpoint:
     state: list[StateRow] = field(default_factory=list)  # rows of STATE_COLUMNS, sorted
     state_file: str | None = None  # or: the DuckDB checkpoint file that holds them, read by the engine
     engine: duckdb.DuckDBPyConnection | None = None  # or: the engine of the fold that made it, as user_rows
+    continues: str | None = None  # the checkpoint file that fold went on from (its engine knows what changed)
 
     def rows(self) -> list[StateRow]:
         """The state as rows of STATE_COLUMNS, sorted."""
@@ -167,6 +171,7 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
     cutoff, cutoff_day = cutoff_of(now, retention_days)
     connection = connect()
     connection.execute(_STATE_TABLE)
+    connection.execute(_CHANGED_TABLE)
 
     def consume() -> None:
         connection.execute(_NEW_ROWS, {"cutoff": cutoff})
@@ -186,21 +191,30 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
     files = [f for f in files if f.day >= cutoff_day]
     rebuilt = _usable(previous, events_dir, retention_days)
     base = previous if previous is not None and rebuilt is None else None
+    expired = _load_state(connection, base, cutoff)
+    present = {f.stem for f in files}
+    marks = {stem: mark for stem, mark in (base.marks if base else {}).items() if stem in present}
+    scan = Scan(connection, files, marks, since=cutoff, progress=progress)
+    report = scan.run(consume)
+    checkpoint = Checkpoint(events_dir, retention_days, scan.marks,
+                            continues=base.state_file if base is not None else None)
+    result = _result(connection, checkpoint, report, cutoff, base is not None, rebuilt, expired)
+    result.removed, result.remove_errors, result.past = removed, remove_errors, past
+    return result
+
+
+def _load_state(connection: duckdb.DuckDBPyConnection, base: Checkpoint | None, cutoff: str) -> int:
+    """The records of ``base`` into ``user_rows``, less those past the retention: how many those were."""
     if base is not None and base.state_file is not None:
         connection.execute("ATTACH $file AS saved (READ_ONLY)", {"file": base.state_file})
         connection.execute(f"INSERT INTO user_rows SELECT {', '.join(STATE_COLUMNS)} FROM saved.user_state")
         connection.execute("DETACH saved")
     else:
         insert_columns(connection, "user_rows", base.rows() if base else [], len(STATE_COLUMNS))
+    connection.execute("INSERT INTO changed SELECT app, user_id, platform FROM user_rows WHERE last_at < $cutoff",
+                       {"cutoff": cutoff})
     expired = connection.execute("DELETE FROM user_rows WHERE last_at < $cutoff", {"cutoff": cutoff}).fetchone()
-    present = {f.stem for f in files}
-    marks = {stem: mark for stem, mark in (base.marks if base else {}).items() if stem in present}
-    scan = Scan(connection, files, marks, since=cutoff, progress=progress)
-    report = scan.run(consume)
-    result = _result(connection, Checkpoint(events_dir, retention_days, scan.marks), report, cutoff,
-                     base is not None, rebuilt, int(expired[0]) if expired else 0)
-    result.removed, result.remove_errors, result.past = removed, remove_errors, past
-    return result
+    return int(expired[0]) if expired else 0
 
 
 def _result(connection: duckdb.DuckDBPyConnection, checkpoint: Checkpoint, report: ScanReport, cutoff: str,

@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from kickit_edge.analytics.destination import Destination, update_users
@@ -215,6 +216,8 @@ def test_incremental_runs_read_only_what_is_new_and_equal_a_rebuild(tmp_path):
     rebuilt = tmp_path / "rebuilt.jsonl"
     update_users(str(folder), Destination("jsonl", str(rebuilt)), now=NOW)
     assert out.read_bytes() == rebuilt.read_bytes()
+    # The checkpoint updated in place holds what a new one holds.
+    assert saved_state(f"{out}.checkpoint") == saved_state(f"{rebuilt}.checkpoint")
     assert [json.loads(line)["user_id"] for line in out.read_text().splitlines()] == ["alice", "alice", "bob", "carol"]
     bob = json.loads(out.read_text().splitlines()[2])
     assert (bob["first_authenticated_at"], bob["app_version"]) == ("2026-11-22T07:00:00.000000Z", "1.2.0")
@@ -223,6 +226,37 @@ def test_incremental_runs_read_only_what_is_new_and_equal_a_rebuild(tmp_path):
     result, _ = update_users(str(folder), Destination("jsonl", str(out)), now=NOW)
     assert (result.scan.files_read, result.scan.lines) == (0, 0)
     assert out.read_bytes() == rebuilt.read_bytes()
+
+
+def saved_state(path: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    connection = duckdb.connect(path, read_only=True)
+    try:
+        return (connection.execute("SELECT * FROM user_state ORDER BY ALL").fetchall(),
+                connection.execute("SELECT * FROM event_files ORDER BY ALL").fetchall())
+    finally:
+        connection.close()
+
+
+def test_a_checkpoint_updated_in_place_drops_what_expired(tmp_path):
+    folder = tmp_path / "events"
+    folder.mkdir()
+    write(folder, "events-20261120-web1-1-0", [auth("11-20 08:00:00.000000", "alice", "1.0.0")])
+    current = write(folder, "events-20261122-web1-1-1", [auth("11-22 08:00:00.000000", "bob", "1.0.0")])
+    out, rebuilt = str(tmp_path / "users.jsonl"), str(tmp_path / "rebuilt.jsonl")
+    update_users(str(folder), Destination("jsonl", out), now=NOW, retention_days=5)
+    later = datetime(2026, 11, 26, tzinfo=UTC)  # the cutoff moves to 11-21: alice expires
+    append(current, [auth("11-22 09:00:00.000000", "carol", "1.0.0")])
+    inode = Path(out + ".checkpoint").stat().st_ino
+    result, _ = update_users(str(folder), Destination("jsonl", out), now=later, retention_days=5)
+    assert result.incremental and result.expired == 1 and result.scan.lines == 1
+    assert Path(out + ".checkpoint").stat().st_ino == inode  # updated, not written anew
+    assert not Path(out + ".checkpoint.wal").exists()
+    update_users(str(folder), Destination("jsonl", rebuilt), now=later, retention_days=5)
+    assert Path(out).read_bytes() == Path(rebuilt).read_bytes()
+    users, marks = saved_state(out + ".checkpoint")
+    assert [row[1] for row in users] == ["bob", "carol"]
+    assert saved_state(out + ".checkpoint")[0] == saved_state(rebuilt + ".checkpoint")[0]
+    assert [stem for stem, *_ in marks] == ["events-20261122-web1-1-1"]  # the past day is not read
 
 
 def test_a_checkpoint_of_another_folder_or_retention_is_not_used(fleet, tmp_path):
