@@ -42,7 +42,8 @@ section { border-top: 1px solid #ddd; }
 .legend span::before { content: ""; display: inline-block; width: 11px; height: 11px; margin-right: 5px;
   vertical-align: -1px; background: var(--c); }
 table { border-collapse: collapse; font-size: 13px; }
-th, td { padding: 3px 10px; text-align: left; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+th, td { padding: 3px 10px; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 th { border-bottom: 1px solid #ccc; }
 svg text { font: 11px system-ui, sans-serif; fill: #555; }
 svg { max-width: 100%; height: auto; }

@@ -33,10 +33,10 @@ written in as literals, ready to paste.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
-import sqlglot
-from sqlglot import exp
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 __all__ = ["QueryName", "QUERY_NAMES", "Dialect", "DIALECTS", "AUTHENTICATIONS", "TIE_BREAK", "query", "translate",
            "USER_ROWS_OF_EVENTS", "USER_RECORDS"]
@@ -200,6 +200,8 @@ def query(name: QueryName, *, given: tuple[str, ...] = ()) -> str:
 
 def translate(name: QueryName, dialect: Dialect, parameters: dict[str, str]) -> str:
     """The query ``name`` in ``dialect``, each ``$parameter`` written in as a string literal."""
+    import sqlglot  # only here: every other command runs without it, and it takes a while to import
+    from sqlglot import exp
 
     def bind(node: exp.Expression) -> exp.Expression:
         if isinstance(node, (exp.Placeholder, exp.Parameter)):
