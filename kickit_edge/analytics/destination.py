@@ -66,7 +66,7 @@ class Destination:
 
         def write(out: IO[str]) -> None:
             if self.fmt == "jsonl" and result.engine is not None:
-                out.write(result.json_lines())
+                out.writelines(result.json_lines())
             else:
                 write_records(result.records, self.fmt, out)
 
