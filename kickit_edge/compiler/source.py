@@ -265,6 +265,7 @@ PARALLEL_FILES = 400
 
 
 def load_file(file: Path, shown: str) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """One config file, read as the folder's files are (size-bounded, UTF-8, alias-bounded)."""
     try:
         if file.stat().st_size > MAX_FILE_BYTES:
             return None, [_too_large(shown)]  # not even read
