@@ -89,7 +89,7 @@ def _target(raw: dict[str, Any]) -> Target:
     gates = {platform: version_key(v) for platform, v in (raw.get("os_gates") or {}).items()} or None
     return Target(raw["id"], raw["rule"], raw["hard"], raw["message"], platforms, environments, version, build,
                   os_version, tuple(sorted(raw["pinned"].items())), checks, gates, raw.get("os_message"),
-                  raw.get("hard_from"))
+                  raw.get("hard_from"), tuple(sorted(raw.get("texts", {}).items())))
 
 
 _API = ("v1", "v2")
@@ -146,4 +146,5 @@ def app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
     return AppIndex(
         app_id, raw["name"], raw["uuid"], raw["disabled"], tuple(raw["platforms"]), tuple(raw["environments"]),
         exact_v1, exact_v2, minimum, targets, maintenance, changes=changes, views=views,
+        default_locale=raw.get("default_locale", ""), store_urls=dict(raw.get("store_urls") or {}),
     )

@@ -175,6 +175,8 @@ class Target(NamedTuple):
     os_gates: dict[str, VersionKey] | None = None
     os_message: str | None = None
     hard_from: str | None = None  # soft until then
+    # The message in every locale it has, as sorted (locale, text) pairs (OFREP picks the client's).
+    texts: tuple[tuple[str, str], ...] = ()
 
 
 class Minimum(NamedTuple):
@@ -224,6 +226,9 @@ class AppIndex:
     # Rules that change with time: views[0] before changes[0], views[i] from changes[i-1] on (epoch seconds).
     changes: tuple[float, ...] = ()
     views: tuple[AppView, ...] = ()
+    default_locale: str = ""
+    # Platform -> the app's store page (OFREP hands it to clients with an upgrade).
+    store_urls: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ Routes::
     GET  /v1/maintenance, /maintenance, /v2/maintenance
     POST /v2/authenticate                  AppCockpit user event
     POST /api/v1/target-checks             KickIt target check
+    POST /ofrep/v1/evaluate/flags[/{key}]  OpenFeature (OFREP): all flags, or one
     GET  /ready, /status                   for operators
 
 Unknown paths answer 404 and wrong methods 405, as JSON; an unexpected
@@ -43,6 +44,7 @@ from .context import Runtime
 from .eventcommit import BatchSink, GroupCommit
 from .eventlog import EventLog
 from .kickit import TargetChecksEndpoint
+from .ofrep import ofrep_routes
 from .operator import HealthEndpoint, ReadyEndpoint, StatusEndpoint, drain_on_sigterm
 from .sources import FolderSource, Source, UrlSource
 from .state import SnapshotState
@@ -140,6 +142,7 @@ def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starle
         Route("/api/v1/target-checks", TargetChecksEndpoint(runtime), methods=["POST"]),
         Route("/ready", ReadyEndpoint(runtime), methods=["GET"]),
         Route("/status", status, methods=["GET"]),
+        *ofrep_routes(runtime),
     ]
 
     @contextlib.asynccontextmanager
