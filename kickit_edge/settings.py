@@ -64,6 +64,11 @@ def _days(text: str) -> int:
     return int(_number(text, int, "a whole number of days, 0 or more", lambda v: v >= 0))
 
 
+def _files(text: str) -> tuple[str, ...]:
+    """A repeatable file setting: each flag gives one; the variable gives several, comma-separated."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def _flag(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -87,7 +92,7 @@ class Setting:
 
     @property
     def shown_default(self) -> str:
-        if self.default is None:
+        if self.default is None or self.default == ():
             return ""
         return str(self.default).lower() if isinstance(self.default, bool) else str(self.default)
 
@@ -143,6 +148,7 @@ class ProcessSettings:
         for row in cls.rows():
             parser.add_argument(
                 row.flag, dest=row.name, type=partial(_argparse_type, row), default=None,
+                action="append" if isinstance(row.default, tuple) else "store",  # a tuple: repeatable
                 metavar=row.metavar or ("{" + ",".join(row.choices) + "}" if row.choices else "TEXT"),
                 help=f"{row.help} [default: {row.shown_default or 'none'}; env: {row.env}]",
             )
@@ -154,7 +160,9 @@ class ProcessSettings:
         values: dict[str, Any] = {}
         for row in cls.rows():
             flag_value = getattr(args, row.name, None) if args is not None else None
-            if flag_value is not None:
+            if isinstance(flag_value, list):  # a repeatable flag: one tuple per use
+                values[row.name] = tuple(item for given in flag_value for item in given)
+            elif flag_value is not None:
                 values[row.name] = flag_value
             elif environ.get(row.env, "") != "":
                 values[row.name] = row.read(environ[row.env], row.env)
@@ -171,6 +179,8 @@ class ProcessSettings:
                 out[row.env] = ""
             elif isinstance(value, bool):
                 out[row.env] = "true" if value else "false"
+            elif isinstance(value, tuple):
+                out[row.env] = ",".join(value)
             else:
                 out[row.env] = str(value)
         return out
@@ -239,6 +249,16 @@ class Settings(ProcessSettings):
     drain_seconds: float = setting(0.0, "on SIGTERM, answer /ready with 503 at once but go on serving this many "
                                    "seconds before shutting down (set it behind load balancers)", _seconds_or_zero,
                                    metavar="S")
+    max_snapshot_bytes: int = setting(1 << 30, "largest snapshot accepted from --snapshot-url, in bytes after "
+                                      "decompression; a larger one is refused while it downloads",
+                                      _positive_int, metavar="BYTES")
+    download_timeout: float = setting(60.0, "seconds one download of --snapshot-url may take, headers and body; "
+                                      "an origin that drips or hangs is cut off", _seconds, metavar="S")
+    cache_dir: str = setting("var/cache", "where the last good snapshot from --snapshot-url is kept, to serve it "
+                             "after a restart while the origin fails", metavar="DIR")
+    verify_key: tuple[str, ...] = setting((), "accept only snapshots signed by the key in this signing.pub "
+                                          "(repeatable, for key rotation; the variable takes a comma-separated list)",
+                                          _files, metavar="FILE")
 
     def __post_init__(self) -> None:
         if self.snapshots and self.snapshot_url:
@@ -282,8 +302,8 @@ class UserSettings(EventSettings):
     """``kickit-edge events users``: user records kept within serve's retention."""
 
     retention_days: int = same_as(Settings, "event_retention_days",
-                                  help="ignore authentications, and remove files, older than this many days "
-                                       "(as serve's --event-retention-days)")
+                                  help="ignore authentications and files older than this many days "
+                                       "(as serve's --event-retention-days; --prune deletes those files)")
 
 
 # Each table with the command that reads it; the README shows one table per entry.

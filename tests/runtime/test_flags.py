@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from kickit_edge.runtime.flags import SnapshotMemory
-from kickit_edge.snapshot import Snapshot, load_snapshot
+from kickit_edge.loader import load_snapshot
+from kickit_edge.snapshot import Snapshot
 
 
 def test_a_new_snapshot_starts_an_empty_memory(snapshot_bytes: bytes) -> None:
