@@ -16,14 +16,12 @@ put it, in the path or in any value that is shown.
 
 Almost free: no ``logging`` record per request. The middleware formats one
 line from the scope and the response it watched; the lines of one turn of the
-event loop are joined once at the end of the turn (stamped with that turn's
-time) and held until :data:`HANDOFF_BYTES` have gathered or
-:data:`HANDOFF_DELAY` has passed, then handed to a thread that writes them with
-one ``os.write``: waking a thread for every turn cost more CPU than the lines
-themselves. The request path never waits for the destination: if it is slow
-or full, lines wait in memory up to :data:`MAX_PENDING_BYTES`, then are
-dropped and counted, and the count is reported on the ``kickit_edge.access``
-logger at most once per :data:`REPORT_INTERVAL`.
+event loop are joined once at the end of the turn and handed to a thread that
+writes them with one ``os.write``. The request path never waits for the
+destination: if it is slow or full, batches wait in memory up to
+:data:`MAX_PENDING_BYTES`, then are dropped and counted, and the count is
+reported on the ``kickit_edge.access`` logger at most once per
+:data:`REPORT_INTERVAL`.
 """
 
 from __future__ import annotations
@@ -41,15 +39,13 @@ from urllib.parse import parse_qsl, quote, unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["AccessLog", "AccessLogWriter", "HANDOFF_BYTES", "HANDOFF_DELAY", "LOGGED_PARAMS", "QueryRedaction",
-           "filtered_params", "mask_secrets", "shown_params"]
+__all__ = ["AccessLog", "AccessLogWriter", "LOGGED_PARAMS", "QueryRedaction", "filtered_params", "mask_secrets",
+           "shown_params"]
 
 log = logging.getLogger("kickit_edge.access")
 
 LOGGED_PARAMS = frozenset({"app_id", "app_version", "platform", "environment"})
 MAX_PENDING_BYTES = 4 * 1024 * 1024
-HANDOFF_BYTES = 64 * 1024
-HANDOFF_DELAY = 0.05  # seconds a line may wait for others before the thread writes it
 REPORT_INTERVAL = 10.0
 _MAX_VALUE = 64
 _MAX_TARGET = 512
@@ -109,12 +105,6 @@ def _path(path: str) -> str:
     return mask_secrets(quote(path[:_MAX_TARGET], safe="/-._~"))
 
 
-def _request_id(rid: bytes) -> str:
-    # A request id is at most 64 token characters; only one from a client can be 32 long.
-    text = rid.decode("latin-1")
-    return mask_secrets(text) if len(text) >= 32 else text
-
-
 class AccessLogWriter:
     """Writes the lines of each event-loop turn with one ``os.write`` on a thread of its own.
 
@@ -128,9 +118,6 @@ class AccessLogWriter:
         self.name = name
         self.dropped = 0
         self._lines: list[str] = []
-        self._held: list[bytes] = []  # batches of past turns, not yet handed to the thread
-        self._held_bytes = 0
-        self._handoff_timer: asyncio.TimerHandle | None = None
         self._queued = 0  # bytes handed to the thread (counted by the loop)
         self._written = 0  # bytes the thread is done with (counted by the thread)
         self._jobs: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
@@ -147,45 +134,30 @@ class AccessLogWriter:
             asyncio.get_running_loop().call_soon(self.flush)
 
     def flush(self) -> None:
-        """Join the lines of this turn and hold them for the thread (or drop them, counted, if it is behind)."""
+        """Hand the lines gathered so far to the writer thread (or drop them, counted, if it is behind)."""
         lines, self._lines = self._lines, []
         if not lines:
             return
         now = time.time()
         prefix = self._prefix_at(now)
         batch = "".join([prefix + line + "\n" for line in lines]).encode("utf-8", "backslashreplace")
-        if self._queued - self._written + self._held_bytes + len(batch) > MAX_PENDING_BYTES:
+        if self._queued - self._written + len(batch) > MAX_PENDING_BYTES:
             self.dropped += len(lines)
             self._report(now)
             return
-        self._held.append(batch)
-        self._held_bytes += len(batch)
-        if self._held_bytes >= HANDOFF_BYTES:
-            self._handoff()
-        elif self._handoff_timer is None:
-            self._handoff_timer = asyncio.get_running_loop().call_later(HANDOFF_DELAY, self._handoff)
-
-    def close(self, timeout: float = 2.0) -> None:
-        """Write what is queued (waiting at most ``timeout`` seconds) and stop the thread."""
-        self.flush()
-        self._handoff()
-        if self._thread is not None:
-            self._jobs.put(None)
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _handoff(self) -> None:
-        """Give the held batches to the writer thread (started on first use) as one write."""
-        self._handoff_timer = None  # a timer that fires later finds nothing held
-        if not self._held:
-            return
-        batch = b"".join(self._held)
-        self._held, self._held_bytes = [], 0
         self._queued += len(batch)
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="kickit-accesslog", daemon=True)
             self._thread.start()
         self._jobs.put(batch)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Write what is queued (waiting at most ``timeout`` seconds) and stop the thread."""
+        self.flush()
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join(timeout)
+            self._thread = None
 
     def _prefix_at(self, now: float) -> str:
         # The same fields as the processes' log format; the time is the batch's.
@@ -249,4 +221,4 @@ class AccessLog:
             self.writer.add(
                 f'{where} "{scope["method"]} {_path(scope["path"])}{self.redact(scope["query_string"])}" '
                 f'{status} {size}B {(time.perf_counter() - started) * 1000:.2f}ms '
-                f'rid={_request_id(rid)}{rule.decode("latin-1")}')
+                f'rid={mask_secrets(rid.decode("latin-1"))}{rule.decode("latin-1")}')
