@@ -22,15 +22,15 @@ Precedence, documented in the README:
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .keys import Key, secret_matches
-from .snapshot import Answer, AppIndex, Condition, Snapshot, Target, TargetRequest, error_answer, etag_of
+from .snapshot import Answer, AppIndex, Condition, KeyRecord, Snapshot, Target, TargetRequest, error_answer, etag_of
 from .versions import orderable_key
 
 __all__ = [
     "UNAUTHORIZED", "PAYMENT_REQUIRED", "FORBIDDEN", "VERSION_NOT_FOUND",
-    "TargetRequest", "authorize", "check_versions", "check_maintenance", "check_target",
+    "TargetRequest", "Grant", "authorize", "check_versions", "check_maintenance", "check_target",
 ]
 
 UNAUTHORIZED = error_answer(401, "Unauthorized")
@@ -39,8 +39,26 @@ FORBIDDEN = error_answer(403, "Forbidden")
 VERSION_NOT_FOUND = error_answer(404, "Version not found", "not_found")
 
 
-def authorize(snapshot: Snapshot, key: Key | None, now: float) -> AppIndex | Answer:
-    """The app a presented key belongs to, or the 401/402 answer (AppCockpit mapping)."""
+class Grant(NamedTuple):
+    """What an authorized request holds: the key, its record in the snapshot, and its app."""
+
+    key: Key
+    record: KeyRecord
+    app: AppIndex
+
+    def allows(self, environment: str | None) -> bool:
+        """The environment scope: a key limited to environments reads only those (naming none is allowed)."""
+        scope = self.record.environments
+        return scope is None or environment is None or environment in scope
+
+    def default_environment(self) -> str:
+        """The environment of a request that names none: the key's only one, else the app's first."""
+        scope = self.record.environments
+        return next(iter(scope)) if scope is not None and len(scope) == 1 else self.app.environments[0]
+
+
+def authorize(snapshot: Snapshot, key: Key | None, now: float) -> Grant | Answer:
+    """The grant of a presented key (its app, its scope), or the 401/402 answer (AppCockpit mapping)."""
     if key is None:
         return UNAUTHORIZED
     record = snapshot.keys.get(key.prefix)
@@ -53,13 +71,7 @@ def authorize(snapshot: Snapshot, key: Key | None, now: float) -> AppIndex | Ans
     app = snapshot.apps[record.app]
     if app.disabled:
         return PAYMENT_REQUIRED
-    return app
-
-
-def key_allows(snapshot: Snapshot, key: Key, environment: str | None) -> bool:
-    """Whether an environment-scoped key may read ``environment``."""
-    scope = snapshot.keys[key.prefix].environments
-    return scope is None or environment is None or environment in scope
+    return Grant(key, record, app)
 
 
 def check_versions(app: AppIndex, platform: str, environment: str, app_version: str,

@@ -56,6 +56,10 @@ def _seconds(text: str) -> float:
     return float(_number(text, float, "a number of seconds above 0, such as 0.5", lambda v: v > 0))
 
 
+def _seconds_or_zero(text: str) -> float:
+    return float(_number(text, float, "a number of seconds, 0 or more, such as 0.5", lambda v: v >= 0))
+
+
 def _days(text: str) -> int:
     return int(_number(text, int, "a whole number of days, 0 or more", lambda v: v >= 0))
 
@@ -218,6 +222,23 @@ class Settings(ProcessSettings):
                                      _seconds, metavar="S")
     max_body: int = setting(64 * 1024, "largest request body accepted, in bytes; a larger one gets 413",
                             _positive_int, metavar="BYTES")
+    max_header_bytes: int = setting(16384, "largest request head (request line and headers), in bytes; "
+                                    "a larger one gets 431 and the connection is closed", _positive_int,
+                                    metavar="BYTES")
+    header_timeout: float = setting(10.0, "seconds a client has to send a whole request head; then 408 and close",
+                                    _seconds, metavar="S")
+    body_timeout: float = setting(10.0, "seconds a client has to send a whole request body; then 408 and close",
+                                  _seconds, metavar="S")
+    keep_alive_timeout: int = setting(5, "seconds an idle keep-alive connection stays open", _positive_int,
+                                      metavar="S")
+    limit_concurrency: int | None = setting(None, "most open connections (and tasks) at once per worker; beyond it 503",
+                                            _positive_int, metavar="N")
+    shutdown_timeout: int = setting(10, "seconds a shutdown waits for answers in flight before closing connections "
+                                    "(keep drain + shutdown below the orchestrator's grace period)", _positive_int,
+                                    metavar="S")
+    drain_seconds: float = setting(0.0, "on SIGTERM, answer /ready with 503 at once but go on serving this many "
+                                   "seconds before shutting down (set it behind load balancers)", _seconds_or_zero,
+                                   metavar="S")
 
     def __post_init__(self) -> None:
         if self.snapshots and self.snapshot_url:
@@ -235,6 +256,10 @@ class AdminSettings(ProcessSettings):
                                   "(the folder an edge watches)", env="KICKIT_PUBLISH", metavar="DIR")
     host: str = setting("127.0.0.1", "address to listen on", metavar="HOST")
     port: int = setting(8001, "port to listen on", _port, metavar="PORT")
+    max_header_bytes: int = same_as(Settings, "max_header_bytes")
+    header_timeout: float = same_as(Settings, "header_timeout")
+    body_timeout: float = same_as(Settings, "body_timeout")
+    shutdown_timeout: int = same_as(Settings, "shutdown_timeout")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pytest
 
 from kickit_edge.cli import main
 from kickit_edge.compiler.compile import compile_config
-from kickit_edge.evaluation import authorize
+from kickit_edge.evaluation import Grant, authorize
 from kickit_edge.keys import decode_token, hash_secret, parse_key
 
 from .conftest import REPO
@@ -87,7 +87,8 @@ def test_keys_new_writes_only_the_hash_and_keeps_comments(demo_config: Path, cap
                        "+     environments: [production]", "+     expires: '2030-01-01'"]
     snapshot = compile_config(str(demo_config)).snapshot
     now = datetime(2026, 11, 22, tzinfo=UTC).timestamp()
-    assert authorize(snapshot, key, now) is snapshot.apps["demo"]
+    grant = authorize(snapshot, key, now)
+    assert isinstance(grant, Grant) and grant.app is snapshot.apps["demo"]
     assert snapshot.keys[key.prefix].environments == frozenset({"production"})
     # The hint's shell command, run as printed (with the key for KEY), makes a header that carries this key.
     hint = captured.err.splitlines()[-1]

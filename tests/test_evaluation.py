@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from kickit_edge.compiler.compile import compile_config
 from kickit_edge.evaluation import (FORBIDDEN, PAYMENT_REQUIRED, UNAUTHORIZED, VERSION_NOT_FOUND, TargetRequest,
-                                    authorize, check_maintenance, check_target, check_versions)
+                                    Grant, authorize, check_maintenance, check_target, check_versions)
 from kickit_edge.keys import Key, parse_key
 from kickit_edge.snapshot import Snapshot, etag_of
 from tests.conftest import DEMO_CONFIG, MINIMAL_APP, WriteConfig
@@ -106,7 +106,8 @@ def test_hard_targets_come_first_and_need_evidence(demo: Snapshot) -> None:
 
 def test_authorize_maps_keys_to_apps_and_statuses(demo: Snapshot, write_config: WriteConfig) -> None:
     now = datetime(2026, 11, 22, tzinfo=UTC).timestamp()
-    assert authorize(demo, parse_key(SEED_KEY), now) is demo.apps["demo"]
+    grant = authorize(demo, parse_key(SEED_KEY), now)
+    assert isinstance(grant, Grant) and grant.app is demo.apps["demo"]
     assert authorize(demo, None, now) is UNAUTHORIZED
     wrong = Key("2d71d7ebb9e2c0ed", "0" * 64)
     assert authorize(demo, wrong, now) is UNAUTHORIZED

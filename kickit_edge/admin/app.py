@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .accesslog import AccessLog
-from .auth import authenticate, presented_token
+from ..runtime.accesslog import AccessLog, AccessLogWriter, filtered_params
+from .auth import TOKEN_PARAM, authenticate, presented_token
 from .editor import Editor
 from .errors import (
     INTERNAL_ERROR,
@@ -86,7 +86,8 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return error_response(NotFound(f"no route for {request.method} {request.url.path[:200]}: "
+        # The path is not echoed: a client may have put a secret in it.
+        return error_response(NotFound(f"no route for {request.method} on this path: "
                                        "see /api/apps and /api/versions"))
     if exc.status_code == 405:
         # Starlette joins a set: sorted, the header reads the same in every process.
@@ -102,12 +103,17 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(INTERNAL_ERROR)
 
 
-def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: int = MAX_BODY_BYTES) -> Starlette:
-    """The management API over ``config_dir``; with ``publish_dir``, each write also publishes a snapshot there."""
+def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: int = MAX_BODY_BYTES,
+                     access: AccessLogWriter | None = None) -> Starlette:
+    """The management API over ``config_dir``; with ``publish_dir``, each write also publishes a snapshot there.
+
+    The access log (tokens filtered) goes to ``access``, stderr by default.
+    """
+    access = access or AccessLogWriter(name="kickit_edge.admin.access")
     store = ConfigStore(config_dir)
     editor = Editor(store, publish_dir)
     return Starlette(
         routes=build_routes(store, editor, max_body),
-        middleware=[Middleware(AccessLog), Middleware(Guard, store=store, max_body=max_body)],
+        middleware=[Middleware(AccessLog, writer=access, redact=filtered_params([TOKEN_PARAM])), Middleware(Guard, store=store, max_body=max_body)],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
     )

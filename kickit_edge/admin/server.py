@@ -10,7 +10,10 @@ from typing import Any
 from ..compiler.compile import compile_config
 from ..compiler.builder import read_config
 from ..compiler.publish import publish_snapshot
+from ..runtime.limits import BoundedProtocol, HttpLimits, raw_answer
+from ..settings import AdminSettings
 from .app import create_admin_app
+from .errors import BadRequest, error_body
 
 __all__ = ["serve_admin"]
 
@@ -25,9 +28,19 @@ def _log_config() -> dict[str, Any]:
     return config
 
 
-def serve_admin(config: str, publish: str | None, host: str, port: int) -> None:
+class AdminProtocol(BoundedProtocol):
+    """The edge's bounded HTTP, answering in the Kickfolio error shape."""
+
+    TOO_LARGE = raw_answer(431, "Request Header Fields Too Large",
+                           error_body(BadRequest("the request head (request line and headers) is too large")))
+    TIMEOUT = raw_answer(408, "Request Timeout", error_body(BadRequest("the request was not received in time")))
+
+
+def serve_admin(settings: AdminSettings) -> None:
     """Serve the management API until interrupted. Raise ConfigError/ConfigTestFailure if the config is bad."""
     import uvicorn
+
+    config, publish = settings.config, settings.publish
 
     log_config = _log_config()
     logging.config.dictConfig(log_config)
@@ -41,4 +54,6 @@ def serve_admin(config: str, publish: str | None, host: str, port: int) -> None:
                     "kickit-edge keys new --admin NAME --config %s", config, config)
     app = create_admin_app(config, publish)
     # uvicorn's access log would write auth_token query values; ours filters them.
-    uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config, server_header=False)
+    AdminProtocol.limits = HttpLimits.of(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_config=log_config,
+                server_header=False, http=AdminProtocol, timeout_graceful_shutdown=settings.shutdown_timeout)

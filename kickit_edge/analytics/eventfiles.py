@@ -2,7 +2,7 @@
 
 The runtime's event log writes, per process, files named
 ``events-<yyyymmdd>-<host>-<pid>-<n>.jsonl`` and compresses each closed one to
-``.jsonl.gz`` (see :mod:`kickit_edge.runtime.eventlog`). A reader names the
+``.jsonl.gz`` (the names are spelled in :mod:`kickit_edge.eventnames`). A reader names the
 *content* of a file by its stem, the name without ``.jsonl`` or ``.jsonl.gz``:
 the plain file and its ``.gz`` hold the same bytes, so an offset into the
 uncompressed content stays valid when the file is compressed, and a checkpoint
@@ -24,7 +24,6 @@ from __future__ import annotations
 import gzip
 import io
 import os
-import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,11 +32,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import OperatorError
+from ..eventnames import parse_event_file_name
 
 __all__ = ["EventFile", "Block", "DamagedFile", "ContentChanged", "list_event_files", "read_blocks",
            "remove_expired"]
 
-_NAME = re.compile(r"^(events-(\d{8})-.+)\.jsonl(\.gz)?(\.tmp)?$")
 _CHUNK = 1 << 20
 
 
@@ -78,13 +77,6 @@ def _folder_names(folder: Path) -> list[str]:
         raise OperatorError(f"cannot list events folder {str(folder)!r}: {exc.strerror}") from None
 
 
-def _day(text: str) -> date | None:
-    try:
-        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError:
-        return None
-
-
 def list_event_files(folder: str | os.PathLike[str]) -> list[EventFile]:
     """The files to read, one per stem, in name order; OperatorError if the folder cannot be listed."""
     folder = Path(folder)
@@ -92,16 +84,12 @@ def list_event_files(folder: str | os.PathLike[str]) -> list[EventFile]:
     present = set(names)
     out = []
     for name in sorted(names):
-        match = _NAME.match(name)
-        if match is None or match[4]:
+        parsed = parse_event_file_name(name)
+        if parsed is None or parsed.temporary:
             continue
-        day = _day(match[2])
-        if day is None:
+        if not parsed.compressed and name + ".gz" in present:
             continue
-        compressed = bool(match[3])
-        if not compressed and name + ".gz" in present:
-            continue
-        out.append(EventFile(folder / name, match[1], day, compressed))
+        out.append(EventFile(folder / name, parsed.stem, parsed.day, parsed.compressed))
     return out
 
 
@@ -110,9 +98,8 @@ def remove_expired(folder: str | os.PathLike[str], cutoff: date) -> tuple[list[s
     folder = Path(folder)
     removed, errors = [], []
     for name in sorted(_folder_names(folder)):
-        match = _NAME.match(name)
-        day = _day(match[2]) if match else None
-        if day is None or day >= cutoff:
+        parsed = parse_event_file_name(name)
+        if parsed is None or parsed.day >= cutoff:
             continue
         try:
             (folder / name).unlink()

@@ -14,7 +14,7 @@ def cmd_admin(args: argparse.Namespace) -> int:
     from ..admin.server import serve_admin
 
     settings = AdminSettings.resolve(args)
-    serve_admin(settings.config, settings.publish, settings.host, settings.port)
+    serve_admin(settings)
     return 0
 
 

@@ -1,66 +1,216 @@
-"""The access log: one line per request, and never a secret.
+"""The access log of the edge and of the admin: one line per request, never a secret, almost free.
 
-A line names the client address, method, path, status, body size, duration,
-request id and the rule that answered (from the ``X-Kickit-Rule`` response
-header)::
+A line names the client address, method, path, the redacted query, status,
+body size, duration, request id and the rule that answered (from the
+``X-Kickit-Rule`` response header), after the prefix every log line of the
+process has::
 
-    127.0.0.1:50312 "GET /v1/versions?app_id=demo&app_version=1.2.0&platform=ios&environment=production" 200 96B 0.31ms rid=1a2b3c4d9f-2 rule=minimum:ios/production
+    2026-11-30 19:35:17,123 INFO kickit_edge.access [4711] 127.0.0.1:50312 "GET /v1/versions?app_id=demo&app_version=1.2.0&platform=ios&environment=production" 200 96B 0.31ms rid=1a2b3c4d9f-2 rule=minimum:ios/production
 
-Headers are never logged (they carry the keys), nor bodies. The query string
-is logged with the values of the parameters the check APIs define; any other
-parameter's value is replaced by ``***`` in case a client put a key in it.
+Never a secret: headers (they carry the keys) and bodies are never logged;
+the query is logged through a redaction (:func:`shown_params` for the edge,
+which keeps only the check parameters' values; :func:`filtered_params` for the
+admin, which filters ``auth_token``); and a key-shaped run of characters (a
+key's hex secret, its base64 ``x-api-token`` form) is masked wherever a client
+put it, in the path or in any value that is shown.
+
+Almost free: no ``logging`` record per request. The middleware formats one
+line from the scope and the response it watched; the lines of one turn of the
+event loop are joined once at the end of the turn and handed to a thread that
+writes them with one ``os.write``. The request path never waits for the
+destination: if it is slow or full, batches wait in memory up to
+:data:`MAX_PENDING_BYTES`, then are dropped and counted, and the count is
+reported on the ``kickit_edge.access`` logger at most once per
+:data:`REPORT_INTERVAL`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import queue
+import re
+import threading
 import time
-from typing import Any
-from urllib.parse import parse_qsl, quote
+from collections.abc import Callable, Collection
+from functools import lru_cache
+from urllib.parse import parse_qsl, quote, unquote_plus
 
-from .wire import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["AccessLog", "LOGGED_PARAMS"]
+__all__ = ["AccessLog", "AccessLogWriter", "LOGGED_PARAMS", "QueryRedaction", "filtered_params", "mask_secrets",
+           "shown_params"]
 
 log = logging.getLogger("kickit_edge.access")
 
 LOGGED_PARAMS = frozenset({"app_id", "app_version", "platform", "environment"})
+MAX_PENDING_BYTES = 4 * 1024 * 1024
+REPORT_INTERVAL = 10.0
 _MAX_VALUE = 64
+_MAX_TARGET = 512
+# A run this long from the hex or base64 alphabets is a secret, or could be one:
+# keys are 16 + 64 hex digits, their x-api-token is 108 base64 characters.
+# "/" is base64 too, so a secret in a path takes the segments around it along
+# (masking too much is the safe side: a base64 token cut at its "/" would leak).
+_SECRET = re.compile(r"[A-Za-z0-9+][A-Za-z0-9+/]{31,}={0,2}")
+MASK = "***"
+
+QueryRedaction = Callable[[bytes], str]
 
 
-def _query(raw: bytes) -> str:
-    if not raw:
-        return ""
-    parts = []
-    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
-        shown = quote(value[:_MAX_VALUE], safe="") if name in LOGGED_PARAMS else "***"
-        parts.append(f"{quote(name[:_MAX_VALUE], safe='')}={shown}")
-    return "?" + "&".join(parts)
+def mask_secrets(text: str) -> str:
+    """``text`` with every key-shaped run of characters replaced by ``***``."""
+    return _SECRET.sub(MASK, text)
+
+
+def shown_params(names: Collection[str]) -> QueryRedaction:
+    """The values of ``names`` shown (bounded, quoted), any other value ``***``."""
+    allowed = frozenset(names)
+
+    @lru_cache(maxsize=4096)  # clients send the same few queries over and over
+    def redact(raw: bytes) -> str:
+        if not raw:
+            return ""
+        parts = []
+        for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+            shown = quote(value[:_MAX_VALUE], safe="") if name in allowed else MASK
+            parts.append(f"{quote(name[:_MAX_VALUE], safe='')}={shown}")
+        return mask_secrets("?" + "&".join(parts))
+
+    return redact
+
+
+def filtered_params(names: Collection[str], replacement: str = "[FILTERED]") -> QueryRedaction:
+    """The query as sent, with the value of each parameter in ``names`` (any case) replaced."""
+    hidden = frozenset(name.lower() for name in names)
+
+    @lru_cache(maxsize=4096)
+    def redact(raw: bytes) -> str:
+        if not raw:
+            return ""
+        parts = []
+        for part in raw.decode("latin-1").split("&"):
+            name, _, _ = part.partition("=")
+            if unquote_plus(name).strip().lower() in hidden:
+                part = f"{name}={replacement}"
+            parts.append(part)
+        return mask_secrets("?" + "&".join(parts))
+
+    return redact
+
+
+@lru_cache(maxsize=4096)
+def _path(path: str) -> str:
+    return mask_secrets(quote(path[:_MAX_TARGET], safe="/-._~"))
+
+
+class AccessLogWriter:
+    """Writes the lines of each event-loop turn with one ``os.write`` on a thread of its own.
+
+    ``fd`` is where lines go (stderr by default, as every other log line).
+    Create it in the process that serves (after any fork); the thread starts
+    with the first batch.
+    """
+
+    def __init__(self, fd: int = 2, name: str = "kickit_edge.access") -> None:
+        self.fd = fd
+        self.name = name
+        self.dropped = 0
+        self._lines: list[str] = []
+        self._queued = 0  # bytes handed to the thread (counted by the loop)
+        self._written = 0  # bytes the thread is done with (counted by the thread)
+        self._jobs: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._reported = 0.0
+        self._prefix_second = -1
+        self._prefix = ""
+        self._pid = os.getpid()  # created in the serving process, after any fork
+
+    def add(self, line: str) -> None:
+        """Queue ``line`` for the end of this turn of the event loop."""
+        self._lines.append(line)
+        if len(self._lines) == 1:
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Hand the lines gathered so far to the writer thread (or drop them, counted, if it is behind)."""
+        lines, self._lines = self._lines, []
+        if not lines:
+            return
+        now = time.time()
+        prefix = self._prefix_at(now)
+        batch = "".join([prefix + line + "\n" for line in lines]).encode("utf-8", "backslashreplace")
+        if self._queued - self._written + len(batch) > MAX_PENDING_BYTES:
+            self.dropped += len(lines)
+            self._report(now)
+            return
+        self._queued += len(batch)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="kickit-accesslog", daemon=True)
+            self._thread.start()
+        self._jobs.put(batch)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Write what is queued (waiting at most ``timeout`` seconds) and stop the thread."""
+        self.flush()
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _prefix_at(self, now: float) -> str:
+        # The same fields as the processes' log format; the time is the batch's.
+        second = int(now)
+        if second != self._prefix_second:
+            self._prefix_second = second
+            self._prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+        return f"{self._prefix},{int(now % 1 * 1000):03d} INFO {self.name} [{self._pid}] "
+
+    def _work(self) -> None:
+        while (batch := self._jobs.get()) is not None:
+            view = memoryview(batch)
+            try:
+                while view:
+                    view = view[os.write(self.fd, view):]
+            except OSError as exc:
+                self.dropped += batch[len(batch) - len(view):].count(b"\n")
+                self._report(time.time(), exc)
+            self._written += len(batch)
+
+    def _report(self, now: float, exc: OSError | None = None) -> None:
+        if now - self._reported >= REPORT_INTERVAL:
+            self._reported = now
+            why = f": {exc}" if exc is not None else ": the destination is behind"
+            log.warning("access log lines dropped (%d so far)%s", self.dropped, why)
 
 
 class AccessLog:
-    """ASGI middleware that logs each HTTP request after its answer is sent."""
+    """ASGI middleware: one line per HTTP request into ``writer``, the query through ``redact``."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp, writer: AccessLogWriter, redact: QueryRedaction) -> None:
         self.app = app
+        self.writer = writer
+        self.redact = redact
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        seen: dict[str, Any] = {"status": 0, "size": 0, "rid": b"-", "rule": None}
+        status, size, rid, rule = 500, 0, b"-", b""  # 500 unless the app answers: an exception is a 500 further out
 
-        async def watch(message: Any) -> None:
+        async def watch(message: Message) -> None:
+            nonlocal status, size, rid, rule
             if message["type"] == "http.response.start":
-                seen["status"] = message["status"]
+                status = message["status"]
                 for name, value in message.get("headers", ()):
                     if name == b"x-request-id":
-                        seen["rid"] = value
+                        rid = value
                     elif name == b"x-kickit-rule":
-                        seen["rule"] = value
+                        rule = b" rule=" + value
             elif message["type"] == "http.response.body":
-                seen["size"] += len(message.get("body", b""))
+                size += len(message.get("body", b""))
             await send(message)
 
         try:
@@ -68,10 +218,7 @@ class AccessLog:
         finally:
             client = scope.get("client")
             where = f"{client[0]}:{client[1]}" if client else "-"
-            path = quote(scope["path"][:512], safe="/-._~")
-            line = (f'{where} "{scope["method"]} {path}{_query(scope["query_string"])}" {seen["status"]} '
-                    f'{seen["size"]}B {(time.perf_counter() - started) * 1000:.2f}ms '
-                    f'rid={seen["rid"].decode("latin-1")}')
-            if seen["rule"] is not None:
-                line += f' rule={seen["rule"].decode("latin-1")}'
-            log.info(line)
+            self.writer.add(
+                f'{where} "{scope["method"]} {_path(scope["path"])}{self.redact(scope["query_string"])}" '
+                f'{status} {size}B {(time.perf_counter() - started) * 1000:.2f}ms '
+                f'rid={mask_secrets(rid.decode("latin-1"))}{rule.decode("latin-1")}')

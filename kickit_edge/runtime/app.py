@@ -37,12 +37,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..errors import OperatorError
 from ..settings import Settings
 from ..snapshot import Answer
-from .accesslog import AccessLog
+from .accesslog import LOGGED_PARAMS, AccessLog, AccessLogWriter, shown_params
 from .appcockpit import AuthenticateEndpoint, MaintenanceEndpoint, VersionsEndpoint
-from .context import EventSink, Runtime
+from .context import Runtime
+from .eventcommit import BatchSink, GroupCommit
 from .eventlog import EventLog
 from .kickit import TargetChecksEndpoint
-from .operator import HealthEndpoint, ReadyEndpoint, StatusEndpoint
+from .operator import HealthEndpoint, ReadyEndpoint, StatusEndpoint, drain_on_sigterm
 from .sources import FolderSource, Source, UrlSource
 from .state import SnapshotState
 from .wire import INTERNAL_ERROR, METHOD_NOT_ALLOWED, NOT_FOUND, OPERATOR, request_id
@@ -104,7 +105,7 @@ class ExactRoutes:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings, *, events: EventSink | None = None) -> Starlette:
+def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starlette:
     """The ASGI app for ``settings``; ``events`` replaces the event log built from the settings."""
     state = SnapshotState()
     runtime = Runtime(state, max_body=settings.max_body)
@@ -130,16 +131,19 @@ def create_app(settings: Settings, *, events: EventSink | None = None) -> Starle
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = None
-        if events is None:
-            owned = EventLog(settings.events_dir, max_bytes=settings.event_max_bytes,
-                             retention_days=settings.event_retention_days)
-        runtime.events = events if events is not None else owned
+        sink = events
+        if sink is None:
+            sink = owned = EventLog(settings.events_dir, max_bytes=settings.event_max_bytes,
+                                    retention_days=settings.event_retention_days)
+        runtime.events = commit = GroupCommit(sink, runtime.clock)
         await asyncio.to_thread(source.refresh)
         stop = asyncio.Event()
         follower = asyncio.create_task(source.run(stop), name="kickit-snapshot-source")
+        undrain = drain_on_sigterm(runtime, settings.drain_seconds)
         try:
             yield
         finally:
+            undrain()
             stop.set()
             try:
                 await asyncio.wait_for(follower, STOP_TIMEOUT)
@@ -147,10 +151,13 @@ def create_app(settings: Settings, *, events: EventSink | None = None) -> Starle
                 pass
             except Exception:  # noqa: BLE001 - a dying watcher must not block shutdown
                 log.exception("snapshot source stopped with an error")
+            commit.close()
             if owned is not None:
                 owned.close()
+            access.close()
 
-    middleware = [Middleware(AccessLog)] if settings.access_log else []
+    access = AccessLogWriter()
+    middleware = [Middleware(AccessLog, writer=access, redact=shown_params(LOGGED_PARAMS))] if settings.access_log else []
     middleware.append(Middleware(ExactRoutes, routes=routes))
     app = Starlette(
         routes=routes, middleware=middleware, lifespan=lifespan,

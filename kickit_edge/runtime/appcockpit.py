@@ -34,13 +34,15 @@ from json.encoder import encode_basestring_ascii as _json_string
 from datetime import UTC, datetime
 from typing import Literal
 
-from ..evaluation import FORBIDDEN, check_maintenance, check_versions, key_allows
+from starlette.types import Receive, Scope, Send
+
+from ..evaluation import FORBIDDEN, Grant, check_maintenance, check_versions
 from ..events import Event
-from ..keys import Key, decode_token
+from ..keys import decode_token
 from ..snapshot import Answer, AppIndex, Snapshot, error_answer, etag_of
+from ..vocabulary import PLATFORMS
 from .context import Runtime
-from .wire import APPCOCKPIT, NOT_READY, BodyTooLarge, Receive, Scope, Send, headers_of, query_of, read_body, \
-    request_id, send_answer
+from .wire import APPCOCKPIT, NOT_READY, BodyTooLarge, headers_of, query_of, read_body, request_id, send_answer
 
 __all__ = ["VersionsEndpoint", "MaintenanceEndpoint", "AuthenticateEndpoint"]
 
@@ -49,7 +51,6 @@ _REQUIRED = {name: error_answer(400, f"{name} is required")
 INVALID_BODY = error_answer(400, "Invalid request body")
 BAD_PLATFORM = error_answer(400, "platform must be 'ios' or 'android'")
 WRITE_FAILED = error_answer(500, "Failed to update user version data")
-PLATFORMS = ("ios", "android")
 
 VERSIONS_PARAMS = ("app_id", "app_version", "platform", "environment")
 MAINTENANCE_PARAMS = ("app_id", "environment")
@@ -60,7 +61,7 @@ def body_too_large(limit: int) -> Answer:
     return error_answer(413, f"Request body is larger than {limit} bytes")
 
 
-def _authorize(runtime: Runtime, snapshot: Snapshot, headers: dict[bytes, bytes]) -> tuple[Key | None, AppIndex | Answer]:
+def _authorize(runtime: Runtime, snapshot: Snapshot, headers: dict[bytes, bytes]) -> Grant | Answer:
     return runtime.authorize_header(snapshot, headers.get(b"x-api-token"), decode_token)
 
 
@@ -83,19 +84,19 @@ class _Check:
             await send_answer(send, NOT_READY, APPCOCKPIT, rid)
             return
         snapshot = active.snapshot
-        key, app = _authorize(self.runtime, snapshot, headers)
-        if not isinstance(app, AppIndex):
-            await send_answer(send, app, APPCOCKPIT, rid)
+        grant = _authorize(self.runtime, snapshot, headers)
+        if not isinstance(grant, Grant):
+            await send_answer(send, grant, APPCOCKPIT, rid)
             return
         query = query_of(scope)
         for name in self.params:
             if not query.get(name):
                 await send_answer(send, _REQUIRED[name], APPCOCKPIT, rid)
                 return
-        if query["app_id"] != app.id or not key_allows(snapshot, key, query["environment"]):  # type: ignore[arg-type]
+        if query["app_id"] != grant.app.id or not grant.allows(query["environment"]):
             answer = FORBIDDEN
         else:
-            answer = self.answer(snapshot, app, query)
+            answer = self.answer(snapshot, grant.app, query)
         await send_answer(send, answer, APPCOCKPIT, rid, if_none_match=headers.get(b"if-none-match"),
                           head=scope["method"] == "HEAD")
 
@@ -146,9 +147,9 @@ class AuthenticateEndpoint:
         if active is None:
             return NOT_READY
         snapshot = active.snapshot
-        key, app = _authorize(runtime, snapshot, headers)
-        if not isinstance(app, AppIndex):
-            return app
+        grant = _authorize(runtime, snapshot, headers)
+        if not isinstance(grant, Grant):
+            return grant
         try:
             raw = await read_body(receive, headers, runtime.max_body)
         except BodyTooLarge:
@@ -159,29 +160,30 @@ class AuthenticateEndpoint:
             return INVALID_BODY
         if not isinstance(body, dict):
             return INVALID_BODY
-        fields = {name: _text(body.get(name)) for name in AUTHENTICATE_FIELDS}
-        for name in AUTHENTICATE_FIELDS:
-            if fields[name] is None:
-                return _REQUIRED[name]
-        if fields["platform"] not in PLATFORMS:
+        user, platform, version = (_text(body.get(name)) for name in AUTHENTICATE_FIELDS)
+        if user is None:
+            return _REQUIRED["user_id"]
+        if platform is None:
+            return _REQUIRED["platform"]
+        if version is None:
+            return _REQUIRED["app_version"]
+        if platform not in PLATFORMS:
             return BAD_PLATFORM
         environment = body.get("environment")
         if environment is not None and not isinstance(environment, str):
             return INVALID_BODY
         environment = environment or None
-        if not key_allows(snapshot, key, environment):  # type: ignore[arg-type]
+        if not grant.allows(environment):
             return FORBIDDEN
         written = await runtime.write_event(Event(
-            time=datetime.fromtimestamp(runtime.clock(), UTC), type="authenticate", app=app.id,
-            request_id=rid.decode("ascii"), user=fields["user_id"], platform=fields["platform"],
-            app_version=fields["app_version"], environment=environment,
-            snapshot=snapshot.revision or snapshot.id,
+            time=datetime.fromtimestamp(runtime.clock(), UTC), type="authenticate", app=grant.app.id,
+            request_id=rid.decode("ascii"), user=user, platform=platform, app_version=version,
+            environment=environment, snapshot=snapshot.revision or snapshot.id,
         ))
         if not written:
             return WRITE_FAILED
         # The seed's echo, joined from strings encoded by json's C encoder (no
         # dumps call overhead); ASCII escapes keep any client text valid JSON.
         rendered = ('{"success":true,"user_id":%s,"platform":%s,"app_version":%s}' % (
-            _json_string(fields["user_id"]), _json_string(fields["platform"]),  # type: ignore[arg-type]
-            _json_string(fields["app_version"]))).encode("ascii")  # type: ignore[arg-type]
+            _json_string(user), _json_string(platform), _json_string(version))).encode("ascii")
         return Answer(200, rendered, etag_of(rendered), "ok", None)

@@ -1,6 +1,6 @@
 """The event log: each worker process appends event lines to files of its own.
 
-Files live in one folder, named::
+Files live in one folder, named as :mod:`kickit_edge.eventnames` says::
 
     events-<UTC yyyymmdd>-<host>-<pid>-<n>.jsonl        being written, or left by a crash
     events-<UTC yyyymmdd>-<host>-<pid>-<n>.jsonl.gz     closed and compressed
@@ -24,17 +24,21 @@ How lines stay whole, with several uvicorn workers and threads:
 
 A file is closed when its UTC day ends or when the next line would take it past
 ``max_bytes``; the next line goes to a new name. Closed files are gzipped by a
-background thread, off the request path, crash-safely: the ``.gz.tmp`` is
+background thread at the lowest CPU priority (zlib releases the GIL while it
+compresses), never on the serving event loop, crash-safely: the ``.gz.tmp`` is
 written and fsynced, renamed over ``.gz`` with ``os.replace``, and only then is
 the plain file removed, so a reader sees the plain file or the whole ``.gz``.
 At start and at every rotation the same thread deletes files whose day is more
 than ``retention_days`` before today, and a plain file whose ``.gz`` exists (a
-crash came between the rename and the removal).
+crash came between the rename and the removal). At start it also compresses
+what a killed process left (``kill -9``, an OOM kill): the plain files of this
+host whose process is gone, and any plain file more than a day old.
 
 A failed write (disk full, read-only file system, no permission, folder
-missing) raises :class:`EventWriteError` and drops the current file; the next
-write opens a new one, so the log recovers by itself once the folder is
-writable again, and a line torn by the failure is never glued to the next.
+missing) raises :class:`EventWriteError`, cuts the file back to its last whole
+line (a write the disk filled half-way leaves no torn line) and drops the
+current file; the next write opens a new one, so the log recovers by itself
+once the folder is writable again.
 The folder is not created here: if a volume is not mounted, writing into the
 empty mount point would fill the wrong disk.
 
@@ -50,7 +54,6 @@ import gzip
 import logging
 import os
 import queue
-import re
 import shutil
 import socket
 import threading
@@ -63,6 +66,7 @@ from typing import Self
 
 from ..atomicfile import atomic_file
 from ..errors import OperatorError
+from ..eventnames import event_file_name, origin_of, parse_event_file_name, retention_cutoff
 from ..events import DATA_LIMIT, Event, encode_event
 
 __all__ = ["MAX_BYTES", "RETENTION_DAYS", "EventLog", "EventWriteError"]
@@ -70,7 +74,6 @@ __all__ = ["MAX_BYTES", "RETENTION_DAYS", "EventLog", "EventWriteError"]
 MAX_BYTES = 64 * 1024 * 1024
 RETENTION_DAYS = 365
 
-_FILE_NAME = re.compile(r"^events-(\d{8})-.+\.jsonl(?:\.gz(?:\.tmp)?)?$")
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL
 _FILE_MODE = 0o640
 _COMPRESS_LEVEL = 6  # gzip's own default: 9 costs twice the CPU for a few percent
@@ -111,9 +114,7 @@ class EventLog:
         self.retention_days = retention_days
         self.data_limit = data_limit
         self._now = now
-        # Host names can hold anything on odd systems; keep file names plain.
-        host = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:64] or "host"
-        self._origin = f"{host}-{os.getpid()}"
+        self._origin = origin_of(socket.gethostname(), os.getpid())
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._path: Path | None = None
@@ -124,6 +125,8 @@ class EventLog:
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._work, name="kickit-eventlog", daemon=True)
         self._worker.start()
+        # Listed now, before this process opens a file: a name of ours listed later is our own.
+        self._jobs.put(partial(self._recover, self._day, self._names()))
         self._jobs.put(partial(self._sweep, self._day))
 
     @property
@@ -148,6 +151,7 @@ class EventLog:
                 raise EventWriteError(
                     f"cannot write event: the event log in {self.folder} is closed"
                 )
+            whole: int | None = None  # the file's size before this batch
             try:
                 day = self._today()
                 if (
@@ -156,8 +160,11 @@ class EventLog:
                     or (self._size and self._size + len(lines) > self.max_bytes)
                 ):
                     self._rotate(day)
+                whole = self._size
                 self._append(lines)
             except OSError as exc:
+                if whole is not None:
+                    self._cut_back(whole)
                 with contextlib.suppress(OSError):
                     self._retire()
                 raise EventWriteError(f"cannot write event to {self.folder}: {exc}") from exc
@@ -192,9 +199,8 @@ class EventLog:
         self._retire()
         if day != self._day:
             self._day, self._seq = day, 0
-        stamp = day.strftime("%Y%m%d")
         while True:
-            path = self.folder / f"events-{stamp}-{self._origin}-{self._seq}.jsonl"
+            path = self.folder / event_file_name(day, self._origin, self._seq)
             self._seq += 1
             # Never reuse a name that was already compressed: its .gz would be replaced.
             if path.with_name(path.name + ".gz").exists():
@@ -220,6 +226,16 @@ class EventLog:
             self._size += written
             view = view[written:]
 
+    def _cut_back(self, whole: int) -> None:
+        """Truncate the current file to ``whole`` bytes: a batch the disk filled half-way leaves no torn line."""
+        if self._fd is None or self._size == whole:
+            return
+        try:
+            os.ftruncate(self._fd, whole)
+            self._size = whole
+        except OSError as exc:
+            log.error("cannot cut %s back to its last whole line: %s", self._path, exc)
+
     def _retire(self) -> None:
         """Close the current file and queue it for compression (an empty one is removed)."""
         fd, path, size = self._fd, self._path, self._size
@@ -235,6 +251,9 @@ class EventLog:
             self._jobs.put(job)
 
     def _work(self) -> None:
+        # Compression must not take CPU from requests: this thread (only) gets the lowest priority.
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         while (job := self._jobs.get()) is not None:
             try:
                 job()
@@ -254,24 +273,45 @@ class EventLog:
             return
         _remove(path)
 
-    def _sweep(self, today: date) -> None:
-        cutoff = today - timedelta(days=self.retention_days)
+    def _names(self) -> list[str]:
         try:
-            names = os.listdir(self.folder)
+            return os.listdir(self.folder)
         except OSError as exc:
-            log.error("cannot list %s for retention: %s", self.folder, exc)
-            return
+            log.error("cannot list %s: %s", self.folder, exc)
+            return []
+
+    def _sweep(self, today: date) -> None:
+        cutoff = retention_cutoff(today, self.retention_days)
+        names = self._names()
         present = set(names)
         for name in names:
-            match = _FILE_NAME.match(name)
-            if match is None:
+            parsed = parse_event_file_name(name)
+            if parsed is None:
                 continue
-            try:
-                day = date.fromisoformat(match[1])
-            except ValueError:
-                continue
-            if day < cutoff or (name.endswith(".jsonl") and name + ".gz" in present):
+            if parsed.day < cutoff or (name.endswith(".jsonl") and name + ".gz" in present):
                 _remove(self.folder / name)
+
+    def _recover(self, today: date, names: list[str]) -> None:
+        """Compress the plain files a killed process left: this host's dead pids', and any of a past day."""
+        host = self._origin.rsplit("-", 1)[0]
+        present = set(names)
+        for name in sorted(names):
+            parsed = parse_event_file_name(name)
+            if parsed is None or parsed.compressed or name + ".gz" in present:
+                continue
+            ours = parsed.host == host and (parsed.pid == os.getpid() or not _alive(parsed.pid))
+            if ours or parsed.day < today - timedelta(days=1):
+                self._compress(self.folder / name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, under another user
+    return True
 
 
 def _remove(path: Path) -> None:

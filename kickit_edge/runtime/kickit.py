@@ -29,18 +29,22 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from ..evaluation import FORBIDDEN, TargetRequest, check_target
+from starlette.types import Receive, Scope, Send
+
+from ..evaluation import FORBIDDEN, Grant, TargetRequest, check_target
 from ..events import Event
 from ..keys import parse_key
-from ..snapshot import Answer, AppIndex, error_answer
+from ..snapshot import Answer, error_answer
+from ..vocabulary import UPGRADE_VERDICTS, UpgradeVerdict
 from .appcockpit import INVALID_BODY, body_too_large
 from .context import Runtime
-from .wire import KICKIT, NOT_READY, BodyTooLarge, Receive, Scope, Send, headers_of, read_body, request_id, \
-    send_answer
+from .wire import KICKIT, NOT_READY, BodyTooLarge, headers_of, read_body, request_id, send_answer
 
 __all__ = ["TargetChecksEndpoint", "MAX_HEADER_VALUE"]
 
 MAX_HEADER_VALUE = 128
+# A target check answers ok, soft or hard (an upgrade verdict, as events record it).
+_UPGRADE: dict[str, UpgradeVerdict] = {verdict: verdict for verdict in UPGRADE_VERDICTS}
 DATA_REQUIRED = error_answer(400, "data is required")
 DATA_NOT_OBJECT = error_answer(400, "data must be an object")
 
@@ -74,10 +78,9 @@ class TargetChecksEndpoint:
         if active is None:
             return NOT_READY
         snapshot = active.snapshot
-        key, app = runtime.authorize_header(snapshot, headers.get(b"x-api-key"), parse_key)
-        if not isinstance(app, AppIndex):
-            return app
-        assert key is not None
+        grant = runtime.authorize_header(snapshot, headers.get(b"x-api-key"), parse_key)
+        if not isinstance(grant, Grant):
+            return grant
         try:
             raw = await read_body(receive, headers, runtime.max_body)
         except BodyTooLarge:
@@ -101,21 +104,19 @@ class TargetChecksEndpoint:
             # Header bytes are Latin-1 by HTTP; an empty header is a header not sent.
             text = value.decode("latin-1").strip() if value is not None else ""
             sent[name] = text or None
+        app = grant.app
         if sent["app_name"] is not None and sent["app_name"] != app.name:
             return FORBIDDEN
-        allowed = snapshot.keys[key.prefix].environments
-        environment = sent["environment"]
-        if environment is None:
-            environment = next(iter(allowed)) if allowed is not None and len(allowed) == 1 else app.environments[0]
-        elif allowed is not None and environment not in allowed:
+        if not grant.allows(sent["environment"]):
             return FORBIDDEN
+        environment = sent["environment"] or grant.default_environment()
         request = TargetRequest(sent["version"], sent["build"], sent["platform"], sent["os_version"], environment)
         answer = check_target(app, request)
         await runtime.write_event(Event(
             time=datetime.fromtimestamp(runtime.clock(), UTC), type="target_check", app=app.id,
             request_id=rid.decode("ascii"), platform=request.platform, app_version=request.version,
             environment=environment, snapshot=snapshot.revision or snapshot.id, build_number=request.build,
-            os_version=request.os_version, verdict=answer.verdict,  # type: ignore[arg-type]
+            os_version=request.os_version, verdict=_UPGRADE[answer.verdict],
             rule=answer.rule, data=data,
         ))
         return answer

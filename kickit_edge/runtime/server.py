@@ -4,7 +4,8 @@ Worker processes do not inherit Python objects from the CLI, so the settings
 travel as the ``KICKIT_*`` environment variables of :mod:`kickit_edge.settings`
 and each worker builds its app with :func:`app_from_environ` (a uvicorn
 factory). uvicorn's own access log is off: :mod:`.accesslog` writes one that
-never records a header.
+never records a header. Requests are bounded by :mod:`.limits` (uvicorn's
+``http`` class), keep-alive, concurrency and shutdown by uvicorn's own settings.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.applications import Starlette
 from ..errors import OperatorError
 from ..settings import Settings
 from .app import create_app
+from .limits import PROTOCOL
 
 __all__ = ["APP_FACTORY", "app_from_environ", "log_config", "serve", "prepare_events_dir"]
 
@@ -72,5 +74,6 @@ def serve(settings: Settings) -> None:
     uvicorn.run(
         APP_FACTORY, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
         log_config=log_config(settings.log_level), log_level=settings.log_level, access_log=False,
-        server_header=False, lifespan="on",
+        server_header=False, lifespan="on", http=PROTOCOL, timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.limit_concurrency, timeout_graceful_shutdown=settings.shutdown_timeout,
     )

@@ -14,22 +14,18 @@ import itertools
 import os
 import re
 import secrets
-from collections.abc import Awaitable, Callable, MutableMapping
 from functools import lru_cache
-from typing import Any
 from urllib.parse import parse_qsl
+
+from starlette.types import Receive, Scope, Send
 
 from ..snapshot import Answer, error_answer
 
 __all__ = [
-    "Scope", "Receive", "Send", "Family", "APPCOCKPIT", "KICKIT", "OPERATOR",
+    "Family", "APPCOCKPIT", "KICKIT", "OPERATOR",
     "headers_of", "query_of", "read_body", "BodyTooLarge", "etag_matches", "request_id", "send_answer",
     "NOT_READY", "NOT_FOUND", "METHOD_NOT_ALLOWED", "INTERNAL_ERROR",
 ]
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 Header = tuple[bytes, bytes]
 

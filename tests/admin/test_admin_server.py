@@ -131,7 +131,8 @@ def test_the_admin_command(config_dir: Path, tmp_path: Path) -> None:
     log = tmp_path / "admin.log"
     with log.open("w") as log_file:
         server = subprocess.Popen([*cli, "admin", "--config", str(config_dir), "--publish", str(out),
-                                   "--port", str(port)], stdout=log_file, stderr=subprocess.STDOUT, env=env)
+                                   "--port", str(port), "--max-header-bytes", "4096"],
+                                  stdout=log_file, stderr=subprocess.STDOUT, env=env)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 20
@@ -153,12 +154,23 @@ def test_the_admin_command(config_dir: Path, tmp_path: Path) -> None:
         snapshot = load_snapshot((out / "snapshot.json").read_bytes())
         assert (out / "snapshot.json").read_bytes() != first
         assert ("ios", "production", "2.6.0") in snapshot.apps["walkthrough"].exact_v1
+        # A secret put in a path is not echoed by the 404, and a head past the bound is refused.
+        missing = httpx.get(f"{base}/api/{token}", headers={**accept, **basic(token)})
+        assert missing.status_code == 404 and token.split(".")[1] not in missing.text
+        assert missing.json()["message"] == "no route for GET on this path: see /api/apps and /api/versions"
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+            raw.sendall(b"GET /api/apps HTTP/1.1\r\nHost: x\r\nx-filler: " + b"a" * 5000 + b"\r\n")
+            answer = b"".join(iter(lambda: raw.recv(65536), b""))
+        assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+        assert answer.endswith(b'{"message":"the request head (request line and headers) is too large",'
+                               b'"code":"bad_request"}')
     finally:
         server.terminate()
         server.wait(10)
     output = log.read_text()
-    assert '"POST /api/apps?auth_token=[FILTERED] HTTP/1.1" 201' in output
+    assert '"POST /api/apps?auth_token=[FILTERED]" 201' in output
     assert token.split(".")[1] not in output
+    assert f'"GET /api/{token.split(".")[0]}.***" 404' in output
 
 
 def test_a_failed_publish_keeps_the_write_and_says_why(config_dir: Path, tmp_path: Path, headers: dict[str, str],

@@ -101,10 +101,9 @@ def test_size_rotation_keeps_every_line_in_order_and_compresses_closed_files(
     # Closed files are compressed in the background while the log goes on;
     # only the file being written stays plain.
     deadline = time.monotonic() + 10
-    # A plain file goes once its .gz is renamed into place and synced: wait for both.
-    while ((len(list(tmp_path.glob("*.jsonl.gz"))) < 3 or len(list(tmp_path.glob("*.jsonl"))) > 1)
-           and time.monotonic() < deadline):
-        time.sleep(0.01)
+    while (len(list(tmp_path.glob("*.jsonl.gz"))) < 3 or len(list(tmp_path.glob("*.jsonl"))) > 1) \
+            and time.monotonic() < deadline:
+        time.sleep(0.01)  # a .gz is in place a moment before its plain file goes
     assert [p.name for p in tmp_path.glob("*.jsonl")] == [events.path.name]  # type: ignore[union-attr]
     assert not list(tmp_path.glob("*.tmp"))
     events.close()
@@ -302,7 +301,7 @@ def write_until_the_file_size_limit(folder: str, limit: int) -> tuple[list[str],
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs Unix resource limits")
-def test_a_write_failing_half_way_raises_and_the_torn_line_stays_alone(tmp_path: Path) -> None:
+def test_a_write_failing_half_way_raises_and_the_torn_line_is_cut_back(tmp_path: Path) -> None:
     # A real short write: the kernel writes up to the file size limit, then the
     # next write fails with EFBIG (Python ignores SIGXFSZ). Done in a child so
     # the limit cannot touch pytest's own files.
@@ -319,11 +318,10 @@ def test_a_write_failing_half_way_raises_and_the_torn_line_stays_alone(tmp_path:
     names = files(tmp_path)
     assert len(names) == 2
     first, second = (read_lines(tmp_path / name) for name in names)
-    torn = encode_event(sample("r-011"))[: line_size // 2]
-    assert first[-1] == torn
-    with pytest.raises(MalformedEvent):
-        decode_event(torn)
-    assert request_ids(first[:-1] + second) == written
+    assert len(first) == 11  # the half of r-011 that fit is gone: only whole lines stay
+    for line in first + second:
+        decode_event(line)
+    assert request_ids(first + second) == written
 
 
 def write_from_a_process(folder: str, process: int, start: threading.Barrier) -> None:
@@ -374,3 +372,39 @@ def test_write_many_keeps_a_batch_as_whole_lines_in_order(tmp_path: Path) -> Non
         assert path is not None
         assert request_ids(read_lines(path)) == ["r0", "r1", "r2", "r3"]
     assert request_ids(all_lines(tmp_path)) == ["r0", "r1", "r2", "r3"]
+
+
+KILLED_WRITER = """
+import sys
+from datetime import UTC, datetime
+from kickit_edge.events import Event
+from kickit_edge.runtime.eventlog import EventLog
+log = EventLog(sys.argv[1])
+for i in range(3):
+    log.write(Event(time=datetime.now(UTC), type="authenticate", app="demo", request_id=f"k-{i}", user="u"))
+print("written", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_the_plain_file_of_a_worker_killed_with_sigkill_is_compressed_by_the_next_start(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    worker = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(tmp_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert worker.stdout is not None and worker.stdout.readline() == "written\n"
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    [left] = [path.name for path in tmp_path.iterdir()]
+    assert left.endswith(f"-{worker.pid}-0.jsonl")
+    # Another process's live file is not touched: pid 1 is alive, and a file of today.
+    alive = tmp_path / left.replace(f"-{worker.pid}-0.jsonl", "-1-0.jsonl")
+    alive.write_bytes(b"")
+    with EventLog(tmp_path):
+        deadline = time.monotonic() + 20
+        while not (tmp_path / (left + ".gz")).exists() or (tmp_path / left).exists():
+            assert time.monotonic() < deadline, sorted(p.name for p in tmp_path.iterdir())
+            time.sleep(0.02)
+    assert request_ids(read_lines(tmp_path / (left + ".gz"))) == ["k-0", "k-1", "k-2"]
+    assert alive.exists()

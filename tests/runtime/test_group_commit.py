@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kickit_edge.events import Event
 from kickit_edge.runtime.app import create_app
+from kickit_edge.runtime.eventcommit import FAILURE_LOG_INTERVAL, GroupCommit
 from kickit_edge.runtime.eventlog import EventWriteError
 from kickit_edge.settings import Settings
 
@@ -89,3 +95,45 @@ def test_a_failed_batch_answers_every_request_of_it_with_the_seed_500(snapshots:
     answers = asyncio.run(_serve(snapshots, events_dir, sink, 5))
     assert answers == [(500, b'{"error":"Failed to update user version data"}')] * 5
     assert sink.batches == []
+
+
+def test_a_persistent_failure_is_logged_once_per_interval_with_a_count(caplog: pytest.LogCaptureFixture) -> None:
+    sink = RecordingSink()
+    sink.broken = True
+    now = [1_000.0]
+    commit = GroupCommit(sink, clock=lambda: now[0])
+
+    async def burst(size: int) -> list[bool]:
+        return list(await asyncio.gather(*(commit.append(_event(n)) for n in range(size))))
+
+    caplog.set_level(logging.ERROR, logger="kickit_edge.runtime")
+    assert asyncio.run(burst(5)) == [False] * 5
+    for second in (1, 2, 3):
+        now[0] = 1_000.0 + second
+        asyncio.run(burst(5))
+    now[0] = 1_000.0 + FAILURE_LOG_INTERVAL
+    asyncio.run(burst(5))
+    commit.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        "5 event(s) not written since the last report (5 in all): disk full",
+        "20 event(s) not written since the last report (25 in all): disk full",
+    ]
+    assert (commit.failures, commit.last_failure) == (25, (1_000.0 + FAILURE_LOG_INTERVAL, "disk full"))
+
+
+def test_the_write_runs_off_the_event_loop() -> None:
+    threads: list[str] = []
+
+    class Watching(RecordingSink):
+        def write_many(self, events: Sequence[Event]) -> None:
+            threads.append(threading.current_thread().name)
+            super().write_many(events)
+
+    commit = GroupCommit(Watching())
+    assert asyncio.run(commit.append(_event(1))) is True
+    commit.close()
+    assert threads and threads[0] != threading.current_thread().name
+
+
+def _event(n: int) -> Event:
+    return Event(time=datetime.now(UTC), type="authenticate", app="demo", request_id=f"r-{n}", user=f"u{n}")

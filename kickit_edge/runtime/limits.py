@@ -1,0 +1,125 @@
+"""Bounded HTTP: uvicorn's httptools protocol with a bound on the request head and read deadlines.
+
+uvicorn's httptools protocol reads a request head of any size, for as long as
+the client likes, and waits for a body forever: ten connections sending
+unfinished headers can hold hundreds of MiB, and slow ones hold a worker's
+connections (and its shutdown) as long as they like. :class:`BoundedProtocol`
+is that protocol plus three limits, given to uvicorn as its ``http`` class:
+
+- ``max_header_bytes``: the request line and headers together; a head that
+  grows past it is answered ``431`` (JSON) and the connection closed, having
+  held at most one read buffer more than the bound;
+- ``header_timeout``: seconds from a connection's start, or from the first
+  byte of the next request on it, to the end of the request's head;
+- ``body_timeout``: seconds from the end of the head to the end of the body.
+
+A request past a deadline is answered ``408`` (JSON) if no answer has started,
+and its connection is closed. The deadlines are checked by one sweep per
+second per worker over the open connections, not by a timer per request, so a
+request pays a clock read and a few attribute stores. Idle keep-alive
+connections are uvicorn's (``timeout_keep_alive``).
+
+Worker processes do not inherit Python objects, so the limits are read from
+the settings' environment variables (:meth:`ProcessSettings.resolve`) once per
+process; a process may also set :attr:`BoundedProtocol.limits` before serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import weakref
+from typing import Any, ClassVar, NamedTuple
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from ..settings import Settings
+from ..snapshot import error_answer
+
+__all__ = ["HttpLimits", "BoundedProtocol", "PROTOCOL", "raw_answer"]
+
+PROTOCOL = "kickit_edge.runtime.limits:BoundedProtocol"
+SWEEP_INTERVAL = 1.0
+
+_HEAD, _BODY = 1, 2  # what a connection is reading (0: nothing, between requests)
+
+
+class HttpLimits(NamedTuple):
+    max_header_bytes: int
+    header_timeout: float
+    body_timeout: float
+
+    @classmethod
+    def of(cls, settings: Any) -> HttpLimits:
+        return cls(settings.max_header_bytes, settings.header_timeout, settings.body_timeout)
+
+
+def raw_answer(status: int, reason: str, body: bytes) -> bytes:
+    """A whole HTTP/1.1 answer with a JSON ``body`` that closes the connection."""
+    return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+            "connection: close\r\n\r\n").encode("ascii") + body
+
+
+class BoundedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with :class:`HttpLimits`; see the module docstring."""
+
+    limits: ClassVar[HttpLimits | None] = None
+    TOO_LARGE: ClassVar[bytes] = raw_answer(431, "Request Header Fields Too Large",
+                                             error_answer(431, "Request Header Fields Too Large").body)
+    TIMEOUT: ClassVar[bytes] = raw_answer(408, "Request Timeout", error_answer(408, "Request Timeout").body)
+    _sweepers: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]]] = \
+        weakref.WeakKeyDictionary()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if type(self).limits is None:
+            type(self).limits = HttpLimits.of(Settings.resolve(environ=os.environ))
+        assert self.limits is not None
+        self._max_head = self.limits.max_header_bytes
+        self._reading = _HEAD
+        self._since = self.loop.time()
+        self._head_bytes = 0
+        if self.loop not in self._sweepers:
+            self._sweepers[self.loop] = self.loop.create_task(self._sweep(self.limits, self.connections))
+
+    def data_received(self, data: bytes) -> None:
+        if self._reading == _HEAD:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        if self._reading == _HEAD and self._head_bytes > self._max_head and not self.transport.is_closing():
+            self._refuse(self.TOO_LARGE)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._reading != _HEAD:
+            self._reading, self._since = _HEAD, self.loop.time()
+
+    def on_headers_complete(self) -> None:
+        self._reading, self._since, self._head_bytes = _BODY, self.loop.time(), 0
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._reading = 0
+        super().on_message_complete()
+
+    def _refuse(self, answer: bytes) -> None:
+        """Answer ``answer`` unless an answer has started, and close the connection."""
+        self._reading = 0
+        if self.cycle is None or not self.cycle.response_started:
+            self.transport.write(answer)
+        if self.cycle is not None:
+            self.cycle.keep_alive = False
+        self.transport.close()
+
+    @classmethod
+    async def _sweep(cls, limits: HttpLimits, connections: set[Any]) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            now = loop.time()
+            for connection in list(connections):
+                reading = getattr(connection, "_reading", 0)
+                if reading == _HEAD and now - connection._since > limits.header_timeout \
+                        or reading == _BODY and now - connection._since > limits.body_timeout:
+                    if not connection.transport.is_closing():
+                        connection._refuse(cls.TIMEOUT)
