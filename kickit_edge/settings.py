@@ -26,10 +26,12 @@ from typing import Any, ClassVar, Literal, Self
 from .errors import OperatorError
 
 __all__ = ["Setting", "ProcessSettings", "Settings", "AdminSettings", "EventSettings", "UserSettings",
-           "PROCESSES", "LogLevel", "WatchMode", "setting", "same_as"]
+           "PROCESSES", "LogLevel", "LogFormat", "WatchMode", "setting", "same_as"]
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 WatchMode = Literal["auto", "poll"]
+LogFormat = Literal["text", "json"]
+LOG_FORMATS: tuple[str, ...] = ("text", "json")
 LOG_LEVELS: tuple[str, ...] = ("critical", "error", "warning", "info", "debug")
 WATCH_MODES: tuple[str, ...] = ("auto", "poll")
 
@@ -84,10 +86,11 @@ class Setting:
     parse: Callable[[str], Any] = str
     choices: tuple[str, ...] | None = None
     metavar: str | None = None
+    many: bool = False  # repeatable flag; the variable is a comma-separated list; the value a tuple
 
     @property
     def shown_default(self) -> str:
-        if self.default is None:
+        if self.default is None or self.default == ():
             return ""
         return str(self.default).lower() if isinstance(self.default, bool) else str(self.default)
 
@@ -97,6 +100,8 @@ class Setting:
 
     def read(self, text: str, origin: str) -> Any:
         """Parse ``text``; raise OperatorError naming ``origin`` (the flag or the variable) and the expected form."""
+        if self.many and origin == self.env:
+            return tuple(self.read(part.strip(), origin + " item") for part in text.split(",") if part.strip())
         if self.choices is not None and text not in self.choices:
             raise OperatorError(f"{origin}: expected one of {', '.join(self.choices)}, got {text!r}")
         try:
@@ -106,16 +111,20 @@ class Setting:
 
 
 def setting(default: Any, help: str, parse: Callable[[str], Any] = str, *, env: str | None = None,
-            choices: tuple[str, ...] | None = None, metavar: str | None = None) -> Any:
-    """Declare a field as a setting; its variable is the class's prefix + the upper-cased name unless ``env``."""
-    row = {"help": help, "parse": parse, "env": env, "choices": choices, "metavar": metavar}
+            choices: tuple[str, ...] | None = None, metavar: str | None = None, many: bool = False) -> Any:
+    """Declare a field as a setting; its variable is the class's prefix + the upper-cased name unless ``env``.
+
+    With ``many``, the flag may be repeated and the variable holds a comma-separated list.
+    """
+    row = {"help": help, "parse": parse, "env": env, "choices": choices, "metavar": metavar, "many": many}
     return field(default=default, metadata={"setting": row})
 
 
 def same_as(owner: type[ProcessSettings], name: str, *, help: str | None = None) -> Any:
     """Declare a field that reads ``owner``'s setting ``name``: its variable, default and form; its own flag."""
     row = owner.row(name)
-    return setting(row.default, help or row.help, row.parse, env=row.env, choices=row.choices, metavar=row.metavar)
+    return setting(row.default, help or row.help, row.parse, env=row.env, choices=row.choices, metavar=row.metavar,
+                   many=row.many)
 
 
 @dataclass(frozen=True)
@@ -130,7 +139,8 @@ class ProcessSettings:
         for f in fields(cls):
             row = f.metadata["setting"]
             env = row["env"] or cls.ENV_PREFIX + f.name.upper()
-            out.append(Setting(f.name, f.default, row["help"], env, row["parse"], row["choices"], row["metavar"]))
+            out.append(Setting(f.name, f.default, row["help"], env, row["parse"], row["choices"], row["metavar"],
+                               row["many"]))
         return tuple(out)
 
     @classmethod
@@ -143,6 +153,7 @@ class ProcessSettings:
         for row in cls.rows():
             parser.add_argument(
                 row.flag, dest=row.name, type=partial(_argparse_type, row), default=None,
+                action="append" if row.many else "store",
                 metavar=row.metavar or ("{" + ",".join(row.choices) + "}" if row.choices else "TEXT"),
                 help=f"{row.help} [default: {row.shown_default or 'none'}; env: {row.env}]",
             )
@@ -155,7 +166,7 @@ class ProcessSettings:
         for row in cls.rows():
             flag_value = getattr(args, row.name, None) if args is not None else None
             if flag_value is not None:
-                values[row.name] = flag_value
+                values[row.name] = tuple(flag_value) if row.many else flag_value
             elif environ.get(row.env, "") != "":
                 values[row.name] = row.read(environ[row.env], row.env)
             else:
@@ -169,6 +180,8 @@ class ProcessSettings:
             value = getattr(self, row.name)
             if value is None:
                 out[row.env] = ""
+            elif row.many:
+                out[row.env] = ",".join(value)
             elif isinstance(value, bool):
                 out[row.env] = "true" if value else "false"
             else:
@@ -236,6 +249,13 @@ class Settings(ProcessSettings):
     shutdown_timeout: int = setting(10, "seconds a shutdown waits for answers in flight before closing connections "
                                     "(keep drain + shutdown below the orchestrator's grace period)", _positive_int,
                                     metavar="S")
+    metrics_port: int | None = setting(None, "serve GET /metrics (Prometheus) on this port of --host instead of the "
+                                       "main port; one listener for all workers", _port, metavar="N")
+    log_format: LogFormat = setting("text", "log line format: text, or json (one object per line)",
+                                    choices=LOG_FORMATS)
+    cors_origin: tuple[str, ...] = setting((), "allow browser calls from this origin (repeat the flag, or separate "
+                                           "with commas in the variable; * for any); none: no CORS headers",
+                                           metavar="ORIGIN", many=True)
     drain_seconds: float = setting(0.0, "on SIGTERM, answer /ready with 503 at once but go on serving this many "
                                    "seconds before shutting down (set it behind load balancers)", _seconds_or_zero,
                                    metavar="S")
@@ -260,6 +280,11 @@ class AdminSettings(ProcessSettings):
     header_timeout: float = same_as(Settings, "header_timeout")
     body_timeout: float = same_as(Settings, "body_timeout")
     shutdown_timeout: int = same_as(Settings, "shutdown_timeout")
+    metrics_port: int | None = setting(None, "serve GET /metrics (Prometheus) on this port instead of the main port",
+                                       _port, metavar="N")
+    log_format: LogFormat = same_as(Settings, "log_format")
+    cors_origin: tuple[str, ...] = same_as(Settings, "cors_origin", help="allow browser calls from this origin "
+                                           "(repeatable; * for any); none: no CORS headers")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ in the Kickfolio shape ``{"message", "code", "errors"?}``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from starlette.applications import Starlette
@@ -21,6 +22,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..runtime.accesslog import AccessLog, AccessLogWriter, filtered_params
+from ..runtime.cors import ADMIN_HEADERS, cors
+from ..runtime.metrics import Exposition, Measure, Recorder, route_labels
 from .auth import TOKEN_PARAM, authenticate, presented_token
 from .editor import Editor
 from .errors import (
@@ -104,16 +107,24 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: int = MAX_BODY_BYTES,
-                     access: AccessLogWriter | None = None) -> Starlette:
+                     access: AccessLogWriter | None = None, *, recorder: Recorder | None = None,
+                     metrics_on_main_port: bool = True, cors_origins: Sequence[str] = ()) -> Starlette:
     """The management API over ``config_dir``; with ``publish_dir``, each write also publishes a snapshot there.
 
-    The access log (tokens filtered) goes to ``access``, stderr by default.
+    The access log (tokens filtered) goes to ``access``, stderr by default. Requests are counted into
+    ``recorder``; ``GET /metrics`` is answered before the token check unless ``metrics_on_main_port`` is off.
     """
     access = access or AccessLogWriter(name="kickit_edge.admin.access")
+    recorder = recorder or Recorder()
     store = ConfigStore(config_dir)
     editor = Editor(store, publish_dir)
+    routes = build_routes(store, editor, max_body)
+    exposition = Exposition(recorder, None) if metrics_on_main_port else None
     return Starlette(
-        routes=build_routes(store, editor, max_body),
-        middleware=[Middleware(AccessLog, writer=access, redact=filtered_params([TOKEN_PARAM])), Middleware(Guard, store=store, max_body=max_body)],
+        routes=routes,
+        middleware=[Middleware(AccessLog, writer=access, redact=filtered_params([TOKEN_PARAM])),
+                    Middleware(Measure, recorder=recorder, route_of=route_labels(routes), exposition=exposition),
+                    *cors(cors_origins, ADMIN_HEADERS, ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")),
+                    Middleware(Guard, store=store, max_body=max_body)],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Mapping, AsyncIterator
 
 from starlette.applications import Starlette
@@ -40,9 +41,11 @@ from ..snapshot import Answer
 from .accesslog import LOGGED_PARAMS, AccessLog, AccessLogWriter, shown_params
 from .appcockpit import AuthenticateEndpoint, MaintenanceEndpoint, VersionsEndpoint
 from .context import Runtime
+from .cors import CHECK_HEADERS, cors
 from .eventcommit import BatchSink, GroupCommit
 from .eventlog import EventLog
 from .kickit import TargetChecksEndpoint
+from .metrics import FOLDER_ENV, Exposition, Measure, Recorder, edge_figures, route_labels
 from .operator import HealthEndpoint, ReadyEndpoint, StatusEndpoint, drain_on_sigterm
 from .sources import FolderSource, Source, UrlSource
 from .state import SnapshotState
@@ -105,6 +108,18 @@ class ExactRoutes:
         await self.app(scope, receive, send)
 
 
+def _middleware(settings: Settings, routes: list[Route], access: AccessLogWriter,
+                exposition: Exposition) -> list[Middleware]:
+    """Outermost first: the access log, the metrics (and /metrics on the main port), CORS, the exact routes."""
+    middleware = [Middleware(AccessLog, writer=access, redact=shown_params(LOGGED_PARAMS))] if settings.access_log else []
+    assert exposition.recorder is not None
+    middleware.append(Middleware(Measure, recorder=exposition.recorder, route_of=route_labels(routes),
+                                 exposition=exposition if settings.metrics_port is None else None))
+    middleware += cors(settings.cors_origin, CHECK_HEADERS, ("GET", "HEAD", "POST"))
+    middleware.append(Middleware(ExactRoutes, routes=routes))
+    return middleware
+
+
 def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starlette:
     """The ASGI app for ``settings``; ``events`` replaces the event log built from the settings."""
     state = SnapshotState()
@@ -140,11 +155,13 @@ def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starle
         stop = asyncio.Event()
         follower = asyncio.create_task(source.run(stop), name="kickit-snapshot-source")
         undrain = drain_on_sigterm(runtime, settings.drain_seconds)
+        publisher = asyncio.create_task(exposition.follow(stop), name="kickit-metrics")
         try:
             yield
         finally:
             undrain()
             stop.set()
+            await publisher
             try:
                 await asyncio.wait_for(follower, STOP_TIMEOUT)
             except (TimeoutError, asyncio.CancelledError):
@@ -156,11 +173,10 @@ def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starle
                 owned.close()
             access.close()
 
-    access = AccessLogWriter()
-    middleware = [Middleware(AccessLog, writer=access, redact=shown_params(LOGGED_PARAMS))] if settings.access_log else []
-    middleware.append(Middleware(ExactRoutes, routes=routes))
+    access = AccessLogWriter(json=settings.log_format == "json")
+    exposition = Exposition(Recorder(edge_figures(runtime, source)), os.environ.get(FOLDER_ENV))
     app = Starlette(
-        routes=routes, middleware=middleware, lifespan=lifespan,
+        routes=routes, middleware=_middleware(settings, routes, access, exposition), lifespan=lifespan,
         exception_handlers={404: _http_error, 405: _http_error, Exception: _server_error},
     )
     app.router.redirect_slashes = False

@@ -170,6 +170,7 @@ class UrlSource:
         self.timeout = timeout
         self._etag: str | None = None
         self._error: str | None = None
+        self.failures = 0  # fetches that failed, each counted (the log reports a new error once)
 
     def refresh(self) -> Outcome:
         request = urllib.request.Request(self.url, headers={"Accept": "application/json"})
@@ -193,6 +194,7 @@ class UrlSource:
         return self.state.offer(data, self.location)
 
     def _failed(self, error: str) -> Outcome:
+        self.failures += 1
         if error == self._error:
             return "unchanged"
         self._error = error

@@ -53,6 +53,7 @@ class SnapshotState:
         self.rejected: Rejection | None = None
         self.loads = 0
         self.rejections = 0
+        self.unchanged = 0
 
     @property
     def ready(self) -> bool:
@@ -72,6 +73,7 @@ class SnapshotState:
         # The content digest decides: a rewritten file with the same content
         # (a resync, a ConfigMap remount) is not a reload.
         if current is not None and current.snapshot.digest == snapshot.digest:
+            self.unchanged += 1
             return "unchanged"
         self.current = Active(snapshot, time.time(), source)
         self.loads += 1
