@@ -283,8 +283,9 @@ class AdminSettings(ProcessSettings):
     metrics_port: int | None = setting(None, "serve GET /metrics (Prometheus) on this port instead of the main port",
                                        _port, metavar="N")
     log_format: LogFormat = same_as(Settings, "log_format")
-    cors_origin: tuple[str, ...] = same_as(Settings, "cors_origin", help="allow browser calls from this origin "
-                                           "(repeatable; * for any); none: no CORS headers")
+    cors_origin: tuple[str, ...] = setting((), "allow browser calls from this origin (repeat the flag, or separate "
+                                           "with commas in the variable; * for any); none: no CORS headers",
+                                           metavar="ORIGIN", many=True)
 
 
 @dataclass(frozen=True)

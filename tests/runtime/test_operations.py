@@ -157,3 +157,18 @@ def test_cors_any_origin(make_client: MakeClient) -> None:
     client = make_client(cors_origin=("*",))
     answer = client.get(VERSIONS, headers={**DEMO, "Origin": "https://anywhere.example"})
     assert answer.headers["access-control-allow-origin"] == "*"
+
+
+def test_cors_origins_from_repeated_flags_or_a_comma_separated_variable() -> None:
+    import argparse
+
+    from kickit_edge.settings import Settings
+
+    parser = argparse.ArgumentParser()
+    Settings.add_arguments(parser)
+    args = parser.parse_args(["--cors-origin", "https://a.example", "--cors-origin", "*"])
+    assert Settings.resolve(args, environ={}).cors_origin == ("https://a.example", "*")
+    from_env = Settings.resolve(None, environ={"KICKIT_CORS_ORIGIN": "https://a.example, https://b.example"})
+    assert from_env.cors_origin == ("https://a.example", "https://b.example")
+    assert Settings.resolve(None, environ=from_env.to_environ()).cors_origin == from_env.cors_origin
+    assert Settings.resolve(None, environ={}).cors_origin == ()
