@@ -14,6 +14,7 @@ Routes::
     POST /v2/authenticate                  AppCockpit user event
     POST /api/v1/target-checks             KickIt target check
     GET  /ready, /status                   for operators
+    GET  /metrics, /openapi.json           Prometheus metrics (see .metrics), the OpenAPI document
 
 Unknown paths answer 404 and wrong methods 405, as JSON; an unexpected
 exception is logged and answers a JSON 500 without a traceback.
@@ -46,6 +47,7 @@ from .eventcommit import BatchSink, GroupCommit
 from .eventlog import EventLog
 from .kickit import TargetChecksEndpoint
 from .metrics import FOLDER_ENV, Exposition, Measure, Recorder, edge_figures, route_labels
+from .openapi import OpenApiEndpoint, edge_document
 from .operator import HealthEndpoint, ReadyEndpoint, StatusEndpoint, drain_on_sigterm
 from .sources import FolderSource, Source, UrlSource
 from .state import SnapshotState
@@ -120,16 +122,12 @@ def _middleware(settings: Settings, routes: list[Route], access: AccessLogWriter
     return middleware
 
 
-def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starlette:
-    """The ASGI app for ``settings``; ``events`` replaces the event log built from the settings."""
-    state = SnapshotState()
-    runtime = Runtime(state, max_body=settings.max_body)
-    source = make_source(state, settings)
+def _routes(runtime: Runtime, source: Source) -> list[Route]:
     status = StatusEndpoint(runtime)
     status.source = source
     versions_v1 = VersionsEndpoint(runtime, 1)
     maintenance = MaintenanceEndpoint(runtime)
-    routes = [
+    return [
         Route("/health", HealthEndpoint(), methods=["GET"]),
         Route("/v1/versions", versions_v1, methods=["GET"]),
         Route("/versions", versions_v1, methods=["GET"]),
@@ -141,7 +139,16 @@ def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starle
         Route("/api/v1/target-checks", TargetChecksEndpoint(runtime), methods=["POST"]),
         Route("/ready", ReadyEndpoint(runtime), methods=["GET"]),
         Route("/status", status, methods=["GET"]),
+        Route("/openapi.json", OpenApiEndpoint(edge_document()), methods=["GET"]),
     ]
+
+
+def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starlette:
+    """The ASGI app for ``settings``; ``events`` replaces the event log built from the settings."""
+    state = SnapshotState()
+    runtime = Runtime(state, max_body=settings.max_body)
+    source = make_source(state, settings)
+    routes = _routes(runtime, source)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
