@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..runtime.accesslog import AccessLog, AccessLogWriter, filtered_params
 from ..runtime.cors import ADMIN_HEADERS, cors
+from ..runtime.openapi import OpenApiEndpoint, admin_document
 from ..runtime.metrics import Exposition, Measure, Recorder, route_labels
 from .auth import TOKEN_PARAM, authenticate, presented_token
 from .editor import Editor
@@ -57,10 +58,14 @@ class Guard:
         self.app = app
         self.store = store
         self.max_body = max_body
+        self.document = OpenApiEndpoint(admin_document())  # public, as the routes it describes are
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["path"] == "/openapi.json" and scope["method"] in ("GET", "HEAD"):
+            await self.document(scope, receive, send)
             return
         headers = Headers(scope=scope)
         try:

@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 from .. import __version__
 from .cors import CHECK_HEADERS
 
-__all__ = ["edge_document", "OpenApiEndpoint", "EDGE_OPERATIONS"]
+__all__ = ["edge_document", "admin_document", "OpenApiEndpoint", "EDGE_OPERATIONS", "render"]
 
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -120,6 +120,76 @@ def edge_document() -> dict[str, Any]:
             "appcockpit": {"type": "apiKey", "in": "header", "name": "x-api-token",
                            "description": "the key, base64-encoded"},
             "kickit": {"type": "apiKey", "in": "header", "name": "X-API-KEY", "description": "the key as is"},
+        }},
+    }
+
+
+_API_ERROR = {"type": "object", "required": ["message", "code"], "properties": {
+    "message": {"type": "string"}, "code": {"type": "string"}, "errors": {"type": "array"}}}
+_APP = {"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                                                                      "versions": {"type": "array"}}}
+_VERSION = {"type": "object", "required": ["id", "app_id", "version_string"], "properties": {
+    "id": {"type": "string"}, "app_id": {"type": "string"}, "version_string": {"type": "string"},
+    "platform": {"type": "string"}, "environment": {"type": "string"}, "force_update": {"type": "boolean"}}}
+
+
+def _admin(summary: str, status: str, body: dict[str, Any] | None, *, path: tuple[str, ...] = (),
+           request: str | None = None) -> dict[str, Any]:
+    ok: dict[str, Any] = {"description": summary}
+    if body is not None:
+        ok["content"] = {"application/json": {"schema": body}}
+    operation: dict[str, Any] = {
+        "summary": summary, "security": [{"basic": []}],
+        "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in path],
+        "responses": {status: ok, "default": _json(_API_ERROR, "an error in the Kickfolio shape")},
+    }
+    if request is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": [request], "properties": {request: {"type": "object"}}}}}}
+    return operation
+
+
+def _versions(path: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    one = {"type": "object", "required": ["version"], "properties": {"version": _VERSION}}
+    many = {"type": "object", "required": ["versions"], "properties": {"versions": {"type": "array", "items": _VERSION}}}
+    listing = {"get": _admin("list versions", "200", many, path=path),
+               "post": _admin("create a version", "201", one, path=path, request="version")}
+    item = {"get": _admin("show a version", "200", one, path=(*path, "id")),
+            "put": _admin("update a version", "200", one, path=(*path, "id"), request="version"),
+            "patch": _admin("update a version", "200", one, path=(*path, "id"), request="version"),
+            "delete": _admin("delete a version", "204", None, path=(*path, "id"))}
+    return listing, item
+
+
+def admin_document() -> dict[str, Any]:
+    """The management API (Kickfolio v1) as OpenAPI 3.1."""
+    one = {"type": "object", "required": ["app"], "properties": {"app": _APP}}
+    many = {"type": "object", "required": ["apps"], "properties": {"apps": {"type": "array", "items": _APP}}}
+    versions, version = _versions(())
+    app_versions, app_version = _versions(("app_id",))
+    metrics = EDGE_OPERATIONS["/metrics"]["get"]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "kickit-edge management API", "version": __version__,
+                 "description": "Kickfolio API v1: apps and versions, written back to the YAML config."},
+        "paths": {
+            "/api/apps": {"get": _admin("list apps", "200", many),
+                          "post": _admin("create an app", "201", one, request="app")},
+            "/api/apps/{id}": {"get": _admin("show an app", "200", one, path=("id",)),
+                               "put": _admin("update an app", "200", one, path=("id",), request="app"),
+                               "patch": _admin("update an app", "200", one, path=("id",), request="app"),
+                               "delete": _admin("delete an app", "204", None, path=("id",))},
+            "/api/versions": versions,
+            "/api/versions/{id}": version,
+            "/api/apps/{app_id}/versions": app_versions,
+            "/api/apps/{app_id}/versions/{id}": app_version,
+            "/metrics": {"get": {**metrics, "security": []}},
+            "/openapi.json": {"get": {"summary": "this document", "security": [],
+                                      "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
+        },
+        "components": {"securitySchemes": {
+            "basic": {"type": "http", "scheme": "basic",
+                      "description": "an admin token as the user name (or the auth_token query parameter)"},
         }},
     }
 
