@@ -40,6 +40,8 @@ from urllib.parse import parse_qsl, quote, unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .wire import VERDICT_KEY
+
 __all__ = ["AccessLog", "AccessLogWriter", "LOGGED_PARAMS", "QueryRedaction", "filtered_params", "mask_secrets",
            "shown_params"]
 
@@ -58,6 +60,7 @@ _SECRET = re.compile(r"[A-Za-z0-9+][A-Za-z0-9+/]{31,}={0,2}")
 MASK = "***"
 
 QueryRedaction = Callable[[bytes], str]
+Observe = Callable[[str, int, "str | None", float], None]  # route, status, verdict, seconds
 
 
 def mask_secrets(text: str) -> str:
@@ -206,10 +209,13 @@ class AccessLogWriter:
 class AccessLog:
     """ASGI middleware: one line per HTTP request into ``writer``, the query through ``redact``."""
 
-    def __init__(self, app: ASGIApp, writer: AccessLogWriter, redact: QueryRedaction) -> None:
+    def __init__(self, app: ASGIApp, writer: AccessLogWriter, redact: QueryRedaction,
+                 observe: Observe | None = None, route_of: Callable[[str], str] | None = None) -> None:
         self.app = app
         self.writer = writer
         self.redact = redact
+        self.observe = observe  # the metrics' counter, fed here so a request passes one wrapper, not two
+        self.route_of = route_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -217,11 +223,13 @@ class AccessLog:
             return
         started = time.perf_counter()
         status, size, rid, rule = 500, 0, b"-", b""  # 500 unless the app answers: an exception is a 500 further out
+        verdict = None
 
         async def watch(message: Message) -> None:
-            nonlocal status, size, rid, rule
+            nonlocal status, size, rid, rule, verdict
             if message["type"] == "http.response.start":
                 status = message["status"]
+                verdict = message.get(VERDICT_KEY)
                 for name, value in message.get("headers", ()):
                     if name == b"x-request-id":
                         rid = value
@@ -234,8 +242,11 @@ class AccessLog:
         try:
             await self.app(scope, receive, watch)
         finally:
+            elapsed = time.perf_counter() - started
+            if self.observe is not None and self.route_of is not None:
+                self.observe(self.route_of(scope["path"]), status, verdict, elapsed)
             client = scope.get("client")
             self.writer.record(f"{client[0]}:{client[1]}" if client else "-", scope["method"], _path(scope["path"]),
                                self.redact(scope["query_string"]), status, size,
-                               (time.perf_counter() - started) * 1000, mask_secrets(rid.decode("latin-1")),
+                               elapsed * 1000, mask_secrets(rid.decode("latin-1")),
                                rule.decode("latin-1") if rule else None)

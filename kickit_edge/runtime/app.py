@@ -46,7 +46,7 @@ from .cors import CHECK_HEADERS, cors
 from .eventcommit import BatchSink, GroupCommit
 from .eventlog import EventLog
 from .kickit import TargetChecksEndpoint
-from .metrics import FOLDER_ENV, Exposition, Measure, Recorder, edge_figures, route_labels
+from .metrics import FOLDER_ENV, Exposition, Measure, MetricsEndpoint, Recorder, edge_figures, route_labels
 from .openapi import OpenApiEndpoint, edge_document
 from .operator import HealthEndpoint, ReadyEndpoint, StatusEndpoint, drain_on_sigterm
 from .sources import FolderSource, Source, UrlSource
@@ -112,11 +112,14 @@ class ExactRoutes:
 
 def _middleware(settings: Settings, routes: list[Route], access: AccessLogWriter,
                 exposition: Exposition) -> list[Middleware]:
-    """Outermost first: the access log, the metrics (and /metrics on the main port), CORS, the exact routes."""
-    middleware = [Middleware(AccessLog, writer=access, redact=shown_params(LOGGED_PARAMS))] if settings.access_log else []
+    """Outermost first: the access log (which also counts the metrics) or the metrics alone, CORS, the exact routes."""
     assert exposition.recorder is not None
-    middleware.append(Middleware(Measure, recorder=exposition.recorder, route_of=route_labels(routes),
-                                 exposition=exposition if settings.metrics_port is None else None))
+    labels = route_labels(routes)
+    if settings.access_log:
+        middleware = [Middleware(AccessLog, writer=access, redact=shown_params(LOGGED_PARAMS),
+                                 observe=exposition.recorder.observe, route_of=labels)]
+    else:
+        middleware = [Middleware(Measure, recorder=exposition.recorder, route_of=labels)]
     middleware += cors(settings.cors_origin, CHECK_HEADERS, ("GET", "HEAD", "POST"))
     middleware.append(Middleware(ExactRoutes, routes=routes))
     return middleware
@@ -149,6 +152,9 @@ def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starle
     runtime = Runtime(state, max_body=settings.max_body)
     source = make_source(state, settings)
     routes = _routes(runtime, source)
+    exposition = Exposition(Recorder(edge_figures(runtime, source)), os.environ.get(FOLDER_ENV))
+    if settings.metrics_port is None:
+        routes.append(Route("/metrics", MetricsEndpoint(exposition), methods=["GET"]))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -181,7 +187,6 @@ def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starle
             access.close()
 
     access = AccessLogWriter(json=settings.log_format == "json")
-    exposition = Exposition(Recorder(edge_figures(runtime, source)), os.environ.get(FOLDER_ENV))
     app = Starlette(
         routes=routes, middleware=_middleware(settings, routes, access, exposition), lifespan=lifespan,
         exception_handlers={404: _http_error, 405: _http_error, Exception: _server_error},

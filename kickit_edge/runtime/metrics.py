@@ -18,6 +18,7 @@ them (alert on its age). The text format itself is ``prometheus_client``'s.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left
 import json
 import logging
 import os
@@ -39,7 +40,7 @@ from .eventlog import _alive
 from .sources import Source
 from .wire import VERDICT_KEY
 
-__all__ = ["Recorder", "Measure", "Exposition", "BUCKETS", "FOLDER_ENV", "metrics_answer", "serve_metrics",
+__all__ = ["Recorder", "Measure", "MetricsEndpoint", "Exposition", "BUCKETS", "FOLDER_ENV", "metrics_answer", "serve_metrics",
            "edge_figures", "route_labels"]
 
 log = logging.getLogger("kickit_edge.metrics")
@@ -74,12 +75,7 @@ class Recorder:
         counts = self.durations.get(route)
         if counts is None:
             counts = self.durations[route] = [0.0] * (len(BUCKETS) + 2)
-        i = 0
-        for bound in BUCKETS:
-            if seconds <= bound:
-                break
-            i += 1
-        counts[i] += 1
+        counts[bisect_left(BUCKETS, seconds)] += 1  # the first bucket whose bound is >= seconds
         counts[-1] += seconds
 
     def sample(self) -> Sample:
@@ -286,8 +282,21 @@ async def metrics_answer(exposition: Exposition, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class MetricsEndpoint:
+    """``GET /metrics`` as a route."""
+
+    def __init__(self, exposition: Exposition) -> None:
+        self.exposition = exposition
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await metrics_answer(self.exposition, send)
+
+
 class Measure:
-    """ASGI middleware: counts each request into ``recorder``; answers ``GET /metrics`` if ``exposition``."""
+    """ASGI middleware: counts each request into ``recorder``; answers ``GET /metrics`` if ``exposition``.
+
+    The edge's access log counts as it logs (one wrapper, not two); this is for when it is off, and for the admin.
+    """
 
     def __init__(self, app: ASGIApp, recorder: Recorder, route_of: Callable[[str], str],
                  exposition: Exposition | None = None) -> None:
