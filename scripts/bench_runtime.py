@@ -212,25 +212,34 @@ def edge(snapshots: Path, events: Path, workers: int, *extra: str) -> Server:
 
 DEFAULTS = "serve defaults: access log on, to a file"
 
-# serve() with everything as it is, except the http protocol: uvicorn's own.
-STOCK_PROTOCOL = """
+# serve() with everything as it is but one part, to price that part in the same run:
+# "protocol": uvicorn's own httptools protocol instead of the bounded one;
+# "router": Starlette's router dispatching every request (no ExactRoutes).
+VARIANT = """
 import os, sys, uvicorn
-from kickit_edge.runtime.server import APP_FACTORY, log_config
+from kickit_edge.runtime import app, server
 from kickit_edge.settings import Settings
 s = Settings.resolve(environ=os.environ)
-uvicorn.run(APP_FACTORY, factory=True, host=s.host, port=s.port, workers=s.workers, log_config=log_config(s.log_level),
+if sys.argv[1] == "router":
+    class Router:
+        def __init__(self, app, routes): self.app = app
+        async def __call__(self, scope, receive, send): await self.app(scope, receive, send)
+    app.ExactRoutes = Router
+uvicorn.run(server.APP_FACTORY, factory=True, host=s.host, port=s.port, workers=1, log_config=server.log_config(s.log_level),
             log_level=s.log_level, access_log=False, server_header=False, lifespan="on",
+            http="httptools" if sys.argv[1] == "protocol" else server.PROTOCOL,
             timeout_keep_alive=s.keep_alive_timeout, limit_concurrency=s.limit_concurrency,
             timeout_graceful_shutdown=s.shutdown_timeout)
 """
 
 
-def stock_protocol_edge(snapshots: Path, events: Path, workers: int) -> Server:
+def variant_edge(snapshots: Path, events: Path, variant: str) -> Server:
+    """``serve``'s defaults in one process, with ``variant`` ("protocol" or "router") swapped for the stock part."""
     from kickit_edge.settings import Settings
 
     port = free_port()
-    env = Settings(port=port, workers=workers, snapshots=str(snapshots), events_dir=str(events)).to_environ()
-    return Server([sys.executable, "-c", STOCK_PROTOCOL], env=env, ready="/ready", port=port)
+    env = Settings(port=port, snapshots=str(snapshots), events_dir=str(events)).to_environ()
+    return Server([sys.executable, "-c", VARIANT, variant], env=env, ready="/ready", port=port)
 
 
 # --- load ---------------------------------------------------------------------------------
@@ -414,7 +423,8 @@ def start_servers(args: argparse.Namespace, paths: dict[str, Path], work: Path,
     baseline = started(Server(bare, env={"BENCH_BODY": body.decode()}, ready="/"))
     floor = started(Server([*bare, "--factory", "floor_app"], env={"BENCH_BODY": body.decode()}, ready="/"))
     quiet = started(edge(paths["demo"], events, args.workers, "--access-log", "false"))
-    stock = started(stock_protocol_edge(paths["demo"], events, args.workers))
+    stock = started(variant_edge(paths["demo"], events, "protocol"))
+    routed = started(variant_edge(paths["demo"], events, "router"))
     live = work / "live"
     shutil.rmtree(live, ignore_errors=True)
     live.mkdir()
@@ -431,6 +441,8 @@ def start_servers(args: argparse.Namespace, paths: dict[str, Path], work: Path,
         "a_off": Scenario("(a-off) GET /v1/versions", "serve defaults but --access-log false", quiet, versions),
         "a_stock": Scenario("(a-stock) GET /v1/versions", "serve defaults but uvicorn's own httptools protocol "
                             "(no head bound, no read deadlines), to price bounded HTTP", stock, versions),
+        "a_router": Scenario("(a-router) GET /v1/versions", "serve defaults but every request dispatched by "
+                             "Starlette's router, to price ExactRoutes", routed, versions),
         "d": Scenario("(d) 304 path", DEFAULTS, demo, [("GET", DEMO_PATH, {
             "x-api-token": token, "If-None-Match": headers["etag"]}, "")]),
         "e": Scenario("(e) POST /v2/authenticate", DEFAULTS + ", one event per request", demo, [(
@@ -514,6 +526,10 @@ def report(args: argparse.Namespace, scenarios: dict[str, Scenario], rounds: dic
     cpu_cost = median([r.cpu_us / b.cpu_us for r, b in zip(rounds["a"], rounds["a_stock"])]) - 1
     print(f"bounded HTTP costs (a) {cost:.1%} of (a-stock)'s req/s, {cpu_cost:.1%} more CPU per request "
           "(target <= 3%)")
+    for label, other in (("bounded HTTP", "a_stock"), ("ExactRoutes", "a_router")):
+        per_round = sorted(1 - r.cpu_us / b.cpu_us for r, b in zip(rounds["a"], rounds[other]))
+        print(f"{label}: (a) against ({other.replace('_', '-')}), CPU per request saved per round: "
+              f"{', '.join(f'{x:+.1%}' for x in per_round)} (the spread is the run-to-run noise)")
     for label, key, to, target in (("(a) vs (c)", "a", "c", 0.85), ("(a) vs floor", "a", "floor", 0.65),
                                    ("(d) vs (c)", "d", "c", 0.90), ("(e) vs (c)", "e", "c", 0.75),
                                    ("(g) vs (c)", "g", "c", 0.75)):

@@ -41,7 +41,7 @@ __all__ = ["HttpLimits", "BoundedProtocol", "PROTOCOL", "raw_answer"]
 PROTOCOL = "kickit_edge.runtime.limits:BoundedProtocol"
 SWEEP_INTERVAL = 1.0
 
-_HEAD, _BODY = 1, 2  # what a connection is reading (0: nothing, between requests)
+_HEAD, _BODY = 1, 2  # what a connection is reading (the body phase lasts until the next head)
 
 
 class HttpLimits(NamedTuple):
@@ -83,24 +83,20 @@ class BoundedProtocol(HttpToolsProtocol):
             self._sweepers[self.loop] = self.loop.create_task(self._sweep(self.limits, self.connections))
 
     def data_received(self, data: bytes) -> None:
+        # Only two methods are wrapped, each a call per request: a head starts with the first
+        # bytes after a whole request (or the connection's first), the body with the head's end,
+        # and the sweep reads the end of the body from uvicorn's own ``cycle.more_body``.
+        if self._reading == _BODY and (self.cycle is None or not self.cycle.more_body):
+            self._reading, self._since, self._head_bytes = _HEAD, self.loop.time(), 0
         if self._reading == _HEAD:
             self._head_bytes += len(data)
-        super().data_received(data)
+        HttpToolsProtocol.data_received(self, data)
         if self._reading == _HEAD and self._head_bytes > self._max_head and not self.transport.is_closing():
             self._refuse(self.TOO_LARGE)
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        if self._reading != _HEAD:
-            self._reading, self._since = _HEAD, self.loop.time()
-
     def on_headers_complete(self) -> None:
-        self._reading, self._since, self._head_bytes = _BODY, self.loop.time(), 0
-        super().on_headers_complete()
-
-    def on_message_complete(self) -> None:
-        self._reading = 0
-        super().on_message_complete()
+        self._reading, self._since = _BODY, self.loop.time()
+        HttpToolsProtocol.on_headers_complete(self)
 
     def _refuse(self, answer: bytes) -> None:
         """Answer ``answer`` unless an answer has started, and close the connection."""
@@ -120,6 +116,7 @@ class BoundedProtocol(HttpToolsProtocol):
             for connection in list(connections):
                 reading = getattr(connection, "_reading", 0)
                 if reading == _HEAD and now - connection._since > limits.header_timeout \
-                        or reading == _BODY and now - connection._since > limits.body_timeout:
+                        or reading == _BODY and getattr(connection.cycle, "more_body", False) \
+                        and now - connection._since > limits.body_timeout:
                     if not connection.transport.is_closing():
                         connection._refuse(cls.TIMEOUT)

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -408,3 +409,60 @@ def test_the_plain_file_of_a_worker_killed_with_sigkill_is_compressed_by_the_nex
             time.sleep(0.02)
     assert request_ids(read_lines(tmp_path / (left + ".gz"))) == ["k-0", "k-1", "k-2"]
     assert alive.exists()
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB tmpfs, to fill or make read-only (needs the right to mount, as root in CI has)."""
+    import subprocess
+
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_disk_leaves_only_whole_lines_and_the_log_recovers(full_disk: Path) -> None:
+    events = EventLog(full_disk, max_bytes=1024 * 1024, now=Clock(DAY))
+    written = []
+    with pytest.raises(EventWriteError, match="No space left on device"):
+        for i in range(10_000):
+            # Batches of three lines, so the disk fills in the middle of a write.
+            batch = [sample(f"r-{i:05d}-{n}") for n in range(3)]
+            events.write_many(batch)
+            written.extend(event.request_id for event in batch)
+    events.close()  # waits for the background compression (which may fail here: the disk is full)
+    kept = [path for path in full_disk.iterdir() if not path.name.endswith(".tmp")]
+    lines = [line for path in kept for line in read_lines(path)]
+    assert all(line.endswith(b"\n") for line in lines)
+    for line in lines:
+        decode_event(line)  # no torn line: each one parses
+    assert sorted(request_ids(lines)) == sorted(written)
+    for path in full_disk.iterdir():
+        path.unlink()  # space again
+    with EventLog(full_disk, now=Clock(DAY)) as again:
+        again.write(sample("after"))
+    assert request_ids([line for path in full_disk.iterdir() for line in read_lines(path)]) == ["after"]
+
+
+def test_a_read_only_mount_raises_and_the_log_recovers_when_it_is_writable_again(full_disk: Path) -> None:
+    import subprocess
+
+    def remount(mode: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{mode}", str(full_disk)], check=True)
+
+    with EventLog(full_disk, now=Clock(DAY)) as events:
+        remount("ro")
+        try:
+            with pytest.raises(EventWriteError, match="Read-only file system"):
+                events.write(sample("lost"))
+        finally:
+            remount("rw")
+        events.write(sample("kept"))
+    assert request_ids(all_lines(full_disk)) == ["kept"]
