@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import base64
-import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx2 as httpx
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from kickit_edge.admin.app import create_admin_app
 from kickit_edge.runtime.openapi import admin_document, render
+
+from .live import live_admin
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,36 +34,16 @@ def test_the_document_is_public_and_the_one_in_the_repository(config_dir: Path) 
 
 
 def test_schemathesis_finds_no_5xx_and_no_nonconforming_answer(config_dir: Path, token: str, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = tmp_path / "admin.log"
-    with log.open("w") as log_file:
-        server = subprocess.Popen([sys.executable, "-m", "kickit_edge.cli", "admin", "--config", str(config_dir),
-                                   "--port", str(port)], stdout=log_file, stderr=subprocess.STDOUT,
-                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{base}/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.05)
+    with live_admin(config_dir, tmp_path) as admin:
         basic = base64.b64encode(f"{token}:".encode()).decode()
         run = subprocess.run(
-            [str(Path(sys.executable).parent / "schemathesis"), "run", f"{base}/openapi.json",
+            [str(Path(sys.executable).parent / "schemathesis"), "run", f"{admin.base}/openapi.json",
              "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
                          "response_schema_conformance,response_headers_conformance",
              "--phases", "examples,coverage,fuzzing", "--max-examples", "15", "--seed", "1",
              "-H", f"Authorization: Basic {basic}"],
             capture_output=True, text=True, cwd=tmp_path, timeout=600,
         )
-    finally:
-        server.terminate()
-        server.wait(10)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     selected = re.search(r"Selected: (\d+)/(\d+)", run.stdout)
     assert selected and selected[1] == selected[2] and f"Tested: {selected[1]}" in run.stdout  # every operation

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx2 as httpx
@@ -15,6 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from kickit_edge.admin.app import create_admin_app
+
+from .live import free_port, live_admin
 
 ACCEPT = {"Accept": "application/vnd.kickfolio.v1"}
 
@@ -39,28 +36,12 @@ def test_metrics_need_no_token_and_count_by_route_template(client: TestClient, c
 
 
 def test_metrics_port_json_logs_and_cors_of_the_admin_command(config_dir: Path, tmp_path: Path, token: str) -> None:
-    ports = []
-    for _ in range(2):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            ports.append(probe.getsockname()[1])
-    port, metrics_port = ports
-    log = tmp_path / "admin.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "KICKIT_ADMIN_METRICS_PORT": str(metrics_port),
-           "KICKIT_LOG_FORMAT": "json", "KICKIT_ADMIN_CORS_ORIGIN": "https://console.example"}
-    with log.open("w") as log_file:
-        server = subprocess.Popen([sys.executable, "-m", "kickit_edge.cli", "admin", "--config", str(config_dir),
-                                   "--port", str(port)], stdout=log_file, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{base}/api/apps?auth_token={token}", headers=ACCEPT, timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.05)
+    metrics_port = free_port()
+    env = {"KICKIT_ADMIN_METRICS_PORT": str(metrics_port), "KICKIT_LOG_FORMAT": "json",
+           "KICKIT_ADMIN_CORS_ORIGIN": "https://console.example"}
+    with live_admin(config_dir, tmp_path, env=env) as admin:
+        base = admin.base
+        httpx.get(f"{base}/api/apps?auth_token={token}", headers=ACCEPT)
         assert httpx.get(f"{base}/metrics").status_code == 401  # on its own port only: the guard answers here
         scrape = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
         assert _counts(scrape, "kickit_requests_total")[(("route", "/api/apps"), ("status", "200"))] == 1.0
@@ -69,11 +50,8 @@ def test_metrics_port_json_logs_and_cors_of_the_admin_command(config_dir: Path, 
             "Access-Control-Request-Headers": "authorization, content-type"})
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://console.example"
-    finally:
-        server.terminate()
-        server.wait(10)
-    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    lines = [json.loads(line) for line in admin.output.splitlines() if line.strip()]
     assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
-    access = next(line for line in lines if line["logger"] == "kickit_edge.admin.access")
-    assert access["path"] == "/api/apps" and access["query"] == "?auth_token=[FILTERED]" and access["status"] == 200
-    assert token.split(".")[1] not in log.read_text()
+    access = next(line for line in lines if line["logger"] == "kickit_edge.admin.access" and line["path"] == "/api/apps")
+    assert access["query"] == "?auth_token=[FILTERED]" and access["status"] == 200
+    assert token.split(".")[1] not in admin.output
