@@ -166,7 +166,7 @@ class Exposition:
     async def follow(self, stop: asyncio.Event) -> None:
         """Publish this worker's counts every :data:`PUBLISH_INTERVAL` seconds until ``stop``."""
         while not stop.is_set():
-            self.publish()
+            await asyncio.to_thread(self.publish)  # reading /proc and writing a file: off the event loop
             try:
                 await asyncio.wait_for(stop.wait(), PUBLISH_INTERVAL)
             except TimeoutError:
