@@ -102,9 +102,10 @@ def test_size_rotation_keeps_every_line_in_order_and_compresses_closed_files(
     # Closed files are compressed in the background while the log goes on;
     # only the file being written stays plain.
     deadline = time.monotonic() + 10
-    while (len(list(tmp_path.glob("*.jsonl.gz"))) < 3 or len(list(tmp_path.glob("*.jsonl"))) > 1) \
-            and time.monotonic() < deadline:
-        time.sleep(0.01)  # a .gz is in place a moment before its plain file goes
+    # A plain file goes once its .gz is renamed into place and synced: wait for both.
+    while ((len(list(tmp_path.glob("*.jsonl.gz"))) < 3 or len(list(tmp_path.glob("*.jsonl"))) > 1)
+           and time.monotonic() < deadline):
+        time.sleep(0.01)
     assert [p.name for p in tmp_path.glob("*.jsonl")] == [events.path.name]  # type: ignore[union-attr]
     assert not list(tmp_path.glob("*.tmp"))
     events.close()
