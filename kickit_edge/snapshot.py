@@ -14,7 +14,7 @@ same config gives the same bytes.
 
 :func:`load_snapshot` verifies the whole file (schema version, digest, header,
 one line per app) before returning; each app's line is then turned into its
-immutable indexes the first time the app is asked for. A snapshot of 10,000
+immutable indexes (:mod:`kickit_edge.appline`) the first time the app is asked for. A snapshot of 10,000
 apps therefore loads in about the time it takes to hash it, and memory holds
 the apps that are actually called.
 """
@@ -24,16 +24,20 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import SnapshotError
-from .versions import InvalidVersion, VersionKey, orderable_key, version_key
-from .vocabulary import Verdict, exact_rule
+from .versions import VersionKey, orderable_key
+from .vocabulary import Verdict
+
+if TYPE_CHECKING:  # built on first use of each app: see appline
+    from .appline import AppTable
 
 __all__ = [
-    "SCHEMA_VERSION", "SNAPSHOT_FILE", "Answer", "Condition", "condition_covers", "TargetRequest", "Target", "MaintenancePlan", "Minimum",
-    "KeyRecord", "AppIndex", "AppTable", "Snapshot", "canonical_json", "render_body", "etag_of",
+    "SCHEMA_VERSION", "SNAPSHOT_FILE", "Answer", "Condition", "condition_covers", "TargetRequest", "Target",
+    "MaintenancePlan", "Minimum", "AppView",
+    "KeyRecord", "AppIndex", "Snapshot", "canonical_json", "render_body", "etag_of",
     "encode_snapshot", "load_snapshot", "error_answer",
 ]
 
@@ -50,6 +54,7 @@ class Answer(NamedTuple):
     etag: str
     verdict: Verdict
     rule: str | None
+    hard_from: str | None = None  # a soft answer's deadline (ISO 8601), sent as X-Kickit-Hard-From
 
 
 def canonical_json(value: Any) -> bytes:
@@ -166,12 +171,25 @@ class Target(NamedTuple):
     # Values the target pins to one choice, as sorted pairs; they complete target_meta.
     pinned: tuple[tuple[str, str], ...]
     checks: tuple[TargetCheck, ...]
+    # Releases: the OS a client needs (per platform) to comply; the text (soft) for one on an older OS.
+    os_gates: dict[str, VersionKey] | None = None
+    os_message: str | None = None
+    hard_from: str | None = None  # soft until then
 
 
 class Minimum(NamedTuple):
     key: VersionKey
     v1: Answer
     v2: Answer
+    os_gate: VersionKey | None = None  # an older OS cannot install a satisfying release: os_v1/os_v2 (soft)
+    os_v1: Answer | None = None
+    os_v2: Answer | None = None
+
+
+class AppView(NamedTuple):  # an app's upgrade rules in one interval of time (see AppIndex.changes)
+    minimum: dict[tuple[str, str], Minimum]
+    targets: tuple[Target, ...]
+    base: int  # where this view's target answers start in the answer cache's slot numbers
 
 
 class MaintenancePlan(NamedTuple):
@@ -203,50 +221,15 @@ class AppIndex:
     # Target answers echo the client, so they are rendered on first use and
     # kept here (bounded by the evaluation module); clients repeat themselves.
     target_answers: dict[tuple[int, tuple[str | None, ...]], Answer] = field(default_factory=dict)
-
-
-class AppTable(Mapping[str, AppIndex]):
-    """App id -> AppIndex, each built from its snapshot line on first use.
-
-    Building is idempotent, so two threads racing on a first use at worst
-    build the same immutable index twice; one of them is kept.
-    """
-
-    def __init__(self, data: bytes, spans: dict[str, tuple[int, int]]) -> None:
-        self._data = data
-        self._spans = spans
-        self._built: dict[str, AppIndex] = {}
-
-    def __getitem__(self, app_id: str) -> AppIndex:
-        app = self._built.get(app_id)
-        if app is None:
-            start, end = self._spans[app_id]
-            try:
-                app = _app_index(app_id, json.loads(self._data[start:end]))
-            except (ValueError, KeyError, TypeError, AttributeError, InvalidVersion) as exc:
-                raise SnapshotError(f"snapshot app {app_id!r} is not valid: {type(exc).__name__}: {exc}") from None
-            self._built[app_id] = app
-        return app
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._spans)
-
-    def __len__(self) -> int:
-        return len(self._spans)
-
-    def __contains__(self, app_id: object) -> bool:
-        return app_id in self._spans
-
-    def build_all(self) -> None:
-        """Build every app now (the compiler's check; the runtime builds on demand)."""
-        for app_id in self._spans:
-            self[app_id]
+    # Rules that change with time: views[0] before changes[0], views[i] from changes[i-1] on (epoch seconds).
+    changes: tuple[float, ...] = ()
+    views: tuple[AppView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     manifest: dict[str, Any]
-    apps: AppTable
+    apps: "AppTable"
     keys: dict[str, KeyRecord]
     maintenance_off: Answer
     size: int
@@ -265,71 +248,9 @@ class Snapshot:
         return str(revision) if revision is not None else None
 
 
-def _answer(entry: list[Any], status: int, verdict: Verdict, rule: str | None) -> Answer:
-    body, etag = entry
-    return Answer(status, body.encode("utf-8"), etag, verdict, rule)
-
-
-def _condition(raw: dict[str, Any] | None) -> Condition | None:
-    if raw is None:
-        return None
-    values = frozenset(raw["in"]) if raw.get("in") is not None else None
-    low = version_key(raw["min"]) if raw.get("min") is not None else None
-    high = version_key(raw["below"]) if raw.get("below") is not None else None
-    return Condition(values, low, high)
-
-
-def _optional_set(raw: list[str] | None) -> frozenset[str] | None:
-    return frozenset(raw) if raw is not None else None
-
-
-def _target(raw: dict[str, Any]) -> Target:
-    platforms, environments = _optional_set(raw["platforms"]), _optional_set(raw["environments"])
-    version, build, os_version = _condition(raw["version"]), _condition(raw["build"]), _condition(raw["os_version"])
-    tests: dict[str, frozenset[str] | Condition | None] = {
-        "platform": platforms, "environment": environments, "version": version, "build": build,
-        "os_version": os_version,
-    }
-    checks = tuple((TargetRequest._fields.index(name), test) for name, test in tests.items() if test is not None)
-    return Target(raw["id"], raw["rule"], raw["hard"], raw["message"], platforms, environments,
-                  version, build, os_version, tuple(sorted(raw["pinned"].items())), checks)
-
-
-def _app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
-    exact_v1: dict[tuple[str, str, str], Answer] = {}
-    exact_v2: dict[tuple[str, str, str], Answer] = {}
-    for platform, by_env in raw["exact"].items():
-        for environment, by_version in by_env.items():
-            for version, (force, v1, v1_etag, v2, v2_etag) in by_version.items():
-                verdict: Verdict = "hard" if force else "soft"
-                key = (platform, environment, version)
-                rule = exact_rule(platform, environment, version)
-                exact_v1[key] = Answer(200, v1.encode("utf-8"), v1_etag, verdict, rule)
-                exact_v2[key] = Answer(200, v2.encode("utf-8"), v2_etag, verdict, rule)
-    minimum: dict[tuple[str, str], Minimum] = {}
-    for platform, by_env in raw["minimum"].items():
-        for environment, record in by_env.items():
-            verdict = "hard" if record["force"] else "soft"
-            minimum[(platform, environment)] = Minimum(
-                version_key(record["version"]),
-                _answer(record["v1"], 200, verdict, record["rule"]),
-                _answer(record["v2"], 200, verdict, record["rule"]),
-            )
-    targets = tuple(_target(t) for t in raw["targets"])
-    maintenance = {}
-    for environment, plan in raw["maintenance"].items():
-        switch = plan["switch"]
-        maintenance[environment] = MaintenancePlan(
-            _answer(switch["body"], 200, "maintenance", switch["rule"]) if switch else None,
-            tuple((w["start"], w["end"], _answer(w["body"], 200, "maintenance", w["rule"])) for w in plan["windows"]),
-        )
-    return AppIndex(
-        app_id, raw["name"], raw["uuid"], raw["disabled"], tuple(raw["platforms"]), tuple(raw["environments"]),
-        exact_v1, exact_v2, minimum, targets, maintenance,
-    )
-
-
 def load_snapshot(data: bytes) -> Snapshot:
+    from .appline import AppTable, answer_of, optional_set
+
     """Parse and verify a snapshot; raise :class:`SnapshotError` saying what is wrong.
 
     The digest, the header and the line of every app are checked before
@@ -359,10 +280,10 @@ def load_snapshot(data: bytes) -> Snapshot:
         header = json.loads(data[offset:end])
         ids = header["apps"]
         keys = {
-            prefix: KeyRecord(k["app"], k["sha256"], _optional_set(k["environments"]), k["expires"])
+            prefix: KeyRecord(k["app"], k["sha256"], optional_set(k["environments"]), k["expires"])
             for prefix, k in header["keys"].items()
         }
-        off = _answer(header["maintenance_off"], 200, "ok", None)
+        off = answer_of(header["maintenance_off"], 200, "ok", None)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SnapshotError(f"snapshot header is not valid: {type(exc).__name__}: {exc}") from None
     spans: dict[str, tuple[int, int]] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 __all__ = [
-    "Platform", "PLATFORMS", "Verdict", "VERDICTS", "UpgradeVerdict", "UPGRADE_VERDICTS",
+    "Platform", "PLATFORMS", "platform_of", "Verdict", "VERDICTS", "UpgradeVerdict", "UPGRADE_VERDICTS",
     "exact_rule", "minimum_rule", "target_rule", "maintenance_rule",
     "ReportFormat", "REPORT_FORMATS", "RecordFormat", "RECORD_FORMATS", "AdoptionFormat", "ADOPTION_FORMATS",
     "ImpactFormat", "IMPACT_FORMATS",
@@ -19,6 +19,17 @@ __all__ = [
 
 Platform = Literal["ios", "android"]
 PLATFORMS: tuple[Platform, ...] = get_args(Platform)
+_SPELLED: dict[str, Platform] = {name: name for name in PLATFORMS}
+
+
+def platform_of(text: str) -> Platform | None:
+    """The platform a client means, whatever its case or surrounding spaces (``iOS`` is what iOS
+    reports); None for anything else, which every endpoint answers with 400."""
+    exact = _SPELLED.get(text)  # what nearly every client sends: one dict lookup
+    if exact is not None:
+        return exact
+    name = text.strip().lower()
+    return name if name in PLATFORMS else None
 
 # What an answer means, for logs, metrics, review and tests. Events record only
 # the upgrade verdicts: the answer a client got to "may I go on?".

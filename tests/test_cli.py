@@ -54,7 +54,7 @@ def test_test_command_lists_every_case(demo_config: Path, capsys: Capture) -> No
     assert main(["test", str(demo_config)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "ok   demo: 2.5.0 on iOS production gets the soft prompt -> soft (exact:ios/production/2.5.0)"
-    assert out[-1] == "11 passed"
+    assert out[-1] == "16 passed"
 
 
 def test_test_command_shows_expected_and_actual(demo_config: Path, capsys: Capture) -> None:
@@ -129,7 +129,7 @@ def test_compile_prints_id_and_digest(demo_config: Path, tmp_path: Path, capsys:
     snapshot_id, digest = first.split()[1:]
     assert digest.startswith("sha256:") and digest[7:23] == snapshot_id
     assert second.startswith(f"published: {tmp_path / 's'}/snapshot.json (1 apps, ")
-    assert second.endswith("revision r1, 11 config tests passed)")
+    assert second.endswith("revision r1, 16 config tests passed)")
 
 
 def test_every_command_has_help() -> None:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kickit_edge.compiler.compile import compile_config
-from kickit_edge.evaluation import (FORBIDDEN, PAYMENT_REQUIRED, UNAUTHORIZED, VERSION_NOT_FOUND, TargetRequest,
+from kickit_edge.evaluation import (app_at, FORBIDDEN, PAYMENT_REQUIRED, UNAUTHORIZED, VERSION_NOT_FOUND, TargetRequest,
                                     Grant, authorize, check_maintenance, check_target, check_versions)
 from kickit_edge.keys import Key, parse_key
 from kickit_edge.snapshot import Snapshot, etag_of
@@ -46,8 +46,12 @@ def test_seed_v2_example(demo: Snapshot) -> None:
     assert list(body(answer)) == ["version", "platform", "force_update", "default_update_message", "update_messages"]
 
 
+# The demo lists its store releases: its minimum applies once a satisfying release is out (2024).
+NOW = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
+
+
 def test_minimum_rule_answers_older_clients_only(demo: Snapshot) -> None:
-    app = demo.apps["demo"]
+    app = app_at(demo.apps["demo"], NOW)
     old = check_versions(app, "ios", "production", "1.2.0")
     assert (old.status, old.verdict, old.rule) == (200, "hard", "minimum:ios/production")
     assert body(old)["version"] == "2.0.0" and body(old)["force_update"] is True
@@ -100,7 +104,8 @@ def test_hard_targets_come_first_and_need_evidence(demo: Snapshot) -> None:
     assert body(check_target(app, full._replace(os_version="9.3")))["hard_deprecation"] is True
     # No OS version sent: the hard target cannot apply.
     assert check_target(app, full._replace(os_version=None)).verdict == "soft"
-    assert check_target(app, full._replace(platform="android")).verdict == "ok"
+    assert check_target(app, full._replace(platform="android")).rule == "target:android-before-3"
+    assert check_target(app, full._replace(platform="android", version="3.0.0")).verdict == "ok"
     assert check_target(app, full._replace(build="1001")).verdict == "ok"
 
 

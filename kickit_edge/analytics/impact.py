@@ -62,7 +62,8 @@ def load_snapshot_at(path: str) -> Snapshot:
         raise SnapshotError(f"{target}: {exc}") from None
 
 
-def verdict_of(snapshot: Snapshot, app_id: str, platform: str, environment: str | None, version: str) -> str:
+def verdict_of(snapshot: Snapshot, app_id: str, platform: str, environment: str | None, version: str,
+               at: float | None = None) -> str:
     app = snapshot.apps.get(app_id)
     if app is None:
         return "unknown_app"
@@ -70,17 +71,18 @@ def verdict_of(snapshot: Snapshot, app_id: str, platform: str, environment: str 
         return "app_disabled"
     if environment is None:
         return "no_environment"
-    return check_versions(app, platform, environment, version, api=2).verdict
+    return check_versions(app, platform, environment, version, 2, at).verdict
 
 
-def impact_of(active: Active, snapshot: Snapshot, source: str) -> Impact:
+def impact_of(active: Active, snapshot: Snapshot, source: str, at: float | None = None) -> Impact:
+    """Active users per verdict, each user's latest version asked as at ``at`` (releases, deadlines)."""
     counts: dict[tuple[str, str, str | None], Counter[str]] = {}
     cache: dict[tuple[str, str, str | None, str], str] = {}
     for (app_id, _user, platform), (_t, _rid, version, environment) in active.latest.items():
         question = (app_id, platform, environment, version)
         verdict = cache.get(question)
         if verdict is None:
-            verdict = cache[question] = verdict_of(snapshot, *question)
+            verdict = cache[question] = verdict_of(snapshot, *question, at=at)
         counts.setdefault((app_id, platform, environment), Counter())[verdict] += 1
     rows = []
     totals: Counter[str] = Counter()

@@ -3,13 +3,19 @@
 A version change of a diff (a range of versions of one platform and
 environment whose verdict changes) touches the active users whose latest
 version lies in that range. The totals do not rest on the ranges: every active
-user of a changed app is evaluated on both sides, as in :mod:`.impact`.
+user of a changed app is evaluated on both sides, as in :mod:`.impact`, at the
+diff's instant and at every later instant at which either side's answers
+change: a user is *newly forced* when head answers hard where base did not,
+then or later (a release coming out, a deadline passing); *newly prompted*
+when head answers soft where base answered neither soft nor hard; *newly
+locked out* when head turns maintenance on, or adds a window, for the user's
+environment. The budget (``--max-forced``, ``--max-forced-share``) reads these.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..review.diff import Diff, VersionChange
@@ -31,11 +37,33 @@ class Reach:
     apps: dict[str, int]  # app id -> its active users
     changes: dict[tuple[str, VersionChange], int]  # users whose latest version lies in the change's range
     touched: int  # users whose verdict changes
-    forced: int  # of them, users who get a hard verdict they did not have
+    forced: int  # of them, users who get a hard verdict they did not have (now or later)
+    prompted: int = 0  # users newly asked to update (soft)
+    locked_out: int = 0  # users whose environment newly goes into maintenance
+    # (app, platform) -> (users newly forced, active users): the budget's --max-forced-share
+    shares: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    overruns: tuple[str, ...] = ()  # why the change is over the budget it was given, if it is
+
+    def headline(self) -> str:
+        """What a reviewer reads first: users newly forced, newly prompted, newly locked out."""
+        return (f"{self.forced:,} users newly forced to update, {self.prompted:,} newly prompted, "
+                f"{self.locked_out:,} newly locked out by maintenance")
 
     def summary(self) -> str:
         return (f"Active users: {self.users:,} since {self.since:%Y-%m-%d %H:%M} UTC in {self.source}; "
                 f"this change touches {self.touched:,} of them and forces {self.forced:,}.")
+
+    def over_budget(self, max_forced: int | None, max_share: float | None) -> list[str]:
+        """Why the change is over the team's budget of users it may newly force (empty: within it)."""
+        out = []
+        if max_forced is not None and self.forced > max_forced:
+            out.append(f"newly forces {self.forced:,} users, more than --max-forced {max_forced:,}")
+        for (app, platform), (forced, users) in sorted(self.shares.items()):
+            share = 100.0 * forced / users
+            if max_share is not None and share > max_share:
+                out.append(f"newly forces {share:.1f}% of {app}/{platform} ({forced:,} of {users:,} active users), "
+                           f"more than --max-forced-share {max_share:g}%")
+        return out
 
     def users_of(self, app: str, change: VersionChange) -> str:
         count = self.changes.get((app, change), 0)
@@ -57,15 +85,36 @@ def in_range(version: str, span: VersionRange) -> bool:
             and (span.high is None or key < version_key(span.high)))
 
 
-def reach_of(diff: Diff, active: Active, source: str) -> Reach:
-    """How many of the ``active`` users each version change of ``diff`` touches, and in all."""
+def _instants(diff: Diff, app_id: str, at: float) -> list[float]:
+    apps = [side.snapshot.apps[app_id] for side in (diff.base, diff.head) if app_id in side.snapshot.apps]
+    return [at, *sorted({t for app in apps for t in app.changes if t > at})]
+
+
+def _newly(diff: Diff, question: tuple[str, str, str | None, str], instants: list[float]) -> tuple[bool, bool]:
+    """(newly forced, newly prompted) for one user's latest version."""
+    forced = prompted = False
+    for i, instant in enumerate(instants):
+        before = verdict_of(diff.base.snapshot, *question, at=instant)
+        after = verdict_of(diff.head.snapshot, *question, at=instant)
+        forced = forced or (after in ("hard", "app_disabled") and before != after)
+        prompted = prompted or (i == 0 and after == "soft" and before not in ("soft", "hard"))
+    return forced, prompted
+
+
+def reach_of(diff: Diff, active: Active, source: str, at: float | None = None) -> Reach:
+    """How many of the ``active`` users each version change of ``diff`` touches, and in all, at ``at`` and later."""
     versions: dict[tuple[str, str, str | None], Counter[str]] = {}
     per_app: Counter[str] = Counter()
     for (app_id, _user, platform), (_t, _rid, version, environment) in active.latest.items():
         versions.setdefault((app_id, platform, environment), Counter())[version] += 1
         per_app[app_id] += 1
     changes = {}
-    touched = forced = 0
+    touched = forced = prompted = locked = 0
+    groups: Counter[tuple[str, str]] = Counter()
+    forced_in: Counter[tuple[str, str]] = Counter()
+    for (app_id, platform, _environment), counter in versions.items():
+        groups[(app_id, platform)] += sum(counter.values())
+    when = float("-inf") if at is None else at
     for app in diff.changed:
         for change in app.versions:
             counter = versions.get((app.id, change.platform, change.environment), Counter())
@@ -74,13 +123,22 @@ def reach_of(diff: Diff, active: Active, source: str) -> Reach:
             continue
         # Every user of the app evaluated on both sides: the totals do not rest on the ranges
         # above, and they count an app being disabled too.
+        instants = _instants(diff, app.id, when)
+        closing = {m.environment for m in app.maintenance if m.forces}
         for (app_id, platform, environment), counter in versions.items():
             if app_id != app.id:
                 continue
+            if environment in closing:
+                locked += sum(counter.values())
             for version, n in counter.items():
-                before = verdict_of(diff.base.snapshot, app_id, platform, environment, version)
-                after = verdict_of(diff.head.snapshot, app_id, platform, environment, version)
-                if before != after:
+                newly_forced, newly_prompted = _newly(diff, (app_id, platform, environment, version), instants)
+                before = verdict_of(diff.base.snapshot, app_id, platform, environment, version, when)
+                after = verdict_of(diff.head.snapshot, app_id, platform, environment, version, when)
+                if before != after or newly_forced:
                     touched += n
-                    forced += n if after in ("hard", "app_disabled") else 0
-    return Reach(source, active.since, len(active.latest), dict(per_app), changes, touched, forced)
+                forced += n if newly_forced else 0
+                prompted += n if newly_prompted else 0
+                forced_in[(app_id, platform)] += n if newly_forced else 0
+    shares = {group: (forced_in[group], users) for group, users in groups.items() if forced_in[group]}
+    return Reach(source, active.since, len(active.latest), dict(per_app), changes, touched, forced,
+                 prompted, locked, shares)

@@ -64,7 +64,7 @@ def cmd_events_impact(args: argparse.Namespace) -> int:
     snapshot = load_snapshot_at(args.snapshot)
     active = scan_active(settings.events_dir, args.since, now(), app=args.app, progress=progress())
     _report_scan(active.report)
-    impact = impact_of(active, snapshot, args.snapshot)
+    impact = impact_of(active, snapshot, args.snapshot, now().timestamp())
     render = render_impact_json if args.format == "json" else render_impact_text
     sys.stdout.write(render(impact, args.since))
     return 0

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import ConfigError, ConfigTestFailure, KickitError
-from . import admin, events, keys, pipeline, review, serve
+from . import admin, events, keys, pipeline, releases, review, serve
 from .console import err
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = (pipeline, review, keys, serve, admin, events)
+COMMANDS = (pipeline, review, keys, releases, serve, admin, events)
 
 EXIT_BROKEN_PIPE = 128 + 13  # the shell's status of a process killed by SIGPIPE
 

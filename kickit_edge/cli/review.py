@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from ..analytics.window import SINCE_DEFAULT
 from ..errors import OperatorError
 from ..vocabulary import PLATFORMS, REPORT_FORMATS
-from .console import Subparsers, instant, now, out, progress, since
+from .console import Subparsers, err, instant, now, out, progress, since
 from .pipeline import add_config_dir
 
 __all__ = ["register", "EXIT_FAIL_ON"]
@@ -25,13 +26,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if app is None:
         known = ", ".join(sorted(compiled.snapshot.apps)) or "none"
         raise OperatorError(f"no app {args.app!r} in {args.config_dir} (apps: {known})")
+    at = args.at or now()
     out(f"{app.id} ({app.name}) {args.platform}/{args.environment} version {args.version}"
-        f" build {args.build or '-'} os {args.os_version or '-'}")
+        f" build {args.build or '-'} os {args.os_version or '-'} at {at.strftime('%Y-%m-%dT%H:%M:%SZ')}")
     if app.disabled:
         out("app is disabled: every authenticated check answers 402 {\"error\":\"Payment Required\"}")
         return 0
     for row in explain(compiled.config, compiled.snapshot, args.app, args.platform, args.environment,
-                       args.version, args.build, args.os_version, args.at):
+                       args.version, args.build, args.os_version, at):
         out()
         out(row.render())
     return 0
@@ -44,16 +46,24 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     base = open_side(args.base, args.config_path)
     head = open_side(args.head if args.head is not None else args.config_path, args.config_path)
-    diff = diff_sides(base, head)
+    at = (args.at or now()).timestamp()
+    diff = diff_sides(base, head, at)
     reach = None
+    if (args.max_forced is not None or args.max_forced_share is not None) and args.events is None:
+        raise OperatorError("--max-forced and --max-forced-share count users: give the event files with --events DIR")
     if args.events is not None:
         from ..analytics.active import scan_active
         from ..analytics.reach import reach_of
 
         active = scan_active(args.events, args.since, now(), progress=progress())
-        reach = reach_of(diff, active, args.events)
+        reach = reach_of(diff, active, args.events, at)
+        reach = replace(reach, overruns=tuple(reach.over_budget(args.max_forced, args.max_forced_share)))
     sys.stdout.write(render_diff(diff, args.format, reach))
     if args.fail_on == "hard" and diff.forcing or args.fail_on == "any" and diff.changed:
+        return EXIT_FAIL_ON
+    if reach is not None and reach.overruns:
+        for line in reach.overruns:
+            err(f"over budget: {line}")
         return EXIT_FAIL_ON
     return 0
 
@@ -63,8 +73,32 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from ..review.report import render_matrix
     from ..review.side import open_side
 
-    sys.stdout.write(render_matrix(app_matrix(open_side(args.source, args.config_path), args.app), args.format))
+    from ..review.diff import timeline_of
+
+    side = open_side(args.source, args.config_path)
+    at = (args.at or now()).timestamp()
+    matrix = app_matrix(side, args.app, at)
+    timeline = None
+    if args.timeline is not None:
+        timeline = (timeline_of(side, args.app, at, at + args.timeline * 86400), args.timeline)
+    sys.stdout.write(render_matrix(matrix, args.format, timeline))
     return 0
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number: expected 0 or more, e.g. 500")
+    return int(text)
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage: expected a number from 0 to 100, e.g. 2.5")
+    return value
 
 
 def register(sub: Subparsers) -> None:
@@ -76,8 +110,9 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--environment", required=True, metavar="E")
     p.add_argument("--version", required=True, metavar="V", help="the client's app version")
     p.add_argument("--build", metavar="N", help="the client's build number (KickIt)")
-    p.add_argument("--os-version", metavar="V", help="the client's OS version (KickIt)")
-    p.add_argument("--at", type=instant, metavar="TIME", help="evaluate maintenance at this instant (default: now)")
+    p.add_argument("--os-version", metavar="V", help="the client's OS version (KickIt header, AppCockpit os_version)")
+    p.add_argument("--at", type=instant, metavar="TIME",
+                   help="answer as at this instant: releases, deadlines, schedules, windows (default: now)")
     p.set_defaults(func=cmd_explain)
     _register_diff(sub)
 
@@ -90,6 +125,9 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--config-path", default="config", metavar="PATH",
                    help="the config folder when CONFIG_DIR is a git revision (default: config)")
     p.add_argument("--format", choices=REPORT_FORMATS, default="text", help="output (default: text)")
+    p.add_argument("--at", type=instant, metavar="TIME", help="the policy as it answers at TIME (default: now)")
+    p.add_argument("--timeline", type=_count, nargs="?", const=90, metavar="DAYS",
+                   help="then list when verdicts change over the next DAYS days, and by which rule (default: 90)")
     p.set_defaults(func=cmd_matrix)
 
 
@@ -99,7 +137,7 @@ def _register_diff(sub: Subparsers) -> None:
                                    "changes, targets, messages, maintenance and keys. Each side is a config folder, "
                                    "a snapshot (file or folder), or a git revision of the config folder.",
                        epilog="Exit codes: 0 compared, 1 a side's config is invalid, 2 bad argument, "
-                              "3 --fail-on matched.")
+                              "3 --fail-on matched or the change is over its --max-forced/--max-forced-share budget.")
     p.add_argument("base", metavar="BASE", help="config folder, snapshot, or git revision (e.g. main, HEAD~1)")
     p.add_argument("head", nargs="?", metavar="HEAD", help="the same kinds (default: the config folder on disk)")
     p.add_argument("--config-path", default="config", metavar="PATH",
@@ -112,4 +150,11 @@ def _register_diff(sub: Subparsers) -> None:
                    help="count, from the event files in DIR, the active users each verdict change touches")
     p.add_argument("--since", type=since, default=SINCE_DEFAULT, metavar="WHEN",
                    help=f"with --events: active means authenticated since WHEN (default: {SINCE_DEFAULT})")
+    p.add_argument("--max-forced", type=_count, metavar="N",
+                   help="with --events: exit 3 when the change newly forces more than N active users (now or later)")
+    p.add_argument("--max-forced-share", type=_percent, metavar="P",
+                   help="with --events: exit 3 when it newly forces more than P percent of an app/platform's "
+                        "active users")
+    p.add_argument("--at", type=instant, metavar="TIME",
+                   help="compare as at TIME, then at each later change (default: now)")
     p.set_defaults(func=cmd_diff)

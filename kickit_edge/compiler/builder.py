@@ -25,12 +25,14 @@ from .model import (
     Maintenance,
     MinimumVersion,
     Notice,
+    Release,
     TargetRule,
     TestCase,
     Where,
     Window,
     parse_instant,
 )
+from .schedule import NO_SCHEDULE, Schedule, parse_duration
 from .schema import validate_file
 from .source import PROGRESS_FILES, Progress, SourceFile, load_config_dir
 
@@ -53,6 +55,35 @@ class _Builder:
         except ZoneInfoNotFoundError:
             pass  # reported once, on the timezone field
         return None
+
+    def zone(self, where: Where, raw: dict[str, Any]) -> str | None:
+        """The ``timezone`` of a record (default UTC), or None (reported) when it is unknown."""
+        zone = raw.get("timezone", "UTC")
+        try:
+            if zone != "UTC":
+                ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.diagnostics.append(where.at("timezone").diagnostic(
+                f"unknown time zone {zone!r}: expected an IANA name such as 'Europe/Berlin' or 'UTC'"))
+            return None
+        return str(zone)
+
+    def schedule(self, where: Where, raw: dict[str, Any]) -> Schedule:
+        names = ("active_from", "active_until", "hard_from")
+        if not any(name in raw for name in (*names, "grace")):
+            return NO_SCHEDULE
+        zone = self.zone(where, raw)
+        at = {name: self.instant(where.at(name), raw.get(name), zone) if zone else None for name in names}
+        return Schedule(at["active_from"], at["active_until"], at["hard_from"], parse_duration(raw.get("grace", "0m")))
+
+    def releases(self, top: Where, data: dict[str, Any]) -> list[Release]:
+        out = []
+        for i, r in enumerate(data.get("releases", [])):
+            w = top.at("releases", i)
+            zone = self.zone(w, r)
+            available = self.instant(w.at("available_from"), r["available_from"], zone) if zone else None
+            out.append(Release(r["platform"], str(r["version"]), available, r.get("min_os"), r.get("note"), w))
+        return out
 
     def notice(self, raw: dict[str, Any]) -> Notice:
         links = tuple((link["title"], link["url"]) for link in raw.get("links", []))
@@ -80,7 +111,8 @@ class _Builder:
         ]
         minimums = [
             MinimumVersion(str(m["version"]), m["platform"], m["environment"], m.get("force_update", False),
-                           m.get("message"), top.at("minimum_versions", i))
+                           m.get("message"), top.at("minimum_versions", i),
+                           self.schedule(top.at("minimum_versions", i), m))
             for i, m in enumerate(data.get("minimum_versions", []))
         ]
         targets = []
@@ -93,7 +125,7 @@ class _Builder:
                 self.condition(w.at("version"), t.get("version")),
                 self.condition(w.at("build"), t.get("build")),
                 self.condition(w.at("os_version"), t.get("os_version")),
-                w,
+                w, self.schedule(w, t),
             ))
         maintenance = [self.maintenance(top.at("maintenance", env), env, m)
                        for env, m in data.get("maintenance", {}).items()]
@@ -107,23 +139,16 @@ class _Builder:
             info["id"], info["name"], info["uuid"], info["public_key"], tuple(info["platforms"]),
             tuple(info["environments"]), info["default_locale"], info.get("disabled", False),
             dict(info.get("store_urls", {})), keys, dict(data.get("messages", {})), versions, minimums,
-            targets, maintenance, tests, top.at("app"), data,
+            targets, maintenance, tests, top.at("app"), data, self.releases(top, data), info.get("os_message"),
         )
 
     def maintenance(self, w: Where, environment: str, raw: dict[str, Any]) -> Maintenance:
         windows = []
         for i, win in enumerate(raw.get("windows", [])):
             ww = w.at("windows", i)
-            zone = win["timezone"]
-            try:
-                if zone != "UTC":
-                    ZoneInfo(zone)
-            except (ZoneInfoNotFoundError, ValueError):
-                self.diagnostics.append(ww.at("timezone").diagnostic(
-                    f"unknown time zone {zone!r}: expected an IANA name such as 'Europe/Berlin' or 'UTC'"))
-                zone = "invalid"
-            start = self.instant(ww.at("start"), win["start"], zone) if zone != "invalid" else None
-            end = self.instant(ww.at("end"), win["end"], zone) if zone != "invalid" else None
+            zone = self.zone(ww, win)
+            start = self.instant(ww.at("start"), win["start"], zone) if zone else None
+            end = self.instant(ww.at("end"), win["end"], zone) if zone else None
             windows.append(Window(start, end, self.notice(win), i, ww))
         return Maintenance(environment, raw.get("active", False), self.notice(raw), tuple(windows), w)
 

@@ -15,6 +15,7 @@ from ..errors import Diagnostic
 from ..snapshot import Condition, condition_covers
 from ..versions import InvalidVersion, version_key
 from .model import AppConfig, ConditionSpec, Config, TargetRule, Where
+from .timeline import asked_version, check_releases
 
 __all__ = ["check_config"]
 
@@ -24,6 +25,7 @@ def check_config(config: Config) -> list[Diagnostic]:
     out.extend(_unique_across_files(config))
     for app in config.apps:
         out.extend(_check_app(app))
+        out.extend(check_releases(app))
     return out
 
 
@@ -216,6 +218,9 @@ def _check_targets(app: AppConfig) -> Iterator[Diagnostic]:
     ordered = precedence(app.targets)
     for i, later in enumerate(ordered):
         for earlier in ordered[:i]:
+            # A rule that depends on the clock does not always apply: it shadows nothing for good.
+            if earlier.schedule.timed or (app.releases and asked_version(earlier)):
+                continue
             if _shadows(earlier, later):
                 yield later.where.diagnostic(
                     f"never matches: target {earlier.id!r} (line {earlier.where.line}) is checked first "

@@ -2,8 +2,9 @@
 
 Cases are evaluated through the loaded snapshot and the shared evaluation
 module, exactly as the runtime answers, so a passing case is a promise about
-the wire. A maintenance case without ``at`` is evaluated at
-``SOURCE_DATE_EPOCH`` when set, else now.
+the wire. Every case is evaluated at its ``at``; a case without one at
+``SOURCE_DATE_EPOCH`` when set, else now (pin ``at`` on every case whose
+answer depends on time: schedules, deadlines, releases, windows).
 """
 
 from __future__ import annotations
@@ -51,19 +52,19 @@ def _evaluate(snapshot: Snapshot, app_id: str, case: TestCase) -> Answer | None:
     app = snapshot.apps[app_id]
     if app.disabled:
         return None
+    if case.at is not None:
+        at = case.at.timestamp()
+    else:
+        at = float(os.environ.get("SOURCE_DATE_EPOCH") or time.time())
     if case.check == "versions":
         assert case.platform and case.environment and case.version  # enforced by the checks
-        return check_versions(app, case.platform, case.environment, case.version)
+        return check_versions(app, case.platform, case.environment, case.version, 1, at, case.os_version)
     if case.check == "maintenance":
         assert case.environment
-        if case.at is not None:
-            at = case.at.timestamp()
-        else:
-            at = float(os.environ.get("SOURCE_DATE_EPOCH") or time.time())
         return check_maintenance(snapshot, app, case.environment, at)
     request = TargetRequest(case.version, case.build, case.platform, case.os_version,
                             case.environment or app.environments[0])
-    return check_target(app, request)
+    return check_target(app, request, at)
 
 
 def run_config_tests(config: Config, snapshot: Snapshot) -> list[CaseResult]:

@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import Diagnostic
 from ..vocabulary import exact_rule, minimum_rule, target_rule
+from .schedule import NO_SCHEDULE, Schedule
 from .source import DataPath, SourceFile
 
 __all__ = [
     "Where", "Notice", "ExactVersion", "MinimumVersion", "ConditionSpec", "TargetRule", "Window",
-    "Maintenance", "KeySpec", "TestCase", "AppConfig", "AdminToken", "Config", "parse_instant",
+    "Maintenance", "KeySpec", "TestCase", "AppConfig", "AdminToken", "Config", "parse_instant", "Release",
 ]
 
 
@@ -52,6 +53,18 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class Release:
+    """A version users can install from the store from ``available_from`` on (on an OS of ``min_os`` or later)."""
+
+    platform: str
+    version: str
+    available_from: datetime | None  # UTC; None when the text could not be read (reported)
+    min_os: str | None
+    note: str | None
+    where: Where
+
+
+@dataclass(frozen=True)
 class ExactVersion:
     version: str
     platform: str
@@ -74,6 +87,7 @@ class MinimumVersion:
     force_update: bool
     message: str | None
     where: Where
+    schedule: Schedule = NO_SCHEDULE
 
     @property
     def rule(self) -> str:
@@ -99,6 +113,7 @@ class TargetRule:
     build: ConditionSpec | None
     os_version: ConditionSpec | None
     where: Where
+    schedule: Schedule = NO_SCHEDULE
 
     @property
     def rule(self) -> str:
@@ -166,6 +181,8 @@ class AppConfig:
     tests: list[TestCase]
     where: Where
     raw: dict[str, Any] = field(repr=False)
+    releases: list[Release] = field(default_factory=list)
+    os_message: str | None = None  # the message name for clients whose OS is too old to comply
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from ..snapshot import etag_of, render_body
 from ..vocabulary import maintenance_rule
-from .checks import precedence
 from .model import AppConfig, ConditionSpec, Config, Notice, TargetRule
+from .timeline import View, app_timeline
 
 __all__ = ["render_content"]
 
@@ -91,6 +92,51 @@ def _notice(notice: Notice) -> dict[str, Any]:
     }
 
 
+def _instant(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _minimums(app: AppConfig, bodies: _Bodies, view: View) -> dict[str, dict[str, Any]]:
+    minimum: dict[str, dict[str, Any]] = {}
+    for rule in app.minimums:
+        state = view.get(rule.rule)
+        if state is None:
+            continue
+        v1, v1_etag, v2, v2_etag = bodies.render(rule.version, rule.platform, state.hard, rule.message)
+        record = {"rule": rule.rule, "force": state.hard, "version": rule.version,
+                  "v1": [v1, v1_etag], "v2": [v2, v2_etag]}
+        if state.hard_from is not None:
+            record["hard_from"] = _instant(state.hard_from)
+        if state.os_gates:
+            o1, o1_etag, o2, o2_etag = bodies.render(rule.version, rule.platform, False, app.os_message)
+            record["os"] = {"min_os": state.os_gates[0][1], "v1": [o1, o1_etag], "v2": [o2, o2_etag]}
+        minimum.setdefault(rule.platform, {})[rule.environment] = record
+    return minimum
+
+
+def _targets(app: AppConfig, view: View) -> list[dict[str, Any]]:
+    """The targets that apply in ``view``, hard ones first (the hardness of the moment), each in file order."""
+    active = [(t, view[t.rule]) for t in app.targets if t.rule in view]
+    out = []
+    for target, state in [*((t, s) for t, s in active if s.hard), *((t, s) for t, s in active if not s.hard)]:
+        platforms = state.platforms if state.platforms is not None else target.platforms
+        record = {
+            "id": target.id, "rule": target.rule, "hard": state.hard,
+            "message": app.messages[target.message][app.default_locale],
+            "platforms": sorted(platforms) if platforms is not None else None,
+            "environments": sorted(target.environments) if target.environments is not None else None,
+            "version": _condition(target.version), "build": _condition(target.build),
+            "os_version": _condition(target.os_version), "pinned": _pinned(target),
+        }
+        if state.hard_from is not None:
+            record["hard_from"] = _instant(state.hard_from)
+        if state.os_gates and app.os_message is not None:
+            record["os_gates"] = dict(state.os_gates)
+            record["os_message"] = app.messages[app.os_message][app.default_locale]
+        out.append(record)
+    return out
+
+
 def _app(app: AppConfig) -> dict[str, Any]:
     bodies = _Bodies(app)
     exact: dict[str, dict[str, dict[str, Any]]] = {}
@@ -100,23 +146,9 @@ def _app(app: AppConfig) -> dict[str, Any]:
         v1, v1_etag, v2, v2_etag = bodies.render(record.version, record.platform, record.force_update, record.message)
         exact.setdefault(record.platform, {}).setdefault(record.environment, {})[record.version] = [
             record.force_update, v1, v1_etag, v2, v2_etag]
-    minimum: dict[str, dict[str, Any]] = {}
-    for rule in app.minimums:
-        v1, v1_etag, v2, v2_etag = bodies.render(rule.version, rule.platform, rule.force_update, rule.message)
-        minimum.setdefault(rule.platform, {})[rule.environment] = {
-            "rule": rule.rule, "force": rule.force_update, "version": rule.version,
-            "v1": [v1, v1_etag], "v2": [v2, v2_etag]}
-    targets = [
-        {
-            "id": t.id, "rule": t.rule, "hard": t.hard,
-            "message": app.messages[t.message][app.default_locale],
-            "platforms": sorted(t.platforms) if t.platforms is not None else None,
-            "environments": sorted(t.environments) if t.environments is not None else None,
-            "version": _condition(t.version), "build": _condition(t.build), "os_version": _condition(t.os_version),
-            "pinned": _pinned(t),
-        }
-        for t in precedence(app.targets)
-    ]
+    timeline = app_timeline(app)
+    minimum = _minimums(app, bodies, timeline.views[0])
+    targets = _targets(app, timeline.views[0])
     maintenance: dict[str, Any] = {}
     for plan in app.maintenance:
         switch = None
@@ -136,12 +168,20 @@ def _app(app: AppConfig) -> dict[str, Any]:
                 for start, index, end, notice in windows
             ],
         }
-    return {
+    content = {
         "name": app.name, "uuid": app.uuid, "disabled": app.disabled,
         "platforms": list(app.platforms), "environments": list(app.environments),
         "default_locale": app.default_locale, "store_urls": app.store_urls,
         "exact": exact, "minimum": minimum, "targets": targets, "maintenance": maintenance,
     }
+    if timeline.changes:  # only apps whose answers change with time carry a timeline
+        content["timeline"] = {
+            "changes": [moment.timestamp() for moment in timeline.changes],
+            "why": [list(reasons) for reasons in timeline.why],
+            "views": [{"minimum": _minimums(app, bodies, view), "targets": _targets(app, view)}
+                      for view in timeline.views[1:]],
+        }
+    return content
 
 
 def render_content(config: Config) -> tuple[dict[str, Any], Iterator[tuple[str, dict[str, Any]]]]:

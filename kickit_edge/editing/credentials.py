@@ -9,7 +9,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ..errors import OperatorError
 from ..keys import Key, hash_secret, mint_key
 from .comments import append_entry
-from .edit import apply_edits, dump_document, edit_lock, load_document
+from .edit import app_to_edit, apply_edits, dump_document, edit_lock, load_document
 from ..compiler.builder import read_config
 from ..compiler.model import parse_instant
 
@@ -38,11 +38,7 @@ def add_app_key(config_dir: str, app_id: str, environments: list[str] | None = N
     """Append a new key to the app's file; return the key (the only time its secret exists)."""
     _check_expiry(expires)
     with edit_lock(config_dir):
-        config = read_config(config_dir)
-        app = config.app(app_id)
-        if app is None:
-            known = ", ".join(sorted(a.id for a in config.apps)) or "none"
-            raise OperatorError(f"no app {app_id!r} in {config_dir} (apps: {known})")
+        app = app_to_edit(config_dir, app_id)
         for env in environments or []:
             if env not in app.environments:
                 raise OperatorError(f"--environment {env!r} is not one of the app's environments {list(app.environments)}")

@@ -18,12 +18,13 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from ..atomicfile import write_atomic
-from ..errors import ConfigError, Diagnostic
-from ..compiler.builder import build_config
-from ..compiler.model import Config
+from ..errors import ConfigError, Diagnostic, OperatorError
+from ..compiler.builder import build_config, read_config
+from ..compiler.model import AppConfig, Config
 from ..compiler.source import load_config_dir, load_yaml_text
 
-__all__ = ["round_trip", "load_document", "dump_document", "check_edits", "write_edits", "apply_edits", "edit_lock"]
+__all__ = ["round_trip", "load_document", "dump_document", "check_edits", "write_edits", "apply_edits", "edit_lock",
+           "app_to_edit"]
 
 _LOCK = threading.Lock()
 
@@ -44,6 +45,16 @@ def dump_document(document: Any) -> str:
     buffer = io.StringIO()
     round_trip().dump(document, buffer)
     return buffer.getvalue()
+
+
+def app_to_edit(config_dir: str, app_id: str) -> AppConfig:
+    """The app ``app_id`` of the (valid) config, or an OperatorError naming the apps there are."""
+    config = read_config(config_dir)
+    app = config.app(app_id)
+    if app is None:
+        known = ", ".join(sorted(a.id for a in config.apps)) or "none"
+        raise OperatorError(f"no app {app_id!r} in {config_dir} (apps: {known})")
+    return app
 
 
 @contextmanager

@@ -11,6 +11,10 @@
 * keys added, revoked or changed, named by prefix only;
 * app settings (name, disabled, default locale, platforms, environments).
 
+Sides are compared at one instant (now, for a pull request), then at each later
+instant at which the comparison changes (a release, a deadline, a schedule:
+"from 2027-01-13 08:00 UTC: ..."), so a rule that forces users later is seen forcing now.
+
 Comment edits and reordered records compile to the same answers and so show
 no change. A change *forces* when it gives users a hard verdict they did not
 have, turns maintenance on, or disables an app: ``--fail-on hard`` stops a
@@ -23,13 +27,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..evaluation import app_at
 from ..snapshot import Answer, AppIndex, KeyRecord, Target, condition_covers
 from .matrix import Cell, VersionRange, describe_target, format_instant, notice_title, version_rows
-from .side import Side
+from .side import Side, raw_at, reasons_at
 
 __all__ = [
     "VersionChange", "TargetChange", "MessageChange", "MaintenanceChange", "KeyChange", "SettingChange",
-    "AppDiff", "Diff", "diff_sides",
+    "Later", "AppDiff", "Diff", "diff_sides", "timeline_of",
 ]
 
 
@@ -91,6 +96,16 @@ class SettingChange:
         return self.name == "disabled" and bool(self.head) and not self.base
 
 
+@dataclass(frozen=True)
+class Later:
+    """How the comparison reads from a later instant on (a release, a deadline, a schedule)."""
+
+    at: float
+    versions: list[VersionChange]
+    targets: list[TargetChange]
+    why: tuple[str, ...] = ()  # what happens then, on either side (a release, a deadline)
+
+
 @dataclass
 class AppDiff:
     id: str
@@ -103,14 +118,20 @@ class AppDiff:
     messages: list[MessageChange] = field(default_factory=list)
     maintenance: list[MaintenanceChange] = field(default_factory=list)
     keys: list[KeyChange] = field(default_factory=list)
+    later: list[Later] = field(default_factory=list)
 
     @property
     def forcing(self) -> list[str]:
-        """One line for each change that forces users or turns maintenance on."""
+        """One line for each change that forces users or turns maintenance on, now or later."""
         out = [f"{s.name}: {s.base} -> {s.head}" for s in self.settings if s.forces]
         out += [f"{v.platform}/{v.environment} versions {v.range}: {v.base.verdict.replace('_', ' ')} -> hard"
                 for v in self.versions if v.forces]
         out += [f"target {t.id} {t.change}: {t.head}" for t in self.targets if t.forces]
+        for later in self.later:
+            when = f"from {format_instant(later.at)}: "
+            out += [f"{when}{v.platform}/{v.environment} versions {v.range}: "
+                    f"{v.base.verdict.replace('_', ' ')} -> hard" for v in later.versions if v.forces]
+            out += [f"{when}target {t.id} {t.change}: {t.head}" for t in later.targets if t.forces]
         out += [f"maintenance {m.environment}: {m.change} {m.detail}".rstrip() for m in self.maintenance if m.forces]
         return out
 
@@ -295,13 +316,46 @@ def _key_changes(base: Side, head: Side, app_id: str) -> list[KeyChange]:
 _SETTINGS = ("name", "uuid", "disabled", "default_locale", "platforms", "environments", "store_urls")
 
 
-def _app_diff(base: Side, head: Side, app_id: str) -> AppDiff:
-    old, new = base.snapshot.apps.get(app_id), head.snapshot.apps.get(app_id)
-    if old is None or new is None:
-        present = new or old
+Changes = tuple[list[VersionChange], list[TargetChange]]
+
+
+def _compare(old: AppIndex, raw_old: dict[str, Any], old_at: float,
+             new: AppIndex, raw_new: dict[str, Any], new_at: float) -> Changes:
+    """The verdict and target changes from ``old`` as at ``old_at`` to ``new`` as at ``new_at``."""
+    before, after = app_at(old, old_at), app_at(new, new_at)
+    return _version_changes(before, after), _target_changes(
+        before, after, raw_at(raw_old, old.changes, old_at), raw_at(raw_new, new.changes, new_at))
+
+
+def _later(old: AppIndex, new: AppIndex, raw_old: dict[str, Any], raw_new: dict[str, Any], at: float,
+           previous: Changes) -> list[Later]:
+    """Each instant after ``at`` from which the comparison reads differently than just before."""
+    out = []
+    for instant in sorted({t for t in (*old.changes, *new.changes) if t > at}):
+        changes = _compare(old, raw_old, instant, new, raw_new, instant)
+        if changes != previous:
+            out.append(Later(instant, *changes, tuple(sorted({*reasons_at(raw_old, instant),
+                                                              *reasons_at(raw_new, instant)}))))
+            previous = changes
+    return out
+
+
+def timeline_of(side: Side, app_id: str, start: float, end: float) -> list[Later]:
+    """When the app's answers change after ``start`` up to ``end``: each change against the moment before it."""
+    app, raw = side.snapshot.apps[app_id], side.raw[app_id]
+    return [Later(instant, *_compare(app, raw, app.changes[i - 1] if i else float("-inf"), app, raw, instant),
+                  reasons_at(raw, instant)) for i, instant in enumerate(app.changes) if start < instant <= end]
+
+
+def _app_diff(base: Side, head: Side, app_id: str, at: float) -> AppDiff:
+    timed_old, timed_new = base.snapshot.apps.get(app_id), head.snapshot.apps.get(app_id)
+    if timed_old is None or timed_new is None:
+        present = timed_new or timed_old
         assert present is not None
-        return AppDiff(app_id, present.name, "added" if old is None else "removed")
-    raw_old, raw_new = base.raw[app_id], head.raw[app_id]
+        return AppDiff(app_id, present.name, "added" if timed_old is None else "removed")
+    old, new = app_at(timed_old, at), app_at(timed_new, at)
+    raw_old = raw_at(base.raw[app_id], timed_old.changes, at)
+    raw_new = raw_at(head.raw[app_id], timed_new.changes, at)
     diff = AppDiff(
         app_id, new.name, "changed",
         settings=[SettingChange(n, raw_old[n], raw_new[n]) for n in _SETTINGS if raw_old[n] != raw_new[n]],
@@ -312,13 +366,16 @@ def _app_diff(base: Side, head: Side, app_id: str) -> AppDiff:
         maintenance=_maintenance_changes(old, new),
         keys=_key_changes(base, head, app_id),
     )
+    diff.later = _later(timed_old, timed_new, base.raw[app_id], head.raw[app_id], at, (diff.versions, diff.targets))
     if not any((diff.settings, diff.versions, diff.targets, diff.precedence, diff.messages,
-                diff.maintenance, diff.keys)):
+                diff.maintenance, diff.keys, diff.later)):
         diff.status = "unchanged"
     return diff
 
 
-def diff_sides(base: Side, head: Side) -> Diff:
-    """Everything clients would be answered differently by ``head`` than by ``base``, app by app."""
+def diff_sides(base: Side, head: Side, at: float | None = None) -> Diff:
+    """What clients are answered differently by ``head`` than ``base``, app by app, at ``at`` (default: the
+    beginning of both timelines) and later."""
     ids = sorted(base.snapshot.apps.keys() | head.snapshot.apps.keys())
-    return Diff(base, head, [_app_diff(base, head, app_id) for app_id in ids])
+    when = float("-inf") if at is None else at
+    return Diff(base, head, [_app_diff(base, head, app_id, when) for app_id in ids])

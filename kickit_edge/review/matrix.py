@@ -24,11 +24,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import OperatorError
-from ..evaluation import check_versions
+from ..evaluation import app_at, check_versions
 from ..snapshot import Answer, AppIndex, Condition, Minimum, Target
 from ..versions import MAX_VERSION_LENGTH, InvalidVersion, VersionKey, version_key
 from ..vocabulary import Verdict
-from .side import Side
+from .side import Side, raw_at
 
 __all__ = ["Cell", "VersionRange", "Row", "PolicyTable", "AppMatrix", "version_rows", "app_matrix",
            "describe_target", "format_instant", "notice_title"]
@@ -213,14 +213,18 @@ class AppMatrix:
     tables: list[PolicyTable]
     targets: tuple[Target, ...]
     sources: dict[str, str]  # rule -> apps/demo.yaml:52, when the side is a config
+    raw: dict[str, Any] = field(default_factory=dict)  # the app's snapshot line as it reads at ``at``
+    at: float | None = None  # the instant shown (None: before any change of a timeline)
 
 
-def app_matrix(side: Side, app_id: str) -> AppMatrix:
-    """Every platform and environment of ``app_id``; OperatorError if the side has no such app."""
-    app = side.snapshot.apps.get(app_id)
-    if app is None:
+def app_matrix(side: Side, app_id: str, at: float | None = None) -> AppMatrix:
+    """Every platform and environment of ``app_id`` at the instant ``at``; OperatorError if there is no such app."""
+    timed = side.snapshot.apps.get(app_id)
+    if timed is None:
         known = ", ".join(sorted(side.snapshot.apps)) or "none"
         raise OperatorError(f"no app {app_id!r} in {side.label} (apps: {known})")
+    when = float("-inf") if at is None else at
+    app = app_at(timed, when)
     tables = [PolicyTable(p, e, version_rows([app], p, e)) for p in app.platforms for e in app.environments]
     sources = {rule: where for (owner, rule), where in side.sources.items() if owner == app_id}
-    return AppMatrix(side, app, tables, app.targets, sources)
+    return AppMatrix(side, app, tables, app.targets, sources, raw_at(side.raw[app_id], timed.changes, when), at)

@@ -8,17 +8,19 @@ people (``not found``).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..vocabulary import ReportFormat
-from .diff import AppDiff, Diff, VersionChange
-from .matrix import AppMatrix, Cell, Row, describe_target, format_instant, notice_title
+from .diff import AppDiff, Diff, Later, VersionChange
+from .matrix import AppMatrix, Cell, PolicyTable, Row, describe_target, format_instant, notice_title
 from .side import Side
+from ..vocabulary import minimum_rule, target_rule
 
 if TYPE_CHECKING:  # built by analytics for `diff --events`; review only renders it
     from ..analytics.reach import Reach
 
-__all__ = ["render_diff", "render_matrix", "NO_CHANGE"]
+__all__ = ["render_diff", "render_matrix", "later_lines", "NO_CHANGE"]
 
 NO_CHANGE = "No change in verdicts."
 LEGEND = ("Verdicts: ok; soft (asked to update, may dismiss); hard (must update); not found (no rule: nothing "
@@ -81,13 +83,37 @@ def _app_lines(app: AppDiff, reach: Reach | None = None) -> list[tuple[str, list
         sections.append(("maintenance", [f"{m.environment}: {m.change} {m.detail}".rstrip() for m in app.maintenance]))
     if app.keys:
         sections.append(("keys", [f"{k.change} {k.prefix}" + (f": {k.detail}" if k.detail else "") for k in app.keys]))
+    if app.later:
+        sections.append(("over time", later_lines(app.later)))
     return sections
+
+
+def later_lines(steps: list[Later], sources: dict[str, str] | None = None) -> list[str]:
+    """``from 2027-01-13 08:00 UTC: ios/staging: versions < 3.0.0: not found -> hard (minimum:ios/staging)``."""
+    lines = []
+    for later in steps:
+        why = f" ({'; '.join(later.why)})" if later.why else ""
+        when = f"from {format_instant(later.at)}{why}: "
+        lines += [f"{when}{v.platform}/{v.environment}: versions {v.range}: {_verdict(v.base)} -> {_verdict(v.head)}"
+                  f" ({_rule(v.base, v.head)}{_source(sources, v.head.rule or v.base.rule)})" for v in later.versions]
+        lines += [f"{when}target {t.id}: {t.base or '(none)'} -> {t.head or '(none)'}"
+                  f"{_source(sources, target_rule(t.id))}" for t in later.targets]
+        if not later.versions and not later.targets:
+            lines.append(f"{when}both sides answer alike")
+    return lines
+
+
+def _source(sources: dict[str, str] | None, rule: str | None) -> str:
+    where = (sources or {}).get(rule or "")
+    return f" {where}" if where else ""
 
 
 def _diff_text(diff: Diff, reach: Reach | None) -> str:
     out = [f"kickit-edge diff {diff.base.title} -> {diff.head.title}", ""]
     if reach:
-        out += [reach.summary(), ""]
+        out += [reach.headline() + ".", reach.summary(), ""]
+        if reach.overruns:
+            out += ["Over the budget:"] + [f"  {line}" for line in reach.overruns] + [""]
     changed = diff.changed
     if not changed:
         out.append(NO_CHANGE)
@@ -109,7 +135,10 @@ def _diff_text(diff: Diff, reach: Reach | None) -> str:
 def _diff_markdown(diff: Diff, reach: Reach | None) -> str:
     out = [f"### kickit-edge impact: `{diff.base.title}` → `{diff.head.title}`", ""]
     if reach:
-        out += [_md(reach.summary()), ""]
+        out += [f"**{_md(reach.headline())}.**", "", _md(reach.summary()), ""]
+        if reach.overruns:
+            out += ["> [!CAUTION]", "> **Over the blast-radius budget**:", ">"]
+            out += [f"> - {_md(line)}" for line in reach.overruns] + [""]
     changed = diff.changed
     if not changed:
         out += [f"**{NO_CHANGE}** Every client gets the same answer as before.", ""]
@@ -168,12 +197,21 @@ def _diff_json(diff: Diff, reach: Reach | None) -> dict[str, Any]:
             "maintenance": [{"environment": m.environment, "change": m.change, "detail": m.detail,
                              "forces": m.forces} for m in app.maintenance],
             "keys": [{"prefix": k.prefix, "change": k.change, "detail": k.detail} for k in app.keys],
+            "later": [{"at": datetime.fromtimestamp(later.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "why": list(later.why),
+                       "versions": [{"platform": v.platform, "environment": v.environment, "range": str(v.range),
+                                     "base": cell(v.base), "head": cell(v.head), "forces": v.forces}
+                                    for v in later.versions],
+                       "targets": [{"id": t.id, "change": t.change, "base": t.base, "head": t.head,
+                                    "forces": t.forces} for t in later.targets]}
+                      for later in app.later],
         })
     out = {"base": _side_json(diff.base), "head": _side_json(diff.head), "changed": bool(apps),
            "forces": diff.forcing, "apps": apps}
     if reach:
         out["reach"] = {"source": reach.source, "since": reach.since.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "active_users": reach.users, "touched": reach.touched, "forced": reach.forced}
+                        "active_users": reach.users, "touched": reach.touched, "forced": reach.forced,
+                        "prompted": reach.prompted, "locked_out": reach.locked_out,
+                        "over_budget": list(reach.overruns)}
     return out
 
 
@@ -187,10 +225,22 @@ def render_diff(diff: Diff, fmt: ReportFormat = "text", reach: Reach | None = No
 # --- matrix ----------------------------------------------------------------------
 
 
-def _row(matrix: AppMatrix, row: Row) -> tuple[str, str, str, str]:
+def _note(matrix: AppMatrix, table: PolicyTable, cell: Cell) -> str | None:
+    """What a minimum rule's answer depends on: its deadline, and the OS a client needs to comply."""
+    if cell.rule != minimum_rule(table.platform, table.environment):
+        return None
+    record = matrix.raw["minimum"].get(table.platform, {}).get(table.environment, {})
+    parts = [f"hard from {record['hard_from']}"] if record.get("hard_from") else []
+    if record.get("os"):
+        parts.append(f"soft for OS < {record['os']['min_os']}")
+    return "; ".join(parts) or None
+
+
+def _row(matrix: AppMatrix, table: PolicyTable, row: Row) -> tuple[str, str, str, str]:
     cell = row.cells[0]
     source = matrix.sources.get(cell.rule, "") if cell.rule else ""
-    return str(row.range), _verdict(cell), cell.rule or "no rule", source
+    note = _note(matrix, table, cell)
+    return str(row.range), _verdict(cell) + (f" ({note})" if note else ""), cell.rule or "no rule", source
 
 
 def _maintenance_lines(matrix: AppMatrix) -> list[str]:
@@ -205,7 +255,7 @@ def _maintenance_lines(matrix: AppMatrix) -> list[str]:
 
 
 def _target_lines(matrix: AppMatrix) -> list[tuple[str, str, str]]:
-    raw = {t["id"]: t for t in matrix.side.raw[matrix.app.id]["targets"]}
+    raw = {t["id"]: t for t in matrix.raw["targets"]}
     return [(t.id, describe_target(t, raw[t.id]), matrix.sources.get(t.rule, "")) for t in matrix.targets]
 
 
@@ -213,7 +263,7 @@ def _matrix_text(matrix: AppMatrix) -> str:
     app = matrix.app
     out = [f"{app.id} ({app.name}) in {matrix.side.title}" + (": app disabled (402 to every check)" if app.disabled else "")]
     for table in matrix.tables:
-        rows = [_row(matrix, r) for r in table.rows]
+        rows = [_row(matrix, table, r) for r in table.rows]
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         out += ["", f"{table.platform}/{table.environment}"]
         out += ["  " + "  ".join(f"{text:<{w}}" for text, w in zip(r, [*widths, 0])).rstrip() for r in rows]
@@ -232,7 +282,7 @@ def _matrix_markdown(matrix: AppMatrix) -> str:
     out += ["| Platform / environment | Versions | Verdict | Rule | Source |", "|---|---|---|---|---|"]
     for table in matrix.tables:
         for r in table.rows:
-            versions, verdict, rule, source = _row(matrix, r)
+            versions, verdict, rule, source = _row(matrix, table, r)
             out.append(f"| {table.platform}/{table.environment} | `{_md(versions)}` | {verdict} | `{rule}` | {source} |")
     out += ["", "**KickIt targets** (hard first, then soft, in file order; the first match wins)", ""]
     out += [f"- `{tid}`: {_md(text)}" + (f" ({source})" if source else "") for tid, text, source in _target_lines(matrix)]
@@ -248,7 +298,8 @@ def _matrix_json(matrix: AppMatrix) -> dict[str, Any]:
         "tables": [{"platform": t.platform, "environment": t.environment, "rows": [
             {"range": str(r.range), "low": r.range.low, "high": r.range.high, "exact": r.range.exact,
              "except": list(r.range.excepts), "verdict": r.cells[0].verdict, "rule": r.cells[0].rule,
-             "source": matrix.sources.get(r.cells[0].rule) if r.cells[0].rule else None} for r in t.rows]}
+             "source": matrix.sources.get(r.cells[0].rule) if r.cells[0].rule else None,
+             "note": _note(matrix, t, r.cells[0])} for r in t.rows]}
             for t in matrix.tables],
         "targets": [{"id": tid, "description": text, "source": source or None}
                     for tid, text, source in _target_lines(matrix)],
@@ -256,7 +307,24 @@ def _matrix_json(matrix: AppMatrix) -> dict[str, Any]:
     }
 
 
-def render_matrix(matrix: AppMatrix, fmt: ReportFormat = "text") -> str:
+def render_matrix(matrix: AppMatrix, fmt: ReportFormat = "text",
+                  timeline: tuple[list[Later], int] | None = None) -> str:
+    """The matrix; with ``timeline`` (steps, days: ``matrix --timeline``), when its verdicts change next."""
     if fmt == "json":
-        return json.dumps(_matrix_json(matrix), indent=2, ensure_ascii=False) + "\n"
-    return _matrix_markdown(matrix) if fmt == "markdown" else _matrix_text(matrix)
+        report = _matrix_json(matrix)
+        if timeline is not None:
+            report["timeline"] = {"days": timeline[1], "changes": later_lines(timeline[0], matrix.sources)}
+        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    text = _matrix_markdown(matrix) if fmt == "markdown" else _matrix_text(matrix)
+    if timeline is None:
+        return text
+    steps, days = timeline
+    start = format_instant(matrix.at) if matrix.at is not None else "the beginning"
+    lines = later_lines(steps, matrix.sources)
+    if fmt == "markdown":
+        return text + "\n".join([f"**Changes over the {days} days from {start}**", "",
+                                 *([f"- {_md(line)}" for line in lines] or ["- none: every answer stays as above"]),
+                                 ""])
+    out = ["", f"Changes over the {days} days from {start}"]
+    out += [f"  {line}" for line in lines] or ["  none: every answer stays as above"]
+    return text + "\n".join(out) + "\n"

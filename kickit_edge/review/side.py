@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from bisect import bisect_right
 import json
 import os
 import subprocess
@@ -32,7 +33,7 @@ from ..compiler.compile import compile_config
 from ..compiler.source import config_files
 from .explain import rule_sources
 
-__all__ = ["SideKind", "Side", "open_side"]
+__all__ = ["SideKind", "Side", "open_side", "raw_at", "reasons_at"]
 
 SideKind = Literal["config", "snapshot", "revision"]
 
@@ -61,6 +62,21 @@ def _raw_apps(data: bytes) -> dict[str, dict[str, Any]]:
     lines = data.split(b"\n")
     ids = json.loads(lines[1])["apps"]
     return {app_id: json.loads(line) for app_id, line in zip(ids, lines[2:])}
+
+
+def raw_at(raw: dict[str, Any], changes: tuple[float, ...], at: float) -> dict[str, Any]:
+    """An app's line as it reads at the instant ``at``: the minimum and targets of that interval."""
+    index = bisect_right(changes, at)
+    if index == 0:
+        return raw
+    return dict(raw, **raw["timeline"]["views"][index - 1])
+
+
+def reasons_at(raw: dict[str, Any], at: float) -> tuple[str, ...]:
+    """What happens at the instant ``at`` of an app's timeline (a release, a deadline), as the compiler noted it."""
+    timeline = raw.get("timeline") or {}
+    changes = timeline.get("changes", [])
+    return tuple(timeline["why"][changes.index(at)]) if at in changes and "why" in timeline else ()
 
 
 def _from_snapshot(label: str, path: Path) -> Side:

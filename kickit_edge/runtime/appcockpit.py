@@ -9,13 +9,20 @@ Every check answers in the order of the seed's tables:
 3. ``400 {"error":"<param> is required"}``: the first missing or empty
    parameter, in the seed's order (versions: ``app_id``, ``app_version``,
    ``platform``, ``environment``; maintenance: ``app_id``, ``environment``);
-4. ``403 {"error":"Forbidden"}``: ``app_id`` is not the key's app, or the key
+4. ``400 {"error":"platform must be 'ios' or 'android'"}``: any other
+   platform; the platform is matched case-insensitively (``iOS`` is what
+   iOS reports) and a version's surrounding whitespace is ignored, so a
+   client's spelling never makes a forced upgrade silently not apply;
+5. ``403 {"error":"Forbidden"}``: ``app_id`` is not the key's app, or the key
    is limited to environments that do not include the one asked for;
-5. the answer, prebuilt in the snapshot.
+6. the answer, prebuilt in the snapshot, for the instant of the request. The
+   versions check reads an optional ``os_version``: a client whose OS cannot
+   run any available release that satisfies the rule gets the app's OS
+   message, soft.
 
 ``POST /v2/authenticate`` checks 1 and 2, then its body (413 beyond the
 limit; the seed's 400 texts in the seed's order), then 3/4 for a limited key,
-then appends one event. A field with a value that is not a string (a number,
+then appends one event (platform recorded lower-case; the answer echoes it as sent). A field with a value that is not a string (a number,
 ``null``, a list) counts as missing: ``user_id is required``; an
 ``environment`` that is not a string is ``Invalid request body``. If the event
 cannot be written the answer is the seed's ``500 {"error":"Failed to update
@@ -40,7 +47,7 @@ from ..evaluation import FORBIDDEN, Grant, check_maintenance, check_versions
 from ..events import Event
 from ..keys import decode_token
 from ..snapshot import Answer, AppIndex, Snapshot, error_answer, etag_of
-from ..vocabulary import PLATFORMS
+from ..vocabulary import platform_of
 from .context import Runtime
 from .wire import APPCOCKPIT, NOT_READY, BodyTooLarge, headers_of, query_of, read_body, request_id, send_answer
 
@@ -51,6 +58,7 @@ _REQUIRED = {name: error_answer(400, f"{name} is required")
 INVALID_BODY = error_answer(400, "Invalid request body")
 BAD_PLATFORM = error_answer(400, "platform must be 'ios' or 'android'")
 WRITE_FAILED = error_answer(500, "Failed to update user version data")
+
 
 VERSIONS_PARAMS = ("app_id", "app_version", "platform", "environment")
 MAINTENANCE_PARAMS = ("app_id", "environment")
@@ -69,6 +77,7 @@ class _Check:
     """A GET check: authorize, require parameters, match the app and environment, answer."""
 
     params: tuple[str, ...] = ()
+    platform_param = False  # whether ``platform`` is one of them (checked: ios or android, any case)
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -93,6 +102,12 @@ class _Check:
             if not query.get(name):
                 await send_answer(send, _REQUIRED[name], APPCOCKPIT, rid)
                 return
+        if self.platform_param:
+            platform = platform_of(query["platform"])
+            if platform is None:
+                await send_answer(send, BAD_PLATFORM, APPCOCKPIT, rid)
+                return
+            query["platform"] = platform
         if query["app_id"] != grant.app.id or not grant.allows(query["environment"]):
             answer = FORBIDDEN
         else:
@@ -105,13 +120,16 @@ class VersionsEndpoint(_Check):
     """``GET /v1/versions``, ``/versions`` (api 1) and ``/v2/versions`` (api 2)."""
 
     params = VERSIONS_PARAMS
+    platform_param = True
 
     def __init__(self, runtime: Runtime, api: Literal[1, 2]) -> None:
         super().__init__(runtime)
         self.api: Literal[1, 2] = api
 
     def answer(self, snapshot: Snapshot, app: AppIndex, query: dict[str, str]) -> Answer:
-        return check_versions(app, query["platform"], query["environment"], query["app_version"], self.api)
+        at = self.runtime.clock() if app.changes else None  # only an app whose answers change with time asks
+        return check_versions(app, query["platform"], query["environment"], query["app_version"].strip(), self.api,
+                              at, query.get("os_version"))
 
 
 class MaintenanceEndpoint(_Check):
@@ -160,14 +178,15 @@ class AuthenticateEndpoint:
             return INVALID_BODY
         if not isinstance(body, dict):
             return INVALID_BODY
-        user, platform, version = (_text(body.get(name)) for name in AUTHENTICATE_FIELDS)
+        user, sent_platform, version = (_text(body.get(name)) for name in AUTHENTICATE_FIELDS)
         if user is None:
             return _REQUIRED["user_id"]
-        if platform is None:
+        if sent_platform is None:
             return _REQUIRED["platform"]
         if version is None:
             return _REQUIRED["app_version"]
-        if platform not in PLATFORMS:
+        platform = platform_of(sent_platform)
+        if platform is None:
             return BAD_PLATFORM
         environment = body.get("environment")
         if environment is not None and not isinstance(environment, str):
@@ -177,7 +196,7 @@ class AuthenticateEndpoint:
             return FORBIDDEN
         written = await runtime.write_event(Event(
             time=datetime.fromtimestamp(runtime.clock(), UTC), type="authenticate", app=grant.app.id,
-            request_id=rid.decode("ascii"), user=user, platform=platform, app_version=version,
+            request_id=rid.decode("ascii"), user=user, platform=platform, app_version=version.strip(),
             environment=environment, snapshot=snapshot.revision or snapshot.id,
         ))
         if not written:
@@ -185,5 +204,5 @@ class AuthenticateEndpoint:
         # The seed's echo, joined from strings encoded by json's C encoder (no
         # dumps call overhead); ASCII escapes keep any client text valid JSON.
         rendered = ('{"success":true,"user_id":%s,"platform":%s,"app_version":%s}' % (
-            _json_string(user), _json_string(platform), _json_string(version))).encode("ascii")
+            _json_string(user), _json_string(sent_platform), _json_string(version))).encode("ascii")
         return Answer(200, rendered, etag_of(rendered), "ok", None)

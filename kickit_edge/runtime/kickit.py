@@ -13,6 +13,8 @@ Order of answers (errors in the AppCockpit shape ``{"error": "..."}``):
 4. ``400 Invalid request body``: not JSON, or not a JSON object;
    ``400 data is required``: no ``data``; ``400 data must be an object``;
    ``400 X-KICKIT-... is longer than 128 characters``;
+   ``400 platform must be 'ios' or 'android'``: ``X-KICKIT-PLATFORM`` is
+   another value (it is matched case-insensitively: ``iOS`` is ``ios``);
 5. ``403 Forbidden``: ``X-KICKIT-APP-NAME`` was sent and is not the key's
    app's name, or the key is limited to environments without the one asked for;
 6. ``200`` with ``matched``, ``message``, ``hard_deprecation``, ``target_meta``.
@@ -35,8 +37,8 @@ from ..evaluation import FORBIDDEN, Grant, TargetRequest, check_target
 from ..events import Event
 from ..keys import parse_key
 from ..snapshot import Answer, error_answer
-from ..vocabulary import UPGRADE_VERDICTS, UpgradeVerdict
-from .appcockpit import INVALID_BODY, body_too_large
+from ..vocabulary import UPGRADE_VERDICTS, UpgradeVerdict, platform_of
+from .appcockpit import BAD_PLATFORM, INVALID_BODY, body_too_large
 from .context import Runtime
 from .wire import KICKIT, NOT_READY, BodyTooLarge, headers_of, read_body, request_id, send_answer
 
@@ -105,13 +107,17 @@ class TargetChecksEndpoint:
             text = value.decode("latin-1").strip() if value is not None else ""
             sent[name] = text or None
         app = grant.app
+        if sent["platform"] is not None:
+            sent["platform"] = platform_of(sent["platform"])
+            if sent["platform"] is None:
+                return BAD_PLATFORM
         if sent["app_name"] is not None and sent["app_name"] != app.name:
             return FORBIDDEN
         if not grant.allows(sent["environment"]):
             return FORBIDDEN
         environment = sent["environment"] or grant.default_environment()
         request = TargetRequest(sent["version"], sent["build"], sent["platform"], sent["os_version"], environment)
-        answer = check_target(app, request)
+        answer = check_target(app, request, runtime.clock() if app.changes else None)
         await runtime.write_event(Event(
             time=datetime.fromtimestamp(runtime.clock(), UTC), type="target_check", app=app.id,
             request_id=rid.decode("ascii"), platform=request.platform, app_version=request.version,

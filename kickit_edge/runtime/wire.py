@@ -147,6 +147,8 @@ async def send_answer(send: Send, answer: Answer, family: Family, rid: bytes, *,
     verdict = None if family is OPERATOR else answer.verdict
     if answer.rule is not None:
         headers.append((b"x-kickit-rule", _rule_header(answer.rule)))
+    if answer.hard_from is not None:  # a soft answer with a deadline: when it turns hard
+        headers.append((b"x-kickit-hard-from", answer.hard_from.encode("ascii")))
     if if_none_match is not None and answer.status == 200 and etag_matches(if_none_match, answer.etag):
         await send({"type": "http.response.start", "status": 304, "headers": headers, VERDICT_KEY: verdict})
         await send({"type": "http.response.body", "body": b""})

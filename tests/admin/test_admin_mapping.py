@@ -240,7 +240,7 @@ def test_a_change_that_breaks_a_config_test_writes_nothing(client: TestClient, d
     (error,) = response.json()["errors"]
     assert error["resource"] == "ConfigTest"
     assert error["field"] == "tests[1]"
-    assert error["message"].startswith("apps/demo.yaml:120: config test 'disabled 2.4.0 falls through and is not "
+    assert error["message"].startswith("apps/demo.yaml:158: config test 'disabled 2.4.0 falls through and is not "
                                        "forced (it is above the minimum)' fails: expected verdict not_found, got soft "
                                        "(rule exact:ios/production/2.4.0)")
     assert demo_yaml.read_bytes() == before

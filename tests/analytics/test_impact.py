@@ -95,6 +95,7 @@ def test_diff_counts_the_users_each_change_touches(events, tmp_path, capsys, fro
     assert main(["diff", str(base), str(head), "--events", str(events)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[2:] == [
+        "3 users newly forced to update, 0 newly prompted, 0 newly locked out by maintenance.",
         f"Active users: 13 since 2026-10-23 12:00 UTC in {events}; this change touches 3 of them and forces 3.",
         "",
         "shop (Shop): 12 active users",
@@ -108,7 +109,7 @@ def test_diff_counts_the_users_each_change_touches(events, tmp_path, capsys, fro
     assert main(["diff", str(base), str(head), "--events", str(events), "--since", "1h", "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["reach"] == {"source": str(events), "since": "2026-11-22T11:00:00Z", "active_users": 0,
-                               "touched": 0, "forced": 0}
+                               "touched": 0, "forced": 0, "prompted": 0, "locked_out": 0, "over_budget": []}
     assert report["apps"][0]["versions"][0]["users"] == 0
     assert main(["diff", str(base), str(head), "--events", str(events), "--format", "markdown"]) == 0
     markdown = capsys.readouterr().out

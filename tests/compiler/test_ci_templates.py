@@ -20,11 +20,14 @@ import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from kickit_edge.events import Event, encode_event
 
 from .configpairs import BASE, edited, git, init_repo, write_config
 
@@ -112,13 +115,15 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return init_repo(tmp_path, monkeypatch)
 
 
-def pull_request(repo: Path, text: str, stubs: Path) -> list[StepRun]:
+def pull_request(repo: Path, text: str, stubs: Path, **variables: str) -> list[StepRun]:
     base = git(repo, "rev-parse", "HEAD")
     git(repo, "checkout", "-qb", "change")
     write_config(repo / "config", text)
     git(repo, "commit", "-qam", "change")
     context = {"github.event.pull_request.base.sha": base, "github.event.pull_request.number": "42",
-               "github.token": "t0ken"}
+               "github.token": "t0ken", "vars.KICKIT_EVENTS": "", "vars.KICKIT_MAX_FORCED": "",
+               "vars.KICKIT_MAX_FORCED_SHARE": ""}
+    context.update({f"vars.{name}": value for name, value in variables.items()})
     return run_job("kickit-review.yml", "review", repo, context, stubs)
 
 
@@ -126,8 +131,8 @@ def test_a_forcing_pull_request_is_commented_and_needs_a_second_reviewer(repo, s
     runs = pull_request(repo, edited('version: "2.0.0"', 'version: "2.3.0"'), stubs)
     assert [(r.name, r.code) for r in runs] == [
         ("Validate the config", 0), ("Run the config tests", 0), ("Impact diff against the base branch", 0),
-        ("Post the diff on the pull request", 0), ("Second reviewer needed", 1),
-    ]
+        ("Post the diff on the pull request", 0), ("Blast-radius budget", None), ("Second reviewer needed", 1),
+    ]  # without events there is no budget to check
     comment = (stubs / "comment.md").read_text()
     assert "| ios/production | `>= 2.0.0, < 2.3.0` | not found | **hard** | `no rule -> minimum:ios/production` |" \
         in comment.splitlines()
@@ -139,8 +144,33 @@ def test_a_forcing_pull_request_is_commented_and_needs_a_second_reviewer(repo, s
 
 def test_a_harmless_pull_request_passes(repo, stubs):
     runs = pull_request(repo, edited("    de: Bitte aktualisieren.\n", "    de: Bitte jetzt aktualisieren.\n"), stubs)
-    assert [r.code for r in runs] == [0, 0, 0, 0, None]
+    assert [r.code for r in runs] == [0, 0, 0, 0, None, None]
     assert '- [de] "Bitte aktualisieren." -> "Bitte jetzt aktualisieren."' in (stubs / "comment.md").read_text()
+
+
+def test_with_events_the_comment_leads_with_users_and_the_budget_can_fail(repo, stubs, tmp_path):
+    events = tmp_path / "events"
+    events.mkdir()
+    recent = datetime.now(UTC) - timedelta(hours=1)
+    lines = [Event(time=recent, type="authenticate", app="shop", user=user, platform="ios", app_version=version,
+                   environment="production", snapshot="s", request_id=user) for user, version in
+             (("u1", "2.1.0"), ("u2", "2.2.0"), ("u3", "2.4.0"), ("u4", "2.6.0"))]
+    (events / f"events-{recent:%Y%m%d}-ci-1-0.jsonl").write_bytes(b"".join(encode_event(e) for e in lines))
+    # A soft change (asked, not forced) within a budget of one user: only prompted users.
+    runs = pull_request(repo, edited('version: "3.1.0"', 'version: "3.2.0"'), stubs, KICKIT_EVENTS=str(events),
+                        KICKIT_MAX_FORCED="1")
+    assert [(r.name, r.code) for r in runs][-2:] == [("Blast-radius budget", 0), ("Second reviewer needed", None)]
+    git(repo, "checkout", "-q", "main")
+    git(repo, "branch", "-qD", "change")
+    runs = pull_request(repo, edited('version: "2.0.0"', 'version: "2.3.0"'), stubs, KICKIT_EVENTS=str(events),
+                        KICKIT_MAX_FORCED_SHARE="25")
+    # Over the budget the job fails there, before the second-reviewer step.
+    assert [(r.name, r.code) for r in runs][-2:] == [("Post the diff on the pull request", 0), ("Blast-radius budget", 3)]
+    comment = (stubs / "comment.md").read_text().splitlines()
+    assert comment[2] == "**2 users newly forced to update, 0 newly prompted, 0 newly locked out by maintenance.**"
+    assert "over budget: newly forces 50.0% of shop/ios (2 of 4 active users), more than --max-forced-share 25%" \
+        in runs[-1].output
+    assert "This change newly forces more users than the budget allows." in runs[-1].output
 
 
 def test_an_invalid_pull_request_fails_validation(repo, stubs):

@@ -18,22 +18,26 @@ def rows(folder: Path, platform: str = "ios", environment: str = "production") -
     return [(str(r.range), r.cells[0].verdict, r.cells[0].rule) for r in version_rows([app], platform, environment)]
 
 
+# The demo's answers change with time (a release, a deadline): pin the instant.
+AT = "2026-12-01T00:00:00Z"
+
+
 def test_the_demo_policy_on_one_screen(capsys):
-    assert main(["matrix", str(DEMO), "--app", "demo"]) == 0
+    assert main(["matrix", str(DEMO), "--app", "demo", "--at", AT]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"demo (KickItApp) in {DEMO}")
     assert lines[1:] == [
         "",
         "ios/production",
-        "  < 2.0.0                hard       minimum:ios/production      apps/demo.yaml:61",
+        "  < 2.0.0                hard       minimum:ios/production      apps/demo.yaml:68",
         "  >= 2.0.0 except 2.5.0  not found  no rule",
-        "  = 2.5.0                soft       exact:ios/production/2.5.0  apps/demo.yaml:45",
+        "  = 2.5.0                soft       exact:ios/production/2.5.0  apps/demo.yaml:52",
         "",
         "ios/staging",
         "  all versions  not found  no rule",
         "",
         "android/production",
-        "  < 3.1.0   soft       minimum:android/production  apps/demo.yaml:66",
+        "  < 3.1.0   soft       minimum:android/production  apps/demo.yaml:73",
         "  >= 3.1.0  not found  no rule",
         "",
         "android/staging",
@@ -41,9 +45,11 @@ def test_the_demo_policy_on_one_screen(capsys):
         "",
         "KickIt targets (hard first, then soft, in file order; the first match wins)",
         '  ios-below-10: hard; platforms ios; os_version < 10; "Your iOS version is no longer supported. '
-        'Please update iOS and the app."  apps/demo.yaml:77',
+        'Please update iOS and the app."  apps/demo.yaml:109',
         '  legacy-production-build: soft; platforms ios; version in [1.0.1-production]; build in [1000]; '
-        '"Please install our newest version 0.0.2"  apps/demo.yaml:82',
+        '"Please install our newest version 0.0.2"  apps/demo.yaml:114',
+        '  android-before-3: soft; platforms android; version < 3.0.0; '
+        '"Please update. From February 1 this version will stop working."  apps/demo.yaml:119',
         "",
         "Maintenance",
         '  production: off; window 2027-03-14 01:00 UTC to 2027-03-14 03:00 UTC "Planned database upgrade"',
@@ -52,20 +58,20 @@ def test_the_demo_policy_on_one_screen(capsys):
 
 
 def test_markdown_and_json(capsys):
-    assert main(["matrix", str(DEMO), "--app", "demo", "--format", "markdown"]) == 0
+    assert main(["matrix", str(DEMO), "--app", "demo", "--format", "markdown", "--at", AT]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[2:6] == [
         "| Platform / environment | Versions | Verdict | Rule | Source |",
         "|---|---|---|---|---|",
-        "| ios/production | `< 2.0.0` | hard | `minimum:ios/production` | apps/demo.yaml:61 |",
+        "| ios/production | `< 2.0.0` | hard | `minimum:ios/production` | apps/demo.yaml:68 |",
         "| ios/production | `>= 2.0.0 except 2.5.0` | not found | `no rule` |  |",
     ]
-    assert main(["matrix", str(DEMO), "--app", "demo", "--format", "json"]) == 0
+    assert main(["matrix", str(DEMO), "--app", "demo", "--format", "json", "--at", AT]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["tables"][0]["rows"][2] == {
         "range": "= 2.5.0", "low": None, "high": None, "exact": "2.5.0", "except": [], "verdict": "soft",
-        "rule": "exact:ios/production/2.5.0", "source": "apps/demo.yaml:45"}
-    assert [t["id"] for t in report["targets"]] == ["ios-below-10", "legacy-production-build"]
+        "rule": "exact:ios/production/2.5.0", "source": "apps/demo.yaml:52", "note": None}
+    assert [t["id"] for t in report["targets"]] == ["ios-below-10", "legacy-production-build", "android-before-3"]
 
 
 def test_an_exact_version_at_the_minimum(tmp_path):
