@@ -239,7 +239,8 @@ def test_the_install_step_installs_kickit_edge_from_a_git_clone(workflow, tmp_pa
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     local = f"kickit-edge @ git+file://localhost{clone}@{head}"
     context = {"vars.KICKIT_SNAPSHOT_BUCKET": "", "vars.KICKIT_SNAPSHOT_KEY": "", "vars.AWS_DEFAULT_REGION": "",
-               "secrets.AWS_ACCESS_KEY_ID": "", "secrets.AWS_SECRET_ACCESS_KEY": ""}
+               "secrets.AWS_ACCESS_KEY_ID": "", "secrets.AWS_SECRET_ACCESS_KEY": "", "vars.KICKIT_EVENTS": "",
+               "vars.KICKIT_MAX_FORCED": "", "vars.KICKIT_MAX_FORCED_SHARE": ""}
     runs = run_job(workflow, "review" if "review" in workflow else "publish", tmp_path, context, stubs, only="install",
                    env_override={"KICKIT_EDGE_PACKAGE": local, "PIP_NO_DEPS": "1",
                                  "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"})
