@@ -274,6 +274,14 @@ class AdminSettings(ProcessSettings):
     config: str = setting("config", "config folder the API edits", env="KICKIT_CONFIG", metavar="DIR")
     publish: str | None = setting(None, "after each successful write, compile and publish a snapshot into DIR "
                                   "(the folder an edge watches)", env="KICKIT_PUBLISH", metavar="DIR")
+    git_branch: str | None = setting(None, "review mode: commit each write on branch NAME and push it to "
+                                     "--git-remote, for CI to open a pull request; never publishes", metavar="NAME")
+    git_remote: str | None = setting(None, "review mode: the remote to push to (a name such as origin, a URL, "
+                                     "a path)", metavar="REMOTE")
+    git_push_delay: float = setting(0.0, "review mode: push once no write came for this many seconds "
+                                    "(0: after each write)", _seconds_or_zero, metavar="S")
+    git_email_domain: str = setting("kickit-edge.invalid", "commits are authored by the admin token's name at "
+                                    "this e-mail domain (token ci: ci@DOMAIN)", metavar="DOMAIN")
     host: str = setting("127.0.0.1", "address to listen on", metavar="HOST")
     port: int = setting(8001, "port to listen on", _port, metavar="PORT")
     max_header_bytes: int = same_as(Settings, "max_header_bytes")

@@ -9,7 +9,8 @@ in the Kickfolio shape ``{"message", "code", "errors"?}``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from starlette.applications import Starlette
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..errors import OperatorError
 from ..runtime.accesslog import AccessLog, AccessLogWriter, filtered_params
 from ..runtime.cors import ADMIN_HEADERS, cors
 from ..runtime.openapi import OpenApiEndpoint, admin_document
@@ -36,6 +38,7 @@ from .errors import (
     PayloadTooLarge,
     error_body,
 )
+from .gitlog import GitLog, GitOptions
 from .routes import MAX_BODY_BYTES, build_routes
 from .store import ConfigStore
 from .versioning import negotiate
@@ -112,17 +115,32 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: int = MAX_BODY_BYTES,
-                     access: AccessLogWriter | None = None, *, recorder: Recorder | None = None,
-                     metrics_on_main_port: bool = True, cors_origins: Sequence[str] = ()) -> Starlette:
-    """The management API over ``config_dir``; with ``publish_dir``, each write also publishes a snapshot there.
+                     access: AccessLogWriter | None = None, git: GitOptions = GitOptions(), *,
+                     recorder: Recorder | None = None, metrics_on_main_port: bool = True,
+                     cors_origins: Sequence[str] = ()) -> Starlette:
+    """The management API over ``config_dir``.
 
+    With ``publish_dir``, each write also publishes a snapshot there. When ``config_dir`` is in a git work
+    tree, each write is a commit (see :mod:`.gitlog`); review mode (``git.branch``) publishes nothing.
     The access log (tokens filtered) goes to ``access``, stderr by default. Requests are counted into
     ``recorder``; ``GET /metrics`` is answered before the token check unless ``metrics_on_main_port`` is off.
+    Raise OperatorError for a setup that cannot work.
     """
+    if publish_dir is not None and git.branch is not None:
+        raise OperatorError("--publish and --git-branch do not go together: review mode publishes nothing "
+                            "directly, CI publishes once the pull request is merged")
     access = access or AccessLogWriter(name="kickit_edge.admin.access")
     recorder = recorder or Recorder()
     store = ConfigStore(config_dir)
-    editor = Editor(store, publish_dir)
+    gitlog = GitLog.open(config_dir, git)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if gitlog is not None:
+            await run_in_threadpool(gitlog.close)  # push what waits for its quiet period
+
+    editor = Editor(store, publish_dir, gitlog)
     routes = build_routes(store, editor, max_body)
     exposition = Exposition(recorder, None) if metrics_on_main_port else None
     return Starlette(
@@ -132,4 +150,5 @@ def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: 
                     *cors(cors_origins, ADMIN_HEADERS, ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")),
                     Middleware(Guard, store=store, max_body=max_body)],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
+        lifespan=lifespan,
     )

@@ -24,7 +24,8 @@ from ..compiler.configtests import run_config_tests
 from ..editing.edit import check_edits, dump_document, edit_lock, load_document, write_edits
 from ..compiler.model import AppConfig, Config
 from ..compiler.publish import publish_snapshot
-from ..errors import Diagnostic, KickitError
+from ..snapshot import Snapshot
+from ..errors import Diagnostic, KickitError, OperatorError
 from ..vocabulary import PLATFORMS
 from .documents import (
     MODELINE,
@@ -41,9 +42,11 @@ from .documents import (
     unique,
     version_scalar,
 )
-from .errors import FieldError, RecordInvalid, Resource
+from .errors import INTERNAL_ERROR, FieldError, RecordInvalid, Resource
+from .gitlog import GitLog
 from .mapping import (
     APP_FIELDS,
+    VersionRef,
     VERSION_FIELDS,
     app_resource,
     field_errors,
@@ -60,27 +63,49 @@ log = logging.getLogger("kickit_edge.admin")
 APPS_FOLDER = "apps"
 
 
-def _config_tests(config: Config) -> list[Diagnostic]:
-    _, snapshot = build_snapshot(config)
+def _config_tests(config: Config, snapshot: Snapshot) -> list[Diagnostic]:
     return [r.case.where.diagnostic(f"config test {r.case.name!r} fails: " + "; ".join(r.problems))
             for r in run_config_tests(config, snapshot) if not r.passed]
 
 
 class Editor:
-    """Creates, updates and deletes Apps and Versions in the YAML of ``store``'s folder."""
+    """Creates, updates and deletes Apps and Versions in the YAML of ``store``'s folder.
 
-    def __init__(self, store: ConfigStore, publish_dir: str | None = None) -> None:
+    Each write names ``who`` made it (the admin token's name) and ``what`` it does in words; with a
+    :class:`GitLog` it is one commit with that author and message.
+    """
+
+    def __init__(self, store: ConfigStore, publish_dir: str | None = None, gitlog: GitLog | None = None) -> None:
         self.store = store
         self.publish_dir = publish_dir
+        self.gitlog = gitlog
 
     # --- the write path ------------------------------------------------------
 
-    def _commit(self, changes: dict[Path, str | None], resource: Resource, errors: list[FieldError]) -> Catalog:
-        config, diagnostics = check_edits(self.store.root, changes, _config_tests)
+    def _commit(self, changes: dict[Path, str | None], resource: Resource, errors: list[FieldError],
+                who: str, what: str) -> Catalog:
+        if self.gitlog is not None:
+            self.gitlog.check_clean(list(changes))
+        before = self.store.fresh().config
+        built: list[tuple[bytes, Snapshot]] = []
+
+        def check(config: Config) -> list[Diagnostic]:
+            built.append(build_snapshot(config))  # kept for the commit message's diff
+            return _config_tests(config, built[-1][1])
+
+        config, diagnostics = check_edits(self.store.root, changes, check)
         errors = errors + field_errors(diagnostics, self.store.root)
         if errors:
             raise RecordInvalid(resource, errors)
-        write_edits(changes)
+        if self.gitlog is None:
+            write_edits(changes)
+        else:
+            message = f"{what}\n\n{self.gitlog.verdict_changes(before, config, built[-1])}\n"
+            try:
+                self.gitlog.write(changes, message, self.gitlog.author(who))
+            except OperatorError as error:  # the files hold what they held: report, answer 500
+                log.error("%s: not committed, so not written: %s", what, error)
+                raise INTERNAL_ERROR from None
         catalog = self.store.replace(config)
         self._publish(config)
         return catalog
@@ -103,7 +128,7 @@ class Editor:
 
     # --- apps ------------------------------------------------------------------
 
-    def create_app(self, data: dict[str, Any], owner: str | None) -> dict[str, Any]:
+    def create_app(self, data: dict[str, Any], who: str) -> dict[str, Any]:
         values, errors = parse_app_input(data)
         if "name" not in values and not any(e.field == "name" for e in errors):
             errors.append(FieldError("name", "App", "can't be blank"))
@@ -125,11 +150,12 @@ class Editor:
                 errors.append(FieldError("slug", "App", f"{app_id!r} is taken: {where}"))
                 raise RecordInvalid("App", errors)
             fields = {APP_FIELDS[name].key: value for name, value in values.items()}
-            fields.setdefault("owner", owner)
+            fields.setdefault("owner", who)
             if not fields.get("public_key"):
                 fields["public_key"] = public_key({a.public_key for a in catalog.apps})
             doc = new_app_document(path.name, app_id, fields, self._modeline(catalog, folder))
-            catalog = self._commit({path: dump_document(doc)}, "App", errors)
+            what = f"Create app {app_id}" + (f" ({values['name']})" if values["name"] != app_id else "")
+            catalog = self._commit({path: dump_document(doc)}, "App", errors, who, what)
         created = catalog.config.app(app_id)
         assert created is not None
         return app_resource(created, catalog.version_ids(created))
@@ -146,7 +172,7 @@ class Editor:
                     return first
         return None
 
-    def update_app(self, ident: str, data: dict[str, Any]) -> dict[str, Any]:
+    def update_app(self, ident: str, data: dict[str, Any], who: str) -> dict[str, Any]:
         values, errors = parse_app_input(data)
         with edit_lock(self.store.root):
             catalog = self.store.fresh()
@@ -168,15 +194,16 @@ class Editor:
                 else:
                     set_entry(info, key, to_yaml(value))
             set_entry(info, "updated_at", scalar(now()))
-            catalog = self._commit({self._file(app): dump_document(doc)}, "App", errors)
+            catalog = self._commit({self._file(app): dump_document(doc)}, "App", errors, who,
+                                   _app_update(app.id, changed))
         updated = catalog.find_app(app.uuid)
         return app_resource(updated, catalog.version_ids(updated))
 
-    def delete_app(self, ident: str) -> None:
+    def delete_app(self, ident: str, who: str) -> None:
         with edit_lock(self.store.root):
             catalog = self.store.fresh()
             app = catalog.find_app(ident)
-            self._commit({self._file(app): None}, "App", [])
+            self._commit({self._file(app): None}, "App", [], who, f"Delete app {app.id}")
 
     # --- versions ----------------------------------------------------------------
 
@@ -198,7 +225,7 @@ class Editor:
             errors.append(FieldError("app_id", "Version", f"no app with id or public_key {given[:64]!r}"))
         return named
 
-    def create_version(self, app_ident: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    def create_version(self, app_ident: str | None, data: dict[str, Any], who: str) -> dict[str, Any]:
         values, errors = parse_version_input(data)
         with edit_lock(self.store.root):
             catalog = self.store.fresh()
@@ -241,12 +268,13 @@ class Editor:
             record["updated_at"] = stamp
             section(doc, "versions", CommentedSeq)
             append_entry(doc, "versions", record)
-            catalog = self._commit({self._file(app): dump_document(doc)}, "Version", errors)
+            what = f"Create version {version} ({platform}/{environment}) of {app.id}"
+            catalog = self._commit({self._file(app): dump_document(doc)}, "Version", errors, who, what)
         ref = catalog.version(ident)
         assert ref is not None
         return version_resource(ref)
 
-    def update_version(self, ident: str, app_ident: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    def update_version(self, ident: str, app_ident: str | None, data: dict[str, Any], who: str) -> dict[str, Any]:
         values, errors = parse_version_input(data)
         with edit_lock(self.store.root):
             catalog = self.store.fresh()
@@ -289,12 +317,13 @@ class Editor:
             if "id" not in record:
                 insert_entry(record, 0, "id", ref.id)  # so the id it was addressed by stays its id
             set_entry(record, "updated_at", scalar(now()))
-            catalog = self._commit({self._file(app): dump_document(doc)}, "Version", errors)
+            what = f"Update version {_described(ref)}: {', '.join(sorted(changed))}"
+            catalog = self._commit({self._file(app): dump_document(doc)}, "Version", errors, who, what)
         updated = catalog.version(ref.id)
         assert updated is not None
         return version_resource(updated)
 
-    def delete_version(self, ident: str, app_ident: str | None) -> None:
+    def delete_version(self, ident: str, app_ident: str | None, who: str) -> None:
         with edit_lock(self.store.root):
             catalog = self.store.fresh()
             ref = catalog.find_version(ident, app_ident)
@@ -302,7 +331,8 @@ class Editor:
             old = doc["versions"][ref.position].get("message")
             remove_entry(doc, "versions", ref.position)
             collect_message(doc, old)
-            self._commit({self._file(ref.app): dump_document(doc)}, "Version", [])
+            self._commit({self._file(ref.app): dump_document(doc)}, "Version", [], who,
+                         f"Delete version {_described(ref)}")
 
     # --- messages ------------------------------------------------------------------
 
@@ -324,3 +354,18 @@ class Editor:
         if isinstance(texts, str):
             texts = {app.default_locale: texts}
         return add_message(doc, record, texts)
+
+
+def _described(ref: VersionRef) -> str:
+    """``2.6.0 (ios/production) of demo``: a version record as a commit message names it."""
+    record = ref.record
+    return f"{record.version} ({record.platform}/{record.environment}) of {ref.app.id}"
+
+
+def _app_update(app_id: str, changed: dict[str, Any]) -> str:
+    """``Rename app demo to KickIt``, ``Update app demo: bundle, icon``, or both in one line."""
+    rest = ", ".join(sorted(name for name in changed if name != "name"))
+    if "name" not in changed:
+        return f"Update app {app_id}: {rest}"
+    renamed = f"Rename app {app_id} to {changed['name']}"
+    return f"{renamed}; update {rest}" if rest else renamed

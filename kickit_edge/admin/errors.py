@@ -11,6 +11,7 @@ Every client mistake becomes one of these and is answered as
     +-- MethodNotAllowed      405 method_not_allowed  the route exists, the verb does not
     +-- NotAcceptable         406 not_acceptable      an API version or media type this server does not speak
     +-- ConfigInvalid         409 config_invalid      the YAML on disk is invalid; fix it before writing through the API
+    +-- Conflict              409 conflict            the file to write has uncommitted changes made by someone else
     +-- PayloadTooLarge       413 payload_too_large   the body is larger than the limit
     +-- RecordInvalid         422 record_invalid      one or more fields are invalid; ``errors`` lists each one
 
@@ -26,12 +27,12 @@ from typing import Any, Literal, NamedTuple
 
 __all__ = [
     "ErrorCode", "FieldError", "ApiError", "BadRequest", "Unauthorized", "NotFound", "MethodNotAllowed",
-    "NotAcceptable", "ConfigInvalid", "PayloadTooLarge", "RecordInvalid", "error_body", "INTERNAL_ERROR",
+    "NotAcceptable", "ConfigInvalid", "Conflict", "PayloadTooLarge", "RecordInvalid", "error_body", "INTERNAL_ERROR",
     "shown",
 ]
 
 ErrorCode = Literal[
-    "bad_request", "unauthorized", "not_found", "method_not_allowed", "not_acceptable", "config_invalid",
+    "bad_request", "unauthorized", "not_found", "method_not_allowed", "not_acceptable", "config_invalid", "conflict",
     "payload_too_large", "record_invalid", "internal_error",
 ]
 Resource = Literal["App", "Version", "ConfigTest", "Config"]
@@ -101,6 +102,10 @@ class NotAcceptable(ApiError):
 
 class ConfigInvalid(ApiError):
     status, code = 409, "config_invalid"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
 
 
 class PayloadTooLarge(ApiError):

@@ -102,11 +102,12 @@ class Endpoints:
 
     async def update_app(self, request: Request) -> Response:
         data = await read_body(request, "app", self.max_body)
-        app = await run_in_threadpool(self.editor.update_app, request.path_params["id"], data)
+        app = await run_in_threadpool(self.editor.update_app, request.path_params["id"], data,
+                                      request.state.admin)
         return _json({"app": app})
 
     async def delete_app(self, request: Request) -> Response:
-        await run_in_threadpool(self.editor.delete_app, request.path_params["id"])
+        await run_in_threadpool(self.editor.delete_app, request.path_params["id"], request.state.admin)
         return Response(status_code=204)
 
     # --- versions ------------------------------------------------------------------
@@ -126,17 +127,19 @@ class Endpoints:
 
     async def create_version(self, request: Request) -> Response:
         data = await read_body(request, "version", self.max_body)
-        version = await run_in_threadpool(self.editor.create_version, request.path_params.get("app_id"), data)
+        version = await run_in_threadpool(self.editor.create_version, request.path_params.get("app_id"), data,
+                                          request.state.admin)
         return _json({"version": version}, 201, f"/api/versions/{version['id']}")
 
     async def update_version(self, request: Request) -> Response:
         data = await read_body(request, "version", self.max_body)
         version = await run_in_threadpool(self.editor.update_version, request.path_params["id"],
-                                          request.path_params.get("app_id"), data)
+                                          request.path_params.get("app_id"), data, request.state.admin)
         return _json({"version": version})
 
     async def delete_version(self, request: Request) -> Response:
-        await run_in_threadpool(self.editor.delete_version, request.path_params["id"], request.path_params.get("app_id"))
+        await run_in_threadpool(self.editor.delete_version, request.path_params["id"],
+                                request.path_params.get("app_id"), request.state.admin)
         return Response(status_code=204)
 
 

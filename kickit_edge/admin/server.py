@@ -15,6 +15,7 @@ from ..runtime.metrics import Exposition, Recorder, serve_metrics
 from ..settings import AdminSettings
 from .app import create_admin_app
 from .errors import BadRequest, error_body
+from .gitlog import GitOptions
 
 __all__ = ["serve_admin"]
 
@@ -30,14 +31,21 @@ class AdminProtocol(BoundedProtocol):
 
 
 def serve_admin(settings: AdminSettings) -> None:
-    """Serve the management API until interrupted. Raise ConfigError/ConfigTestFailure if the config is bad."""
+    """Serve the management API until interrupted. Raise ConfigError/ConfigTestFailure if the config is bad,
+    OperatorError if the git setup cannot work."""
     import uvicorn
 
     config, publish = settings.config, settings.publish
+    git = GitOptions(settings.git_email_domain, settings.git_branch, settings.git_remote, settings.git_push_delay)
 
     log_config = make_log_config("info", settings.log_format)
     logging.config.dictConfig(log_config)
     checked = read_config(config)
+    recorder = Recorder()
+    access = AccessLogWriter(name="kickit_edge.admin.access", json=settings.log_format == "json")
+    # Before publishing: it finishes a write a crash cut off.
+    app = create_admin_app(config, publish, access=access, git=git, recorder=recorder,
+                           metrics_on_main_port=settings.metrics_port is None, cors_origins=settings.cors_origin)
     if publish:
         compiled = compile_config(config)
         _, changed = publish_snapshot(compiled.data, publish)
@@ -45,12 +53,8 @@ def serve_admin(settings: AdminSettings) -> None:
     if not checked.admin_tokens:
         log.warning("%s has no admin tokens, so every request answers 401; mint one with "
                     "kickit-edge keys new --admin NAME --config %s", config, config)
-    recorder = Recorder()
     if settings.metrics_port is not None:
         serve_metrics(Exposition(recorder, None), settings.host, settings.metrics_port)
-    access = AccessLogWriter(name="kickit_edge.admin.access", json=settings.log_format == "json")
-    app = create_admin_app(config, publish, access=access, recorder=recorder,
-                           metrics_on_main_port=settings.metrics_port is None, cors_origins=settings.cors_origin)
     # uvicorn's access log would write auth_token query values; ours filters them.
     AdminProtocol.limits = HttpLimits.of(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_config=log_config,

@@ -1,4 +1,4 @@
-"""The review commands: ``explain``, ``diff`` and ``matrix`` show what a config answers and what a change does."""
+"""The review commands: ``explain``, ``diff``, ``matrix`` and ``history`` show what a config answers and what a change does."""
 
 from __future__ import annotations
 
@@ -101,6 +101,13 @@ def _percent(text: str) -> float:
     return value
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    from ..review.history import read_history, render_history
+
+    sys.stdout.write(render_history(read_history(args.config, args.app, args.since), args.format))
+    return 0
+
+
 def register(sub: Subparsers) -> None:
     p = sub.add_parser("explain", help="show the verdict, the rule and the bodies for one client",
                        description="Show, for one client, the verdict of each endpoint, the rule behind it and the exact body.")
@@ -129,6 +136,17 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--timeline", type=_count, nargs="?", const=90, metavar="DAYS",
                    help="then list when verdicts change over the next DAYS days, and by which rule (default: 90)")
     p.set_defaults(func=cmd_matrix)
+
+    p = sub.add_parser("history", help="show who changed the config, what and when, from git",
+                       description="List the commits that changed the config folder, newest first: author, time, "
+                                   "subject, files, and the verdict changes of each against its parent (as diff "
+                                   "computes them), whether made through the management API or by hand.")
+    p.add_argument("--config", default="config", metavar="DIR", help="config folder (default: config)")
+    p.add_argument("--app", metavar="ID", help="only the commits that change this app, and only its changes")
+    p.add_argument("--since", type=since, metavar="WHEN",
+                   help="only commits since WHEN: a date (2026-11-01), an instant, or a duration (30d, 12h)")
+    p.add_argument("--format", choices=REPORT_FORMATS, default="text", help="output (default: text)")
+    p.set_defaults(func=cmd_history)
 
 
 def _register_diff(sub: Subparsers) -> None:

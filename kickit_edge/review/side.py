@@ -20,7 +20,6 @@ import io
 from bisect import bisect_right
 import json
 import os
-import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -29,11 +28,13 @@ from typing import Any, Literal
 
 from ..errors import ConfigError, OperatorError, SnapshotError
 from ..snapshot import SNAPSHOT_FILE, Snapshot, load_snapshot
-from ..compiler.compile import compile_config
+from ..compiler.compile import build_snapshot, compile_config
+from ..compiler.model import Config
 from ..compiler.source import config_files
 from .explain import rule_sources
+from .repository import Repository, run_git
 
-__all__ = ["SideKind", "Side", "open_side", "raw_at", "reasons_at"]
+__all__ = ["SideKind", "Side", "open_side", "config_side", "revision_side", "raw_at", "reasons_at"]
 
 SideKind = Literal["config", "snapshot", "revision"]
 
@@ -92,6 +93,15 @@ def _from_snapshot(label: str, path: Path) -> Side:
     return Side(label, "snapshot", snapshot, _raw_apps(data), {}, snapshot.revision)
 
 
+def config_side(label: str, config: Config, built: tuple[bytes, Snapshot] | None = None) -> Side:
+    """A side for a config already read and checked (the management API's before and after of a write).
+
+    ``built`` is ``build_snapshot(config)`` when the caller has it already.
+    """
+    data, snapshot = built or build_snapshot(config)
+    return Side(label, "config", snapshot, _raw_apps(data), rule_sources(config), snapshot.revision)
+
+
 def _from_config(label: str, config_dir: str, revision: str | None = None) -> Side:
     compiled = compile_config(config_dir, revision=revision, run_tests=False)
     snapshot = compiled.snapshot
@@ -99,46 +109,42 @@ def _from_config(label: str, config_dir: str, revision: str | None = None) -> Si
                 rule_sources(compiled.config), snapshot.revision)
 
 
-def _git(args: list[str], cwd: str) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=60)
-    except OSError as exc:
-        raise OperatorError(f"cannot run git: {exc.strerror}") from None
-
-
 def _from_revision(spec: str, config_path: str) -> Side:
     cwd = os.getcwd()
-    top = _git(["rev-parse", "--show-toplevel"], cwd)
+    top = run_git(["rev-parse", "--show-toplevel"], cwd)
     if top.returncode != 0:
         raise OperatorError(
             f"{spec!r} is neither a config folder, a snapshot, nor a git revision (not inside a git repository)")
-    root = top.stdout.decode().strip()
-    found = _git(["rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"], cwd)
-    if found.returncode != 0:
-        # A CI checkout has origin/main but no local main: accept the branch name alone.
-        found = _git(["rev-parse", "--verify", "--quiet", f"origin/{spec}^{{commit}}"], cwd)
-    if found.returncode != 0:
+    root = os.path.realpath(top.stdout.decode().strip())
+    inside = os.path.relpath(os.path.abspath(config_path), root)
+    if inside.startswith(".."):
+        raise OperatorError(f"--config-path {config_path!r} is outside the git repository at {root}")
+    repo = Repository(Path(root), Path(inside).as_posix())
+    # A CI checkout has origin/main but no local main: accept the branch name alone.
+    commit = repo.commit_of(spec) or repo.commit_of(f"origin/{spec}")
+    if commit is None:
         raise OperatorError(
             f"{spec!r} is neither a config folder, a snapshot, nor a git revision: "
             "expected a path, or a revision such as main, HEAD~1 or a commit id")
-    commit = found.stdout.decode().strip()
-    inside = os.path.relpath(os.path.abspath(config_path), os.path.realpath(root))
-    if inside.startswith(".."):
-        raise OperatorError(f"--config-path {config_path!r} is outside the git repository at {root}")
-    inside = Path(inside).as_posix()
-    archive = _git(["archive", "--format=tar", commit, "--", inside], root)
+    return revision_side(repo, commit, spec)
+
+
+def revision_side(repo: Repository, commit: str, label: str) -> Side:
+    """The config folder of ``repo`` as it is at ``commit``: `git archive` into a temp dir, compiled there."""
+    inside = repo.inside
+    archive = repo.git("archive", "--format=tar", commit, "--", inside)
     if archive.returncode != 0:
-        raise OperatorError(f"no config folder {inside!r} at revision {spec} ({commit[:7]}): "
+        raise OperatorError(f"no config folder {inside!r} at revision {label} ({commit[:7]}): "
                             "give its path with --config-path")
     with tempfile.TemporaryDirectory(prefix="kickit-diff-") as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(tmp, filter="data")
         folder = os.path.join(tmp, inside)
         try:
-            return _from_config(spec, folder, revision=commit)
+            return _from_config(label, folder, revision=commit)
         except ConfigError as error:
             # Name the file as `main:config/apps/demo.yaml`, not by the temp dir it was read from.
-            shown = [dataclasses.replace(d, path=f"{spec}:{inside}{d.path[len(folder):]}")
+            shown = [dataclasses.replace(d, path=f"{label}:{inside}{d.path[len(folder):]}")
                      if d.path.startswith(folder) else d for d in error.diagnostics]
             raise ConfigError(shown) from None
 

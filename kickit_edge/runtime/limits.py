@@ -89,10 +89,16 @@ class BoundedProtocol(HttpToolsProtocol):
         if self._reading == _BODY and (self.cycle is None or not self.cycle.more_body):
             self._reading, self._since, self._head_bytes = _HEAD, self.loop.time(), 0
         if self._reading == _HEAD:
-            self._head_bytes += len(data)
+            # Counted before parsing: a whole oversized head can arrive in one read, and
+            # once parsed it would already be a request. Only the head's bytes count, not
+            # a body sent with it.
+            end = data.find(b"\r\n\r\n")
+            self._head_bytes += len(data) if end < 0 else end + 4
+            if self._head_bytes > self._max_head:
+                if not self.transport.is_closing():
+                    self._refuse(self.TOO_LARGE)
+                return
         HttpToolsProtocol.data_received(self, data)
-        if self._reading == _HEAD and self._head_bytes > self._max_head and not self.transport.is_closing():
-            self._refuse(self.TOO_LARGE)
 
     def on_headers_complete(self) -> None:
         self._reading, self._since = _BODY, self.loop.time()

@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from ..gitrepo import git
 
 KEY_SHA = "a" * 64
 
@@ -95,12 +96,6 @@ def edited(old: str, new: str, text: str = BASE) -> str:
     """``text`` with ``old`` replaced once; fails loudly when ``old`` is not there."""
     assert text.count(old) == 1, f"expected exactly one {old!r} in the config"
     return text.replace(old, new)
-
-
-def git(repo: Path, *args: str) -> str:
-    """Run git in ``repo``; return its stdout."""
-    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
 
 
 def init_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

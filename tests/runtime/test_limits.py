@@ -39,6 +39,10 @@ def test_an_oversized_head_gets_a_json_431_and_a_closed_connection(start_server:
     assert head.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
     assert b"connection: close" in head and b"content-type: application/json" in head
     assert body == b'{"error":"Request Header Fields Too Large"}'
+    # A whole oversized head in one write is refused before it becomes a request.
+    with _connect(server.port) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nx-filler: " + b"a" * 5000 + b"\r\n\r\n")
+        assert _read_all(sock).startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
     # A client that goes on sending is cut off: it gets no further than the kernel's socket buffers
     # hold (a few MiB on loopback), where an unbounded server would read all 64 MiB.
     sent = 0

@@ -1,0 +1,260 @@
+"""Writes through git: one commit per write with the token as author, 409 on others' changes, review mode."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+import yaml
+from starlette.testclient import TestClient
+
+from kickit_edge.admin.app import create_admin_app
+from kickit_edge.admin.gitlog import GitOptions
+from kickit_edge.errors import OperatorError
+
+from ..gitrepo import bare_remote, git, log
+from .gitconfig import config_dir, repo  # noqa: F401 (fixtures)
+from .kickfolio import DEMO_UUID, new_version
+from .test_admin_server import _serve
+
+COMMITTER = "kickit-edge admin"
+
+
+@pytest.fixture
+def client(repo: Path, config_dir: Path, headers: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_admin_app(str(config_dir)), headers=headers) as test_client:
+        yield test_client
+
+
+def last_commit(repo: Path) -> dict[str, str]:
+    author, email, committer, subject = log(repo, "%an%n%ae%n%cn%n%s", "-1")
+    body = git(repo, "log", "-1", "--format=%b")
+    files = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    return {"author": author, "email": email, "committer": committer, "subject": subject, "body": body,
+            "files": " ".join(files)}
+
+
+def test_each_kind_of_write_is_one_commit_by_the_token(client: TestClient, repo: Path) -> None:
+    start = len(log(repo, "%H"))
+    created = client.post("/api/apps/DEMO1234/versions", json=new_version(force_update=True)).json()["version"]
+    commit = last_commit(repo)
+    assert commit["author"] == "ci" and commit["email"] == "ci@kickit-edge.invalid"
+    assert commit["committer"].startswith(COMMITTER)
+    assert commit["subject"] == "Create version 2.6.0 (ios/production) of demo"
+    assert commit["files"] == "config/apps/demo.yaml"
+    assert ("ios/production: versions = 2.6.0: not found -> hard (no rule -> exact:ios/production/2.6.0)"
+            in commit["body"])
+    assert "Forces users" in commit["body"]
+
+    client.put(f"/api/versions/{created['id']}", json={"version": {"force_update": False}})
+    commit = last_commit(repo)
+    assert commit["subject"] == "Update version 2.6.0 (ios/production) of demo: force_update"
+    assert "versions = 2.6.0: hard -> soft" in commit["body"]
+
+    client.delete(f"/api/versions/{created['id']}")
+    assert last_commit(repo)["subject"] == "Delete version 2.6.0 (ios/production) of demo"
+    assert "versions = 2.6.0: soft -> not found" in last_commit(repo)["body"]
+
+    client.put("/api/apps/DEMO1234", json={"app": {"name": "KickIt"}})
+    commit = last_commit(repo)
+    assert commit["subject"] == "Rename app demo to KickIt"
+    assert 'name: "KickItApp" -> "KickIt"' in commit["body"]
+
+    client.put("/api/apps/DEMO1234", json={"app": {"name": "KickIt 2", "bundle": "com.example.kickit.beta"}})
+    assert last_commit(repo)["subject"] == "Rename app demo to KickIt 2; update bundle"
+    client.put("/api/apps/DEMO1234", json={"app": {"icon": "https://example.com/icon.png"}})
+    commit = last_commit(repo)
+    assert commit["subject"] == "Update app demo: icon"
+    assert commit["body"].strip() == "No change in verdicts."
+
+    app = client.post("/api/apps", json={"app": {"name": "Kickfolio"}}).json()["app"]
+    commit = last_commit(repo)
+    assert commit["subject"] == "Create app kickfolio (Kickfolio)"
+    assert commit["files"] == "config/apps/kickfolio.yaml"
+    assert "kickfolio (Kickfolio): app added" in commit["body"]
+
+    client.delete(f"/api/apps/{app['id']}")
+    commit = last_commit(repo)
+    assert commit["subject"] == "Delete app kickfolio" and commit["files"] == "config/apps/kickfolio.yaml"
+    assert "kickfolio (Kickfolio): app removed" in commit["body"]
+
+    assert len(log(repo, "%H")) == start + 8
+    assert set(log(repo, "%an", f"HEAD~8..HEAD")) == {"ci"}
+    assert git(repo, "status", "--porcelain", "--", "config") == ""
+
+
+def test_the_email_domain_is_a_setting(repo: Path, config_dir: Path, headers: dict[str, str]) -> None:
+    with TestClient(create_admin_app(str(config_dir), git=GitOptions("example.org")), headers=headers) as client:
+        assert client.post("/api/apps/DEMO1234/versions", json=new_version()).status_code == 201
+    assert last_commit(repo)["email"] == "ci@example.org"
+
+
+def test_a_write_that_fails_validation_commits_nothing(client: TestClient, repo: Path) -> None:
+    head = log(repo, "%H", "-1")
+    response = client.post("/api/apps/DEMO1234/versions", json=new_version(platform="windows"))
+    assert response.status_code == 422
+    assert log(repo, "%H", "-1") == head
+    assert git(repo, "status", "--porcelain", "--", "config") == ""
+
+
+def test_a_file_with_uncommitted_changes_answers_409_and_nothing_is_written(client: TestClient, repo: Path,
+                                                                            demo_yaml: Path) -> None:
+    edited = demo_yaml.read_text() + "# a hand edit in progress\n"
+    demo_yaml.write_text(edited)
+    head = log(repo, "%H", "-1")
+    response = client.post("/api/apps/DEMO1234/versions", json=new_version())
+    assert response.status_code == 409
+    assert response.json() == {
+        "message": "apps/demo.yaml has uncommitted changes made outside the API; commit or discard them "
+                   "(git status shows them), then write again",
+        "code": "conflict"}
+    assert demo_yaml.read_text() == edited
+    assert log(repo, "%H", "-1") == head
+
+    git(repo, "add", "config/apps/demo.yaml")  # staged but not committed is still someone else's change
+    assert client.delete("/api/apps/DEMO1234").status_code == 409
+    assert demo_yaml.read_text() == edited
+
+    git(repo, "commit", "-q", "-m", "A comment")
+    assert client.post("/api/apps/DEMO1234/versions", json=new_version()).status_code == 201
+
+
+def test_only_the_files_of_the_write_are_committed(client: TestClient, repo: Path, config_dir: Path) -> None:
+    admin_yaml = config_dir / "admin.yaml"
+    admin_yaml.write_text(admin_yaml.read_text() + "# someone's unfinished edit\n")
+    git(repo, "add", "config/admin.yaml")
+    notes = repo / "NOTES.md"
+    notes.write_text("not config\n")
+    assert client.post("/api/apps/DEMO1234/versions", json=new_version()).status_code == 201
+    assert last_commit(repo)["files"] == "config/apps/demo.yaml"
+    status = git(repo, "status", "--porcelain")
+    assert "M  config/admin.yaml" in status and "?? NOTES.md" in status  # still staged, still theirs
+
+
+def test_parallel_writes_give_one_commit_each_in_order(repo: Path, config_dir: Path, headers: dict[str, str],
+                                                       demo_yaml: Path) -> None:
+    wanted = [f"3.0.{i}" for i in range(12)]
+    start = log(repo, "%H", "-1")[0]
+
+    def create(version: str) -> int:
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+            return http.post(f"/api/apps/{DEMO_UUID}/versions", json=new_version(version_string=version)).status_code
+
+    for base in _serve(create_admin_app(str(config_dir))):
+        with ThreadPoolExecutor(len(wanted)) as pool:
+            assert list(pool.map(create, wanted)) == [201] * len(wanted)
+    subjects = log(repo, "%s", "--reverse", f"{start}..HEAD")
+    assert len(subjects) == len(wanted)
+    # The commits are in the order the records were appended, each adding exactly its own version.
+    records = [r["version"] for r in yaml.safe_load(demo_yaml.read_text())["versions"]][-len(wanted):]
+    assert sorted(records) == sorted(wanted)
+    assert subjects == [f"Create version {v} (ios/production) of demo" for v in records]
+    for n, commit in enumerate(log(repo, "%H", "--reverse", f"{start}..HEAD")):
+        at = yaml.safe_load(git(repo, "show", f"{commit}:config/apps/demo.yaml"))["versions"]
+        assert [r["version"] for r in at][-(n + 1):] == records[: n + 1]
+
+
+# --- review mode -------------------------------------------------------------------------
+
+
+def test_review_mode_commits_on_the_branch_and_pushes_it(repo: Path, config_dir: Path, tmp_path: Path,
+                                                          headers: dict[str, str]) -> None:
+    remote = bare_remote(tmp_path / "remote.git")
+    main = log(repo, "%H", "-1", "main")
+    options = GitOptions(branch="kickit/releases", remote=str(remote))
+    with TestClient(create_admin_app(str(config_dir), git=options), headers=headers) as client:
+        assert git(repo, "branch", "--show-current").strip() == "kickit/releases"
+        assert client.post("/api/apps/DEMO1234/versions", json=new_version()).status_code == 201
+        pushed = log(remote, "%an|%s", "-1", "kickit/releases")
+        assert pushed == ["ci|Create version 2.6.0 (ios/production) of demo"]
+        assert client.post("/api/apps/DEMO1234/versions", json=new_version(version_string="2.6.1")).status_code == 201
+    assert log(remote, "%s", "-2", "kickit/releases") == [
+        "Create version 2.6.1 (ios/production) of demo", "Create version 2.6.0 (ios/production) of demo"]
+    assert log(remote, "%H", "-1", "kickit/releases~2") == main  # the branch starts where main was
+    assert log(repo, "%H", "-1", "main") == main  # main itself is untouched
+
+    # Started again, the API goes on with the branch as it is.
+    git(repo, "switch", "-q", "main")
+    with TestClient(create_admin_app(str(config_dir), git=options), headers=headers) as client:
+        assert client.post("/api/apps/DEMO1234/versions", json=new_version(version_string="2.6.2")).status_code == 201
+        git(repo, "switch", "-q", "main")  # someone moved the work tree off the branch
+        response = client.post("/api/apps/DEMO1234/versions", json=new_version(version_string="2.6.3"))
+    assert response.status_code == 409 and response.json()["code"] == "conflict"
+    assert "not on the review branch kickit/releases" in response.json()["message"]
+    assert len(log(remote, "%H", f"{main[0]}..kickit/releases")) == 3
+
+
+def _two_versions(client: TestClient) -> None:
+    for version in ("2.6.0", "2.6.1"):
+        body = new_version(app_id="DEMO1234", version_string=version)
+        assert client.post("/api/versions", json=body).status_code == 201
+
+
+def test_review_mode_with_a_push_delay_pushes_what_is_left_at_shutdown(repo: Path, config_dir: Path,
+                                                                       tmp_path: Path, headers: dict[str, str]) -> None:
+    remote = bare_remote(tmp_path / "remote.git")
+    options = GitOptions(branch="kickit/releases", remote=str(remote), push_delay=600)
+    with TestClient(create_admin_app(str(config_dir), git=options), headers=headers) as client:
+        _two_versions(client)
+        assert git(remote, "branch", "--list").strip() == ""  # quiet period not over: nothing pushed yet
+    assert log(remote, "%s", "-1", "kickit/releases") == ["Create version 2.6.1 (ios/production) of demo"]
+
+
+def test_review_mode_pushes_once_writes_are_quiet(repo: Path, config_dir: Path, tmp_path: Path,
+                                                 headers: dict[str, str]) -> None:
+    remote = bare_remote(tmp_path / "remote.git")
+    options = GitOptions(branch="kickit/releases", remote=str(remote), push_delay=0.2)
+    with TestClient(create_admin_app(str(config_dir), git=options), headers=headers) as client:
+        _two_versions(client)
+        local = log(repo, "%H", "-1", "kickit/releases")
+
+        def pushed() -> list[str]:
+            return log(remote, "%H", "-1", "kickit/releases") if git(remote, "branch", "--list") else []
+
+        deadline = time.monotonic() + 30
+        while pushed() != local:
+            assert time.monotonic() < deadline, "the branch never caught up with the last write"
+            time.sleep(0.05)
+        assert log(remote, "%s", "-1", "kickit/releases") == ["Create version 2.6.1 (ios/production) of demo"]
+
+
+def test_a_failed_push_keeps_the_write_and_says_why(repo: Path, config_dir: Path, tmp_path: Path,
+                                                    headers: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    options = GitOptions(branch="kickit/releases", remote=str(tmp_path / "no-such-remote.git"))
+    with TestClient(create_admin_app(str(config_dir), git=options), headers=headers) as client:
+        assert client.post("/api/apps/DEMO1234/versions", json=new_version()).status_code == 201
+    assert log(repo, "%s", "-1") == ["Create version 2.6.0 (ios/production) of demo"]
+    assert f"pushing kickit/releases to {tmp_path / 'no-such-remote.git'} failed" in caplog.text
+
+
+def test_review_mode_setups_that_cannot_work(repo: Path, config_dir: Path, demo_config: Path,
+                                             tmp_path: Path) -> None:
+    remote = str(tmp_path / "remote.git")
+    with pytest.raises(OperatorError, match="--publish and --git-branch do not go together"):
+        create_admin_app(str(config_dir), str(tmp_path / "out"), git=GitOptions(branch="b", remote=remote))
+    with pytest.raises(OperatorError, match="needs both --git-branch NAME and --git-remote REMOTE"):
+        create_admin_app(str(config_dir), git=GitOptions(branch="b"))
+    with pytest.raises(OperatorError, match="not a valid branch name"):
+        create_admin_app(str(config_dir), git=GitOptions(branch="no..dots", remote=remote))
+    outside = tmp_path / "outside"
+    shutil.copytree(config_dir, outside)
+    with pytest.raises(OperatorError, match="--git-branch needs a git repository"):
+        create_admin_app(str(outside), git=GitOptions(branch="b", remote=remote))
+
+
+def test_the_admin_command_refuses_publish_in_review_mode(repo: Path, config_dir: Path, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "kickit_edge.cli", "admin", "--config", str(config_dir),
+                           "--publish", str(tmp_path / "out"), "--git-branch", "kickit/releases"],
+                          capture_output=True, text=True, env={**os.environ, "KICKIT_ADMIN_GIT_REMOTE": "origin"})
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("--publish and --git-branch do not go together: review mode publishes "
+                                        "nothing directly, CI publishes once the pull request is merged")
+    assert not (tmp_path / "out").exists()
