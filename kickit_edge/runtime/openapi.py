@@ -37,6 +37,12 @@ _AUTHENTICATED = {"type": "object", "required": ["success"], "properties": {
 _TARGET_CHECK = {"type": "object", "required": ["matched"], "properties": {
     "matched": {"type": "boolean"}, "message": _NULLABLE_STRING, "hard_deprecation": {"type": ["boolean", "null"]},
     "target_meta": {"type": ["object", "null"]}}}
+_OFREP_ERROR = {"type": "object", "properties": {
+    "key": {"type": "string"}, "errorCode": {"type": "string"}, "errorDetails": {"type": "string"}}}
+_OFREP_SUCCESS = {"type": "object", "required": ["key", "value"], "properties": {
+    "key": {"type": "string"}, "value": {}, "reason": {"type": "string"}, "variant": {"type": "string"},
+    "metadata": {"type": "object"}}}
+_OFREP_CONTEXT = {"type": "object", "properties": {"context": {"type": "object"}}}
 _READY = {"type": "object", "required": ["ready", "snapshot"], "properties": {
     "ready": {"type": "boolean"}, "draining": {"type": "boolean"}, "snapshot": _NULLABLE_STRING}}
 
@@ -68,6 +74,18 @@ def _check(summary: str, body: dict[str, Any], *, params: list[dict[str, Any]], 
     return operation
 
 
+def _ofrep(summary: str, body: dict[str, Any], *, key: bool) -> dict[str, Any]:
+    responses: dict[str, Any] = {"200": _json(body, "the evaluation"),
+                                 "default": _json(_OFREP_ERROR, "an error, as the OFREP specification words it")}
+    params = [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}] if key else []
+    if not key:
+        responses["304"] = {"description": "the ETag sent in If-None-Match is current"}
+        params.append({"name": "If-None-Match", "in": "header", "required": False, "schema": _HEADER_VALUE})
+    return {"summary": summary, "parameters": params, "security": [{"ofrep": []}, {"bearer": []}],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": _OFREP_CONTEXT}}},
+            "responses": responses}
+
+
 def _operations() -> dict[str, dict[str, Any]]:
     versions = _query("app_id", "app_version", "platform", "environment")
     maintenance = _query("app_id", "environment")
@@ -94,6 +112,10 @@ def _operations() -> dict[str, dict[str, Any]]:
         "/api/v1/target-checks": {"post": _check(
             "KickIt: does a target match this build", _TARGET_CHECK, params=kickit_headers, security="kickit",
             revalidate=False, request={"type": "object", "properties": {"data": {"type": "object"}}})},
+        "/ofrep/v1/evaluate/flags": {"post": _ofrep(
+            "OpenFeature (OFREP): every flag for this context",
+            {"type": "object", "required": ["flags"], "properties": {"flags": {"type": "array"}}}, key=False)},
+        "/ofrep/v1/evaluate/flags/{key}": {"post": _ofrep("OpenFeature (OFREP): one flag", _OFREP_SUCCESS, key=True)},
         "/ready": {"get": {"summary": "readiness: 200 once a snapshot is active, 503 before and while draining",
                            "responses": {"200": _json(_READY, "ready"), "503": _json(_READY, "not ready")}}},
         "/status": {"get": {"summary": "this worker's snapshot, source and event log",
@@ -114,12 +136,15 @@ def edge_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "kickit-edge check API", "version": __version__,
-                 "description": "The AppCockpit and KickIt check endpoints and the operator endpoints."},
+                 "description": "The AppCockpit and KickIt check endpoints, OpenFeature (OFREP), and the "
+                                "operator endpoints."},
         "paths": EDGE_OPERATIONS,
         "components": {"securitySchemes": {
             "appcockpit": {"type": "apiKey", "in": "header", "name": "x-api-token",
                            "description": "the key, base64-encoded"},
             "kickit": {"type": "apiKey", "in": "header", "name": "X-API-KEY", "description": "the key as is"},
+            "ofrep": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "the key as is"},
+            "bearer": {"type": "http", "scheme": "bearer", "description": "the key as is"},
         }},
     }
 
