@@ -1,68 +1,44 @@
-"""An app's line of a snapshot turned into its immutable indexes: :class:`AppTable` builds each on first use.
+"""An app's line of a snapshot turned into its immutable indexes (:func:`app_index`).
 
 The loaded form is defined in :mod:`kickit_edge.snapshot`; this is how a line
 becomes it, including the views of an app whose answers change with time
 (``timeline``: one view of its upgrade rules per interval, see
-:mod:`kickit_edge.compiler.timeline`).
+:mod:`kickit_edge.compiler.timeline`), and the exact answers held compactly
+(:mod:`kickit_edge.exact`). :mod:`kickit_edge.loader` builds every app of a
+snapshot this way before the snapshot is used; anything malformed raises one
+of :data:`MALFORMED`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
+import sys
 from typing import Any
 
-from .errors import SnapshotError
+from .exact import ExactAnswers, build_exact
 from .snapshot import (
     Answer, AppIndex, AppView, Condition, MaintenancePlan, Minimum, Target, TargetRequest,
 )
 from .versions import InvalidVersion, version_key
-from .vocabulary import Verdict, exact_rule
+from .vocabulary import Verdict
 
-__all__ = ["AppTable", "app_index", "answer_of", "optional_set"]
+__all__ = ["MALFORMED", "app_index", "answer_of", "optional_set", "strings"]
 
-
-class AppTable(Mapping[str, AppIndex]):
-    """App id -> AppIndex, each built from its snapshot line on first use.
-
-    Building is idempotent, so two threads racing on a first use at worst
-    build the same immutable index twice; one of them is kept.
-    """
-
-    def __init__(self, data: bytes, spans: dict[str, tuple[int, int]]) -> None:
-        self._data = data
-        self._spans = spans
-        self._built: dict[str, AppIndex] = {}
-
-    def __getitem__(self, app_id: str) -> AppIndex:
-        app = self._built.get(app_id)
-        if app is None:
-            start, end = self._spans[app_id]
-            try:
-                app = app_index(app_id, json.loads(self._data[start:end]))
-            except (ValueError, KeyError, TypeError, AttributeError, InvalidVersion) as exc:
-                raise SnapshotError(f"snapshot app {app_id!r} is not valid: {type(exc).__name__}: {exc}") from None
-            self._built[app_id] = app
-        return app
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._spans)
-
-    def __len__(self) -> int:
-        return len(self._spans)
-
-    def __contains__(self, app_id: object) -> bool:
-        return app_id in self._spans
-
-    def build_all(self) -> None:
-        """Build every app now (the compiler's check; the runtime builds on demand)."""
-        for app_id in self._spans:
-            self[app_id]
+# Anything a malformed line can raise while its indexes are built.
+MALFORMED = (ValueError, KeyError, TypeError, AttributeError, IndexError, InvalidVersion)
 
 
 def answer_of(entry: list[Any], status: int, verdict: Verdict, rule: str | None) -> Answer:
     body, etag = entry
+    if type(etag) is not str:
+        raise TypeError(f"an ETag is not a string: {etag!r}")
     return Answer(status, body.encode("utf-8"), etag, verdict, rule)
+
+
+def strings(raw: Any, what: str) -> tuple[str, ...]:
+    """A list of strings, interned (platforms and environments repeat across thousands of apps)."""
+    if not isinstance(raw, list) or not all(type(item) is str for item in raw):
+        raise TypeError(f"{what} is not a list of strings")
+    return tuple(sys.intern(item) for item in raw)
 
 
 def _condition(raw: dict[str, Any] | None) -> Condition | None:
@@ -89,7 +65,7 @@ def _target(raw: dict[str, Any]) -> Target:
     gates = {platform: version_key(v) for platform, v in (raw.get("os_gates") or {}).items()} or None
     return Target(raw["id"], raw["rule"], raw["hard"], raw["message"], platforms, environments, version, build,
                   os_version, tuple(sorted(raw["pinned"].items())), checks, gates, raw.get("os_message"),
-                  raw.get("hard_from"))
+                  raw.get("hard_from"), tuple(sorted(raw.get("texts", {}).items())))
 
 
 _API = ("v1", "v2")
@@ -123,27 +99,24 @@ def _views(raw: dict[str, Any], first: AppView) -> tuple[tuple[float, ...], tupl
 
 
 def app_index(app_id: str, raw: dict[str, Any]) -> AppIndex:
-    exact_v1: dict[tuple[str, str, str], Answer] = {}
-    exact_v2: dict[tuple[str, str, str], Answer] = {}
-    for platform, by_env in raw["exact"].items():
-        for environment, by_version in by_env.items():
-            for version, (force, v1, v1_etag, v2, v2_etag) in by_version.items():
-                verdict: Verdict = "hard" if force else "soft"
-                key = (platform, environment, version)
-                rule = exact_rule(platform, environment, version)
-                exact_v1[key] = Answer(200, v1.encode("utf-8"), v1_etag, verdict, rule)
-                exact_v2[key] = Answer(200, v2.encode("utf-8"), v2_etag, verdict, rule)
+    exact = build_exact(raw["exact"])
     minimum = _minimums(raw["minimum"])
     targets = tuple(_target(t) for t in raw["targets"])
     changes, views = _views(raw, AppView(minimum, targets, 0))
     maintenance = {}
     for environment, plan in raw["maintenance"].items():
         switch = plan["switch"]
-        maintenance[environment] = MaintenancePlan(
+        maintenance[sys.intern(environment)] = MaintenancePlan(
             answer_of(switch["body"], 200, "maintenance", switch["rule"]) if switch else None,
-            tuple((w["start"], w["end"], answer_of(w["body"], 200, "maintenance", w["rule"])) for w in plan["windows"]),
+            tuple((float(w["start"]), float(w["end"]), answer_of(w["body"], 200, "maintenance", w["rule"]))
+                  for w in plan["windows"]),
         )
+    name, uuid, disabled = raw["name"], raw["uuid"], raw["disabled"]
+    if type(name) is not str or type(uuid) is not str or type(disabled) is not bool:
+        raise TypeError("name, uuid or disabled has the wrong type")
     return AppIndex(
-        app_id, raw["name"], raw["uuid"], raw["disabled"], tuple(raw["platforms"]), tuple(raw["environments"]),
-        exact_v1, exact_v2, minimum, targets, maintenance, changes=changes, views=views,
+        app_id, name, uuid, disabled, strings(raw["platforms"], "platforms"),
+        strings(raw["environments"], "environments"), ExactAnswers(exact, 1), ExactAnswers(exact, 2),
+        minimum, targets, maintenance, changes=changes, views=views,
+        default_locale=raw.get("default_locale", ""), store_urls=dict(raw.get("store_urls") or {}),
     )

@@ -2,8 +2,8 @@
 
 The prefix (16 hex digits) is public and is how a key is found; the secret
 (64 hex digits) is shown once when the key is minted and never stored. Both
-AppCockpit (``x-api-token: base64(key)``) and KickIt (``X-API-KEY: key``)
-clients send the same key; admin tokens for the management API have the same
+AppCockpit (``x-api-token: base64(key)``), KickIt (``X-API-KEY: key``) and
+OFREP (``X-API-Key: key`` or ``Authorization: Bearer key``) clients send the same key; admin tokens for the management API have the same
 shape. Comparison is constant-time.
 """
 
@@ -17,7 +17,7 @@ import re
 import secrets
 from typing import NamedTuple
 
-__all__ = ["Key", "mint_key", "hash_secret", "parse_key", "decode_token", "secret_matches"]
+__all__ = ["Key", "mint_key", "hash_secret", "parse_key", "decode_token", "decode_bearer", "secret_matches"]
 
 PREFIX_HEX = 16
 SECRET_HEX = 64
@@ -62,6 +62,14 @@ def decode_token(header: str) -> Key | None:
         return parse_key(raw.decode("ascii"))
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
+
+
+def decode_bearer(header: str) -> Key | None:
+    """Read ``Authorization: Bearer <key>`` (the scheme in any case); ``None`` for any other form."""
+    scheme, _, credentials = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return parse_key(credentials)
 
 
 def secret_matches(secret: str, stored_sha256: str) -> bool:

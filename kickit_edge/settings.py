@@ -66,6 +66,11 @@ def _days(text: str) -> int:
     return int(_number(text, int, "a whole number of days, 0 or more", lambda v: v >= 0))
 
 
+def _several(text: str) -> tuple[str, ...]:
+    """A repeatable setting (files, origins): each flag gives one; the variable gives several, comma-separated."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def _flag(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -86,7 +91,6 @@ class Setting:
     parse: Callable[[str], Any] = str
     choices: tuple[str, ...] | None = None
     metavar: str | None = None
-    many: bool = False  # repeatable flag; the variable is a comma-separated list; the value a tuple
 
     @property
     def shown_default(self) -> str:
@@ -100,8 +104,6 @@ class Setting:
 
     def read(self, text: str, origin: str) -> Any:
         """Parse ``text``; raise OperatorError naming ``origin`` (the flag or the variable) and the expected form."""
-        if self.many and origin == self.env:
-            return tuple(self.read(part.strip(), origin + " item") for part in text.split(",") if part.strip())
         if self.choices is not None and text not in self.choices:
             raise OperatorError(f"{origin}: expected one of {', '.join(self.choices)}, got {text!r}")
         try:
@@ -111,20 +113,17 @@ class Setting:
 
 
 def setting(default: Any, help: str, parse: Callable[[str], Any] = str, *, env: str | None = None,
-            choices: tuple[str, ...] | None = None, metavar: str | None = None, many: bool = False) -> Any:
+            choices: tuple[str, ...] | None = None, metavar: str | None = None) -> Any:
     """Declare a field as a setting; its variable is the class's prefix + the upper-cased name unless ``env``.
-
-    With ``many``, the flag may be repeated and the variable holds a comma-separated list.
     """
-    row = {"help": help, "parse": parse, "env": env, "choices": choices, "metavar": metavar, "many": many}
+    row = {"help": help, "parse": parse, "env": env, "choices": choices, "metavar": metavar}
     return field(default=default, metadata={"setting": row})
 
 
 def same_as(owner: type[ProcessSettings], name: str, *, help: str | None = None) -> Any:
     """Declare a field that reads ``owner``'s setting ``name``: its variable, default and form; its own flag."""
     row = owner.row(name)
-    return setting(row.default, help or row.help, row.parse, env=row.env, choices=row.choices, metavar=row.metavar,
-                   many=row.many)
+    return setting(row.default, help or row.help, row.parse, env=row.env, choices=row.choices, metavar=row.metavar)
 
 
 @dataclass(frozen=True)
@@ -139,8 +138,7 @@ class ProcessSettings:
         for f in fields(cls):
             row = f.metadata["setting"]
             env = row["env"] or cls.ENV_PREFIX + f.name.upper()
-            out.append(Setting(f.name, f.default, row["help"], env, row["parse"], row["choices"], row["metavar"],
-                               row["many"]))
+            out.append(Setting(f.name, f.default, row["help"], env, row["parse"], row["choices"], row["metavar"]))
         return tuple(out)
 
     @classmethod
@@ -153,7 +151,7 @@ class ProcessSettings:
         for row in cls.rows():
             parser.add_argument(
                 row.flag, dest=row.name, type=partial(_argparse_type, row), default=None,
-                action="append" if row.many else "store",
+                action="append" if isinstance(row.default, tuple) else "store",  # a tuple: repeatable
                 metavar=row.metavar or ("{" + ",".join(row.choices) + "}" if row.choices else "TEXT"),
                 help=f"{row.help} [default: {row.shown_default or 'none'}; env: {row.env}]",
             )
@@ -165,8 +163,10 @@ class ProcessSettings:
         values: dict[str, Any] = {}
         for row in cls.rows():
             flag_value = getattr(args, row.name, None) if args is not None else None
-            if flag_value is not None:
-                values[row.name] = tuple(flag_value) if row.many else flag_value
+            if isinstance(flag_value, list):  # a repeatable flag: one tuple per use
+                values[row.name] = tuple(item for given in flag_value for item in given)
+            elif flag_value is not None:
+                values[row.name] = flag_value
             elif environ.get(row.env, "") != "":
                 values[row.name] = row.read(environ[row.env], row.env)
             else:
@@ -180,10 +180,10 @@ class ProcessSettings:
             value = getattr(self, row.name)
             if value is None:
                 out[row.env] = ""
-            elif row.many:
-                out[row.env] = ",".join(value)
             elif isinstance(value, bool):
                 out[row.env] = "true" if value else "false"
+            elif isinstance(value, tuple):
+                out[row.env] = ",".join(value)
             else:
                 out[row.env] = str(value)
         return out
@@ -255,10 +255,20 @@ class Settings(ProcessSettings):
                                     choices=LOG_FORMATS)
     cors_origin: tuple[str, ...] = setting((), "allow browser calls from this origin (repeat the flag, or separate "
                                            "with commas in the variable; * for any); none: no CORS headers",
-                                           metavar="ORIGIN", many=True)
+                                           _several, metavar="ORIGIN")
     drain_seconds: float = setting(0.0, "on SIGTERM, answer /ready with 503 at once but go on serving this many "
                                    "seconds before shutting down (set it behind load balancers)", _seconds_or_zero,
                                    metavar="S")
+    max_snapshot_bytes: int = setting(1 << 30, "largest snapshot accepted from --snapshot-url, in bytes after "
+                                      "decompression; a larger one is refused while it downloads",
+                                      _positive_int, metavar="BYTES")
+    download_timeout: float = setting(60.0, "seconds one download of --snapshot-url may take, headers and body; "
+                                      "an origin that drips or hangs is cut off", _seconds, metavar="S")
+    cache_dir: str = setting("var/cache", "where the last good snapshot from --snapshot-url is kept, to serve it "
+                             "after a restart while the origin fails", metavar="DIR")
+    verify_key: tuple[str, ...] = setting((), "accept only snapshots signed by the key in this signing.pub "
+                                          "(repeatable, for key rotation; the variable takes a comma-separated list)",
+                                          _several, metavar="FILE")
 
     def __post_init__(self) -> None:
         if self.snapshots and self.snapshot_url:
@@ -293,7 +303,7 @@ class AdminSettings(ProcessSettings):
     log_format: LogFormat = same_as(Settings, "log_format")
     cors_origin: tuple[str, ...] = setting((), "allow browser calls from this origin (repeat the flag, or separate "
                                            "with commas in the variable; * for any); none: no CORS headers",
-                                           metavar="ORIGIN", many=True)
+                                           _several, metavar="ORIGIN")
 
 
 @dataclass(frozen=True)

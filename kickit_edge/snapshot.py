@@ -12,11 +12,8 @@ its line with its ETag. The digest is the SHA-256 of everything after the
 manifest line, so a reader verifies integrity without re-serializing, and the
 same config gives the same bytes.
 
-:func:`load_snapshot` verifies the whole file (schema version, digest, header,
-one line per app) before returning; each app's line is then turned into its
-immutable indexes (:mod:`kickit_edge.appline`) the first time the app is asked for. A snapshot of 10,000
-apps therefore loads in about the time it takes to hash it, and memory holds
-the apps that are actually called.
+:mod:`kickit_edge.loader` reads a snapshot back into the loaded form below,
+verifying all of it first.
 """
 
 from __future__ import annotations
@@ -24,21 +21,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
 
-from .errors import SnapshotError
 from .versions import VersionKey, orderable_key
 from .vocabulary import Verdict
 
-if TYPE_CHECKING:  # built on first use of each app: see appline
-    from .appline import AppTable
-
 __all__ = [
     "SCHEMA_VERSION", "SNAPSHOT_FILE", "Answer", "Condition", "condition_covers", "TargetRequest", "Target",
-    "MaintenancePlan", "Minimum", "AppView",
-    "KeyRecord", "AppIndex", "Snapshot", "canonical_json", "render_body", "etag_of",
-    "encode_snapshot", "load_snapshot", "error_answer",
+    "MaintenancePlan", "Minimum", "AppView", "KeyRecord", "AppIndex", "Snapshot", "canonical_json", "render_body",
+    "etag_of", "encode_snapshot", "error_answer",
 ]
 
 SCHEMA_VERSION = 1
@@ -78,8 +70,8 @@ def error_answer(status: int, text: str, verdict: Verdict = "error") -> Answer:
 
 
 def encode_snapshot(header: dict[str, Any], apps: Iterable[tuple[str, dict[str, Any]]],
-                    manifest: dict[str, Any]) -> bytes:
-    """Write the snapshot; the manifest gains the schema version and the digest.
+                    manifest: dict[str, Any], seal: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> bytes:
+    """Write the snapshot; the manifest gains the schema version and the digest (then ``seal``: a signature).
 
     ``apps`` yields (id, app content) sorted by id; it is consumed one app at a
     time, so a big config never holds every rendered app at once.
@@ -97,6 +89,8 @@ def encode_snapshot(header: dict[str, Any], apps: Iterable[tuple[str, dict[str, 
         digest.update(line)
         digest.update(b"\n")
     head = dict(manifest, schema_version=SCHEMA_VERSION, digest="sha256:" + digest.hexdigest())
+    if seal is not None:
+        head = seal(head)
     lines.insert(0, canonical_json({"manifest": head}))
     lines.append(b"")
     return b"\n".join(lines)  # one copy of a possibly large body, not three
@@ -175,6 +169,8 @@ class Target(NamedTuple):
     os_gates: dict[str, VersionKey] | None = None
     os_message: str | None = None
     hard_from: str | None = None  # soft until then
+    # The message in every locale it has, as sorted (locale, text) pairs (OFREP picks the client's).
+    texts: tuple[tuple[str, str], ...] = ()
 
 
 class Minimum(NamedTuple):
@@ -213,8 +209,8 @@ class AppIndex:
     disabled: bool
     platforms: tuple[str, ...]
     environments: tuple[str, ...]
-    exact_v1: dict[tuple[str, str, str], Answer]
-    exact_v2: dict[tuple[str, str, str], Answer]
+    exact_v1: Mapping[tuple[str, str, str], Answer]  # compact: see kickit_edge.exact
+    exact_v2: Mapping[tuple[str, str, str], Answer]
     minimum: dict[tuple[str, str], Minimum]
     targets: tuple[Target, ...]
     maintenance: dict[str, MaintenancePlan]
@@ -224,12 +220,15 @@ class AppIndex:
     # Rules that change with time: views[0] before changes[0], views[i] from changes[i-1] on (epoch seconds).
     changes: tuple[float, ...] = ()
     views: tuple[AppView, ...] = ()
+    default_locale: str = ""
+    # Platform -> the app's store page (OFREP hands it to clients with an upgrade).
+    store_urls: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     manifest: dict[str, Any]
-    apps: "AppTable"
+    apps: Mapping[str, AppIndex]
     keys: dict[str, KeyRecord]
     maintenance_off: Answer
     size: int
@@ -246,56 +245,3 @@ class Snapshot:
     def revision(self) -> str | None:
         revision = self.manifest.get("revision")
         return str(revision) if revision is not None else None
-
-
-def load_snapshot(data: bytes) -> Snapshot:
-    from .appline import AppTable, answer_of, optional_set
-
-    """Parse and verify a snapshot; raise :class:`SnapshotError` saying what is wrong.
-
-    The digest, the header and the line of every app are checked before
-    anything is returned, so a caller that swaps only on success never serves
-    a truncated or altered snapshot.
-    """
-    if not data:
-        raise SnapshotError("snapshot is empty")
-    head, sep, body = data.partition(b"\n")
-    if not sep or not body:
-        raise SnapshotError("snapshot is truncated: expected a manifest line and a header line")
-    try:
-        manifest = json.loads(head)["manifest"]
-        if not isinstance(manifest, dict):
-            raise TypeError("manifest is not an object")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SnapshotError(f"snapshot manifest is not valid: {exc}") from None
-    schema = manifest.get("schema_version")
-    if schema != SCHEMA_VERSION:
-        raise SnapshotError(f"snapshot schema version is {schema!r}; this build reads version {SCHEMA_VERSION}")
-    digest = "sha256:" + hashlib.sha256(body).hexdigest()
-    if manifest.get("digest") != digest:
-        raise SnapshotError(f"snapshot content does not match its digest (expected {manifest.get('digest')}, got {digest})")
-    offset = len(head) + 1
-    end = data.find(b"\n", offset)
-    try:
-        header = json.loads(data[offset:end])
-        ids = header["apps"]
-        keys = {
-            prefix: KeyRecord(k["app"], k["sha256"], optional_set(k["environments"]), k["expires"])
-            for prefix, k in header["keys"].items()
-        }
-        off = answer_of(header["maintenance_off"], 200, "ok", None)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise SnapshotError(f"snapshot header is not valid: {type(exc).__name__}: {exc}") from None
-    spans: dict[str, tuple[int, int]] = {}
-    for app_id in ids:
-        start = end + 1
-        end = data.find(b"\n", start)
-        if end < 0:
-            raise SnapshotError(f"snapshot is truncated: {len(ids)} apps announced, {len(spans)} found")
-        spans[app_id] = (start, end)
-    if end + 1 != len(data):
-        raise SnapshotError("snapshot has data after its last app")
-    for prefix, record in keys.items():
-        if record.app not in spans:
-            raise SnapshotError(f"snapshot key {prefix} names unknown app {record.app!r}")
-    return Snapshot(manifest, AppTable(data, spans), keys, off, len(data))

@@ -4,7 +4,8 @@
 Reports, in one run:
   * compile time and peak memory (a fresh ``kickit-edge compile`` process),
   * snapshot size,
-  * load time and peak memory of ``load_snapshot`` (a fresh process),
+  * load time and peak memory of loading the snapshot (a fresh process), and
+    its RSS after every app has been asked for once,
   * evaluation: median ns per check over 100,000 mixed checks (exact hits,
     minimum-rule hits, not found, maintenance, target checks), against a plain
     dict lookup of the same answers measured in the same process (see the
@@ -43,20 +44,39 @@ def _run_measured(argv: list[str]) -> tuple[float, int, str]:
 
 
 LOAD_PROBE = """
-import gc, json, resource, sys, time
-from kickit_edge.snapshot import load_snapshot
+import json, resource, sys, time
+from kickit_edge.evaluation import check_versions
+import importlib, os, kickit_edge
+# The streaming loader, or (to measure a build from before it) the snapshot module's loader.
+streaming = os.path.exists(os.path.join(os.path.dirname(kickit_edge.__file__), "loader.py"))
+format = importlib.import_module("kickit_edge.loader" if streaming else "kickit_edge.snapshot")
+
+def rss_mib():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() // 2**20
+
+baseline = rss_mib()
 started = time.perf_counter()
-data = open(sys.argv[1], "rb").read()
-snapshot = load_snapshot(data)
+if hasattr(format, "read_snapshot"):  # streams the file line by line
+    with open(sys.argv[1], "rb") as handle:
+        snapshot = format.read_snapshot(handle)
+else:
+    snapshot = format.load_snapshot(open(sys.argv[1], "rb").read())
 loaded = time.perf_counter() - started
-print(json.dumps({"load_s": loaded, "apps": len(snapshot.apps),
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+after_load = rss_mib()
+started = time.perf_counter()
+for app_id in snapshot.apps:  # every app asked for
+    check_versions(snapshot.apps[app_id], "ios", "production", "1.0.0")
+print(json.dumps({"load_s": loaded, "ask_all_apps_s": time.perf_counter() - started, "apps": len(snapshot.apps), "peak_mib": peak, "start_mib": baseline,
+                  "rss_after_load_mib": after_load, "rss_all_apps_asked_mib": rss_mib(),
+                  "peak_all_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
 """
 
 
 def _checks(snapshot_path: Path, count: int, seed: int) -> dict[str, float]:
     from kickit_edge.evaluation import TargetRequest, check_maintenance, check_target, check_versions
-    from kickit_edge.snapshot import load_snapshot
+    from kickit_edge.loader import load_snapshot
 
     snapshot = load_snapshot(snapshot_path.read_bytes())
     rng = random.Random(seed)
@@ -158,6 +178,8 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("var/bench"), help="where to write config and snapshots")
     parser.add_argument("--checks", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--load-only", action="store_true",
+                        help="measure loading the snapshot compiled by an earlier run; skip compile and checks")
     args = parser.parse_args()
     python = sys.executable
     config = args.work / f"config-{args.apps}"
@@ -165,6 +187,11 @@ def main() -> int:
     if not (config / "apps").is_dir() or len(list((config / "apps").iterdir())) != args.apps:
         print(f"generating {args.apps} apps into {config} ...", file=sys.stderr)
         subprocess.run([python, str(HERE / "generate_config.py"), str(config), "--apps", str(args.apps)], check=True)
+    if args.load_only:
+        probe = subprocess.run([python, "-c", LOAD_PROBE, str(out / "snapshot.json")], capture_output=True,
+                               text=True, check=True)
+        print(json.dumps(json.loads(probe.stdout), indent=2))
+        return 0
     if out.exists():
         for path in sorted(out.rglob("*"), reverse=True):
             path.unlink() if path.is_file() or path.is_symlink() else path.rmdir()
@@ -184,6 +211,8 @@ def main() -> int:
         "compile_s": round(compile_s, 1), "compile_peak_mib": compile_peak,
         "snapshot_mib": round(size / 2**20, 1),
         "load_s": round(load["load_s"], 2), "load_peak_mib": load["peak_mib"],
+        "rss_after_load_mib": load["rss_after_load_mib"], "rss_all_apps_asked_mib": load["rss_all_apps_asked_mib"],
+        "peak_all_apps_asked_mib": load["peak_all_mib"],
         "check_median_ns": round(checks["check_ns"]),
         "dict_lookup_median_ns": round(checks["dict_inline_ns"]),
         "dict_lookup_in_a_function_median_ns": round(checks["dict_call_ns"]),

@@ -20,6 +20,8 @@ settings it ran with.
     (g)     POST /api/v1/target-checks (one event line per request)
     (f)     (a) while a new snapshot is published every second, counting answers
             that are neither 2xx nor 304, and socket errors
+    (o)     POST /ofrep/v1/evaluate/flags/kickit.upgrade: OpenFeature's question (a) asks
+    (o*)    POST /ofrep/v1/evaluate/flags: all four OFREP flags at once
 
 Scenarios take turns round after round; each ratio is the median of the
 per-round ratios to (c) (or to the floor), so load from elsewhere on the
@@ -433,6 +435,10 @@ def start_servers(args: argparse.Namespace, paths: dict[str, Path], work: Path,
     user = json.dumps({"user_id": "user_12345", "platform": "ios", "app_version": "2.5.0",
                        "environment": "production"})
     target = json.dumps({"data": {"device": "iPhone15,2", "locale": "en_US"}})
+    # What an OpenFeature client sends at launch: the client of (a), iOS 1.2.0 in production, in German.
+    ofrep = json.dumps({"context": {"targetingKey": "user-1", "appVersion": "1.2.0", "platform": "ios",
+                                    "environment": "production", "locale": "de-DE"}})
+    ofrep_headers = {"X-API-Key": DEMO_KEY, "Content-Type": "application/json"}
     same = "same uvicorn settings as serve"
     scenarios = {
         "floor": Scenario("(floor) bare ASGI callable, constant body", same, floor, [("GET", "/", {}, "")]),
@@ -452,6 +458,10 @@ def start_servers(args: argparse.Namespace, paths: dict[str, Path], work: Path,
                                               "X-KICKIT-PLATFORM": "ios", "Content-Type": "application/json"},
             target)]),
         "f": Scenario("(f) (a) + republish every second", DEFAULTS, following, versions),
+        "o": Scenario("(o) POST /ofrep/v1/evaluate/flags/kickit.upgrade", DEFAULTS, demo, [
+            ("POST", "/ofrep/v1/evaluate/flags/kickit.upgrade", ofrep_headers, ofrep)]),
+        "o_bulk": Scenario("(o*) POST /ofrep/v1/evaluate/flags, all four flags", DEFAULTS, demo, [
+            ("POST", "/ofrep/v1/evaluate/flags", ofrep_headers, ofrep)]),
     }
     if args.apps:
         big = started(edge(paths["big"], events, args.workers))
@@ -535,6 +545,9 @@ def report(args: argparse.Namespace, scenarios: dict[str, Scenario], rounds: dic
                                    ("(g) vs (c)", "g", "c", 0.75)):
         by = "c" if to == "c" else "floor"
         print(f"target {label} >= {target}: {out[key][f'vs_{by}']:.2f} by req/s, {out[key][f'cpu_vs_{by}']:.2f} by CPU")
+    o_rps = median([r.rps / b.rps for r, b in zip(rounds["o"], rounds["a"])])
+    o_cpu = median([b.cpu_us / r.cpu_us for r, b in zip(rounds["o"], rounds["a"])])
+    print(f"OFREP (o) vs (a), as cheap as the seed endpoint it restates: {o_rps:.2f} by req/s, {o_cpu:.2f} by CPU")
     worst = max(out[key]["p99_vs_c"] for key in ("a", "d", "e", "g"))
     print(f"target p99 <= 1.5x (c): worst {worst:.2f}; (f) errors: {out['f']['errors']} (target 0)")
     return out

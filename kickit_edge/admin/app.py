@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
 from starlette.applications import Starlette
@@ -80,8 +80,8 @@ class Guard:
                 if int(length) > self.max_body:
                     raise PayloadTooLarge(f"the body is larger than {self.max_body} bytes")
             token = presented_token(headers.get("authorization"), scope.get("query_string", b""))
-            catalog = await run_in_threadpool(self.store.current)
-            admin = authenticate(token, catalog.config.admin_tokens, datetime.now(UTC))
+            tokens = await run_in_threadpool(self.store.tokens)  # token files only: no app file before auth
+            admin = authenticate(token, tokens, datetime.now(UTC))
         except ApiError as error:
             await error_response(error)(scope, receive, send)
             return
@@ -136,6 +136,8 @@ def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with suppress(ApiError):
+            await run_in_threadpool(store.current)  # learns which files hold the admin tokens
         yield
         if gitlog is not None:
             await run_in_threadpool(gitlog.close)  # push what waits for its quiet period

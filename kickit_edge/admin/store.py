@@ -5,6 +5,10 @@ in it changed (path, inode, size or mtime), so hand edits and tokens minted
 with the CLI are seen at once. If the folder on disk stops being valid, reads
 and authentication keep using the last good config (the edge does the same
 with snapshots) and writes answer 409 ``config_invalid`` until it is fixed.
+
+Authentication reads only the files that hold admin tokens (:meth:`ConfigStore.tokens`),
+so a request is authenticated before any app file is read: a caller without a
+token cannot make the process parse the apps.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ import os
 import threading
 from pathlib import Path
 
-from ..compiler.builder import read_config
-from ..compiler.model import AppConfig, Config
+from ..compiler.builder import read_admin_tokens, read_config
+from ..compiler.model import AdminToken, AppConfig, Config
 from ..compiler.source import config_files
 from ..errors import ConfigError
 from .errors import ConfigInvalid, NotFound
@@ -83,9 +87,13 @@ class Catalog:
         return [ref.id for ref in self._by_app.get(app.uuid, [])]
 
 
-def _fingerprint(root: str) -> Fingerprint:
+# Where ``keys new --admin`` puts the first token, when no file holds one yet.
+TOKEN_FILES = ("admin.yaml", "admin.yml")
+
+
+def _fingerprint(root: str, paths: list[Path] | None = None) -> Fingerprint:
     found = []
-    for path in config_files(root):
+    for path in config_files(root) if paths is None else paths:
         try:
             st = path.stat()
         except OSError:
@@ -103,6 +111,8 @@ class ConfigStore:
         self._catalog: Catalog | None = None
         self._fingerprint: Fingerprint | None = None
         self._reported: Fingerprint | None = None
+        self._tokens: list[AdminToken] | None = None
+        self._tokens_fingerprint: Fingerprint | None = None
 
     @property
     def path(self) -> Path:
@@ -112,8 +122,8 @@ class ConfigStore:
         """The config as it is on disk, or the last good one if it is invalid now."""
         fingerprint = _fingerprint(self.root)
         with self._lock:
-            if self._catalog is not None and fingerprint == self._fingerprint:
-                return self._catalog
+            if self._catalog is not None and fingerprint in (self._fingerprint, self._reported):
+                return self._catalog  # unchanged, or known to be invalid: not parsed again per request
             try:
                 catalog = Catalog(read_config(self.root))
             except ConfigError as error:
@@ -125,6 +135,30 @@ class ConfigStore:
                 return self._catalog
             self._catalog, self._fingerprint = catalog, fingerprint
             return catalog
+
+    def tokens(self) -> list[AdminToken]:
+        """The admin tokens as they are on disk, read from the files that hold them and nothing else.
+
+        Those are the files the last good config had tokens in, and ``admin.yaml``; a token file that
+        stops being valid keeps its last good tokens (logged), as :meth:`current` keeps the config.
+        """
+        with self._lock:
+            known = {Path(t.where.source.path) for t in self._catalog.config.admin_tokens} if self._catalog else set()
+        paths = sorted(known | {p for p in (self.path / name for name in TOKEN_FILES) if p.is_file()})
+        fingerprint = _fingerprint(self.root, paths)
+        with self._lock:
+            if self._tokens is not None and fingerprint == self._tokens_fingerprint:
+                return self._tokens
+        try:
+            tokens = read_admin_tokens(self.root, [p for p in paths if p.is_file()])
+        except ConfigError as error:
+            if self._tokens is None:
+                raise ConfigInvalid(_invalid_message(error)) from None
+            log.warning("admin tokens in %s are invalid; using the last good ones:\n%s", self.root, error)
+            tokens = self._tokens
+        with self._lock:
+            self._tokens, self._tokens_fingerprint = tokens, fingerprint
+        return tokens
 
     def fresh(self) -> Catalog:
         """The config exactly as it is on disk; raise ConfigInvalid if it is invalid. For writers."""

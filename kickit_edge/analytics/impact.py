@@ -20,7 +20,8 @@ from pathlib import Path
 
 from ..errors import OperatorError, SnapshotError
 from ..evaluation import check_versions
-from ..snapshot import SNAPSHOT_FILE, Snapshot, load_snapshot
+from ..loader import load_snapshot
+from ..snapshot import SNAPSHOT_FILE, Snapshot
 from .active import Active
 
 __all__ = ["VERDICT_ORDER", "ImpactRow", "Impact", "load_snapshot_at", "verdict_of", "impact_of"]

@@ -1,4 +1,4 @@
-"""``keys new``: mint an app key or an admin token and write its hash into the config."""
+"""``keys new``: mint an app key or an admin token and write its hash into the config; ``keys signing``: a key pair for signed snapshots."""
 
 from __future__ import annotations
 
@@ -29,6 +29,23 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_signing(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..signing import write_key_pair
+
+    out_dir = Path(args.out).resolve()
+    config = Path(args.config).resolve()
+    if out_dir == config or config in out_dir.parents:
+        raise OperatorError(f"--out {args.out} is inside the config folder {args.config}: a private key there "
+                            "would be committed with the config; keep it in a secret store")
+    key_path, public_path, key_id = write_key_pair(Path(args.out))
+    err(f"Signing key {key_id}: private key {key_path} (keep it secret: the CI that compiles needs it), "
+        f"public key {public_path} (give it to every edge: serve --verify-key {public_path}).")
+    out(key_id)
+    return 0
+
+
 def register(sub: Subparsers) -> None:
     keys = sub.add_parser("keys", help="manage keys", description="Manage app keys and admin tokens.")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="COMMAND", required=True)
@@ -42,3 +59,12 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--expires", metavar="DATE", help="expiry, e.g. 2027-01-31 or 2027-01-31T12:00:00Z")
     p.add_argument("--note", help="a note stored beside the key (never the secret)")
     p.set_defaults(func=cmd_keys_new)
+    p = keys_sub.add_parser("signing", help="make an Ed25519 key pair to sign snapshots",
+                            description="Write a new Ed25519 key pair: DIR/signing.key (private, mode 0600; "
+                                        "for compile --sign) and DIR/signing.pub (for serve --verify-key). "
+                                        "Prints the key id. Never overwrites a key, never writes into the config "
+                                        "folder.")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for signing.key and signing.pub")
+    p.add_argument("--config", default="config", metavar="DIR",
+                   help="the config folder, which the key must stay out of (default: config)")
+    p.set_defaults(func=cmd_keys_signing)

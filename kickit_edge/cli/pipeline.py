@@ -16,12 +16,23 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from ..compiler.compile import compile_config
     from ..compiler.publish import publish_snapshot
 
-    compiled = compile_config(args.config_dir, revision=args.revision, progress=progress())
+    seal = None
+    if args.sign:
+        from functools import partial
+
+        from ..signing import read_signing_key, sign_manifest
+
+        key_file, config = Path(args.sign).resolve(), Path(args.config_dir).resolve()
+        if config in key_file.parents:
+            raise OperatorError(f"--sign {args.sign} is inside the config folder {args.config_dir}: move the private "
+                                "key out of it (it would be committed with the config)")
+        seal = partial(sign_manifest, key=read_signing_key(args.sign))
+    compiled = compile_config(args.config_dir, revision=args.revision, progress=progress(), seal=seal)
     snapshot = compiled.snapshot
     if args.dry_run:
         out(f"snapshot {snapshot.id} {snapshot.digest} ({len(compiled.config.apps)} apps, {snapshot.size} bytes; not published)")
         return 0
-    path, changed = publish_snapshot(compiled.data, args.out, keep=args.keep)
+    path, changed = publish_snapshot(compiled.data, args.out, keep=args.keep, verified=snapshot)
     state = "published" if changed else "unchanged"
     out(f"snapshot {snapshot.id} {snapshot.digest}")
     out(f"{state}: {args.out}/snapshot.json ({len(compiled.config.apps)} apps, {snapshot.size} bytes, "
@@ -84,6 +95,8 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--revision", help="revision to record (default: the git commit of CONFIG_DIR, or $KICKIT_REVISION)")
     p.add_argument("--keep", type=int, default=5, metavar="N", help="published snapshots kept for rollback (default: 5)")
     p.add_argument("--dry-run", action="store_true", help="check and build, but publish nothing")
+    p.add_argument("--sign", metavar="KEY", help="sign the snapshot with this signing.key (from `keys signing`); "
+                                                 "edges with --verify-key accept only signed snapshots")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("test", help="run the config tests", description="Run the config tests and show each failure.")

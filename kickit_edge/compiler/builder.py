@@ -9,7 +9,9 @@ memory) and returns the problems instead.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,9 +36,9 @@ from .model import (
 )
 from .schedule import NO_SCHEDULE, Schedule, parse_duration
 from .schema import validate_file
-from .source import PROGRESS_FILES, Progress, SourceFile, load_config_dir
+from .source import PROGRESS_FILES, Progress, SourceFile, load_config_dir, load_file
 
-__all__ = ["build_config", "read_config"]
+__all__ = ["build_config", "read_config", "read_admin_tokens"]
 
 
 class _Builder:
@@ -198,3 +200,28 @@ def read_config(config_dir: str | os.PathLike[str], progress: Progress | None = 
     if diagnostics:
         raise ConfigError(diagnostics)
     return config
+
+
+def read_admin_tokens(config_dir: str | os.PathLike[str], files: Collection[Path]) -> list[AdminToken]:
+    """The admin tokens held by ``files`` of ``config_dir``, reading no other file.
+
+    The admin API authenticates a request with these before it reads any app
+    file. Raise ConfigError listing every problem of those files.
+    """
+    root = Path(config_dir)
+    builder = _Builder()
+    tokens: list[AdminToken] = []
+    diagnostics: list[Diagnostic] = []
+    for file in sorted(files):
+        source, problems = load_file(file, str(root / file.relative_to(root)))
+        diagnostics.extend(problems)
+        if source is None:
+            continue
+        kind, problems = validate_file(source)
+        diagnostics.extend(problems)
+        if kind == "admin" and not problems:
+            tokens.extend(builder.admin_tokens(source))
+    diagnostics.extend(builder.diagnostics)
+    if diagnostics:
+        raise ConfigError(diagnostics)
+    return tokens

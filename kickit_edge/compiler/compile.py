@@ -5,14 +5,16 @@ from __future__ import annotations
 import gc
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from .. import __version__
 from ..errors import ConfigTestFailure
-from ..snapshot import Snapshot, encode_snapshot, load_snapshot
+from ..loader import load_snapshot
+from ..snapshot import Snapshot, encode_snapshot
 from .configtests import CaseResult, run_config_tests
 from .builder import read_config
 from .model import Config
@@ -62,8 +64,15 @@ def git_revision(config_dir: str) -> tuple[str | None, str | None]:
     return head, epoch
 
 
-def build_snapshot(config: Config, revision: str | None = None, created: str | None = None) -> tuple[bytes, Snapshot]:
-    """Render and encode a checked config, then load the bytes back as the runtime would."""
+Seal = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def build_snapshot(config: Config, revision: str | None = None, created: str | None = None,
+                   seal: Seal | None = None) -> tuple[bytes, Snapshot]:
+    """Render and encode a checked config, then load the bytes back as the runtime would.
+
+    ``seal`` adds to the finished manifest (a signature: see :mod:`kickit_edge.signing`).
+    """
     manifest = {
         "generator": f"kickit-edge/{__version__}",
         "revision": revision,
@@ -71,12 +80,13 @@ def build_snapshot(config: Config, revision: str | None = None, created: str | N
         "apps": len(config.apps),
     }
     header, apps = render_content(config)
-    data = encode_snapshot(header, apps, manifest)
+    data = encode_snapshot(header, apps, manifest, seal)
     return data, load_snapshot(data)
 
 
 def compile_config(config_dir: str, revision: str | None = None, run_tests: bool = True,
-                   progress: Progress | None = None, config: Config | None = None) -> Compiled:
+                   progress: Progress | None = None, config: Config | None = None,
+                   seal: Seal | None = None) -> Compiled:
     """Read, check, render and verify; raise ConfigError or ConfigTestFailure.
 
     The manifest's ``created`` comes from ``SOURCE_DATE_EPOCH`` or the git
@@ -94,7 +104,7 @@ def compile_config(config_dir: str, revision: str | None = None, run_tests: bool
     if epoch and epoch.isdigit():
         created = datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with _no_gc():
-        data, snapshot = build_snapshot(config, revision, created)
+        data, snapshot = build_snapshot(config, revision, created, seal)
     if progress is not None and len(config.apps) >= PROGRESS_FILES:
         progress(f"rendered {snapshot.size} bytes")
     results = run_config_tests(config, snapshot) if run_tests else []

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..atomicfile import sync_folder, write_atomic
 from ..errors import OperatorError
-from ..snapshot import SNAPSHOT_FILE, load_snapshot
+from ..loader import load_snapshot
+from ..snapshot import SNAPSHOT_FILE, Snapshot
 
 __all__ = ["publish_snapshot", "history", "rollback"]
 
@@ -46,17 +47,30 @@ def history(out: str | os.PathLike[str]) -> list[Path]:
     return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
-def publish_snapshot(data: bytes, out: str | os.PathLike[str], keep: int = 5) -> tuple[Path, bool]:
+def _same_file(path: Path, data: bytes) -> bool:
+    """Whether ``path`` holds ``data``: the same size and manifest line (which carries the content digest)."""
+    try:
+        with open(path, "rb") as handle:
+            return os.fstat(handle.fileno()).st_size == len(data) and \
+                handle.readline(len(data)) == data[:data.find(b"\n") + 1]
+    except OSError:
+        return False
+
+
+def publish_snapshot(data: bytes, out: str | os.PathLike[str], keep: int = 5,
+                     verified: Snapshot | None = None) -> tuple[Path, bool]:
     """Publish ``data`` as the current snapshot; return its history path and whether it changed.
 
-    Publishing the snapshot that is already current changes nothing.
+    ``verified`` is ``data`` already loaded by the caller (the compiler loads
+    its own output), so a big snapshot is not verified twice. Publishing the
+    snapshot that is already current changes nothing.
     """
-    snapshot = load_snapshot(data)  # never publish what the runtime would reject
+    snapshot = verified if verified is not None else load_snapshot(data)  # never publish what the runtime would reject
     root = Path(out)
     try:
         (root / HISTORY).mkdir(parents=True, exist_ok=True)
         current = root / SNAPSHOT_FILE
-        if current.exists() and current.read_bytes() == data:
+        if _same_file(current, data):
             existing = [p for p in history(root) if p.name.endswith(f"-{snapshot.id}.json")]
             return (existing[-1] if existing else current), False
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")

@@ -123,6 +123,7 @@ def _targets(app: AppConfig, view: View) -> list[dict[str, Any]]:
         record = {
             "id": target.id, "rule": target.rule, "hard": state.hard,
             "message": app.messages[target.message][app.default_locale],
+            "texts": app.messages[target.message],
             "platforms": sorted(platforms) if platforms is not None else None,
             "environments": sorted(target.environments) if target.environments is not None else None,
             "version": _condition(target.version), "build": _condition(target.build),

@@ -61,7 +61,7 @@ class SourceFile:
             positions: dict[DataPath, tuple[int, int]] = {}
             node = yaml.compose(self.text, Loader=_FAST_LOADER) if self.text else None
             if node is not None:
-                _build(node, (), positions, [])
+                _build(node, (), positions, [], _Expansion(self.text))  # it loaded: within the bound
             self._positions = positions
         return self._positions
 
@@ -97,8 +97,45 @@ class _Irregular(Exception):
     """A duplicate or non-scalar key: the slow builder locates and reports it."""
 
 
-def _data(node: yaml.Node) -> Any:
+# YAML aliases let a short file stand for a huge tree ("billion laughs"):
+# building data visits a node once per alias that reaches it. A file without
+# aliases has fewer values than bytes, so a file may build at most its size in
+# bytes plus this many values: reusing an anchor a few times stays far below,
+# and an attack is stopped within milliseconds and a bounded amount of memory.
+MAX_ALIAS_VALUES = 10_000
+
+
+class _Expansion:
+    """Counts the values built from a file; raises :class:`_AliasBomb` past its size + :data:`MAX_ALIAS_VALUES`."""
+
+    __slots__ = ("left", "limit")
+
+    def __init__(self, text: str) -> None:
+        self.limit = len(text) + MAX_ALIAS_VALUES
+        self.left = self.limit
+
+    def visit(self, node: yaml.Node) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise _AliasBomb(node, self.limit)
+
+
+class _AliasBomb(Exception):
+    def __init__(self, node: yaml.Node, limit: int) -> None:
+        super().__init__(node)
+        self.node = node
+        self.limit = limit
+
+    def diagnostic(self, shown_path: str) -> Diagnostic:
+        mark = self.node.start_mark  # where the bound was crossed, inside an anchored value
+        return Diagnostic(shown_path, mark.line + 1, mark.column + 1, "",
+                          f"YAML aliases expand this file to more than {self.limit} values (its size in bytes "
+                          f"+ {MAX_ALIAS_VALUES}); expected anchors reused a bounded number of times")
+
+
+def _data(node: yaml.Node, budget: _Expansion) -> Any:
     """Plain data from a node, fast: no positions. Raises _Irregular on a key problem."""
+    budget.visit(node)
     tag = node.tag
     if tag == _STR:
         return node.value
@@ -110,10 +147,10 @@ def _data(node: yaml.Node) -> Any:
             key = key_node.value
             if key in out:
                 raise _Irregular
-            out[key] = _data(value_node)
+            out[key] = _data(value_node, budget)
         return out
     if tag == _SEQ:
-        return [_data(item) for item in node.value]
+        return [_data(item, budget) for item in node.value]
     if tag == _BOOL:
         return _BOOLS[node.value.lower()]
     if tag in _PLAIN_TAGS:
@@ -123,12 +160,13 @@ def _data(node: yaml.Node) -> Any:
 
 
 def _build(node: yaml.Node, path: DataPath, positions: dict[DataPath, tuple[int, int]],
-           problems: list[tuple[DataPath, tuple[int, int], str]]) -> Any:
+           problems: list[tuple[DataPath, tuple[int, int], str]], budget: _Expansion) -> Any:
+    budget.visit(node)
     positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _build(key_node, path + ("<key>",), {}, problems)
+            key = _build(key_node, path + ("<key>",), {}, problems, budget)
             if not isinstance(key, (str, int, bool)) or key is None:
                 problems.append((path, (key_node.start_mark.line + 1, key_node.start_mark.column + 1),
                                  "a mapping key must be a plain scalar"))
@@ -138,17 +176,28 @@ def _build(node: yaml.Node, path: DataPath, positions: dict[DataPath, tuple[int,
                 line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
                 problems.append((path + (key,), (line, column), f"duplicate key {key!r}"))
                 continue
-            out[key] = _build(value_node, path + (key,), positions, problems)
+            out[key] = _build(value_node, path + (key,), positions, problems, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, path + (i,), positions, problems) for i, item in enumerate(node.value)]
+        return [_build(item, path + (i,), positions, problems, budget) for i, item in enumerate(node.value)]
     if node.tag in _PLAIN_TAGS:
         return _CONSTRUCTOR.construct_object(node, deep=True)
     return node.value
 
 
+def _too_large(shown_path: str) -> Diagnostic:
+    return Diagnostic(shown_path, 1, 1, "", f"file is larger than {MAX_FILE_BYTES} bytes; expected a config file "
+                                            "of at most that size (split a big app into several files?)")
+
+
 def load_yaml_text(text: str, shown_path: str) -> tuple[SourceFile | None, list[Diagnostic]]:
-    """Parse one YAML document; return the file or the diagnostics that stop it."""
+    """Parse one YAML document; return the file or the diagnostics that stop it.
+
+    Bounded: a text over :data:`MAX_FILE_BYTES` is not parsed, and aliases may
+    not expand it beyond its size plus :data:`MAX_ALIAS_VALUES` values.
+    """
+    if len(text) > MAX_FILE_BYTES:
+        return None, [_too_large(shown_path)]
     try:
         node = yaml.compose(text, Loader=_FAST_LOADER)
     except yaml.YAMLError:
@@ -156,13 +205,19 @@ def load_yaml_text(text: str, shown_path: str) -> tuple[SourceFile | None, list[
     if node is None:
         return None, [Diagnostic(shown_path, 1, 1, "", "the file is empty: expected a mapping with 'app' or 'admin_tokens'")]
     try:
-        return SourceFile(shown_path, _data(node), text), []
+        return SourceFile(shown_path, _data(node, _Expansion(text)), text), []
+    except _AliasBomb as bomb:
+        return None, [bomb.diagnostic(shown_path)]
     except _Irregular:
-        positions: dict[DataPath, tuple[int, int]] = {}
-        problems: list[tuple[DataPath, tuple[int, int], str]] = []
-        data = _build(node, (), positions, problems)
-        diagnostics = [Diagnostic(shown_path, ln, col, render_path(p), msg) for p, (ln, col), msg in problems]
-        return SourceFile(shown_path, data, text, positions), diagnostics
+        pass
+    positions: dict[DataPath, tuple[int, int]] = {}
+    problems: list[tuple[DataPath, tuple[int, int], str]] = []
+    try:
+        data = _build(node, (), positions, problems, _Expansion(text))
+    except _AliasBomb as bomb:
+        return None, [bomb.diagnostic(shown_path)]
+    diagnostics = [Diagnostic(shown_path, ln, col, render_path(p), msg) for p, (ln, col), msg in problems]
+    return SourceFile(shown_path, data, text, positions), diagnostics
 
 
 def _load_slowly(text: str, shown_path: str) -> tuple[SourceFile | None, list[Diagnostic]]:
@@ -211,7 +266,7 @@ PARALLEL_FILES = 400
 def _load_file(file: Path, shown: str) -> tuple[SourceFile | None, list[Diagnostic]]:
     try:
         if file.stat().st_size > MAX_FILE_BYTES:
-            return None, [Diagnostic(shown, 1, 1, "", f"file is larger than {MAX_FILE_BYTES} bytes")]
+            return None, [_too_large(shown)]  # not even read
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         return None, [Diagnostic(shown, 1, 1, "", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
@@ -261,3 +316,8 @@ def load_config_dir(config_dir: str | os.PathLike[str], progress: Progress | Non
         if source is not None:
             files.append(source)
     return files, diagnostics
+
+
+def load_file(file: Path, shown: str) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """One config file, read as the folder's files are (size-bounded, UTF-8, alias-bounded)."""
+    return _load_file(file, shown)

@@ -45,7 +45,7 @@ class ConfigWatcher:
         """Compile and publish once; report the outcome. True if a snapshot is published."""
         try:
             compiled = compile_config(str(self.config_dir))
-            _, changed = publish_snapshot(compiled.data, self.out_dir)
+            _, changed = publish_snapshot(compiled.data, self.out_dir, verified=compiled.snapshot)
         except (ConfigError, ConfigTestFailure) as error:
             self.report("\n".join(error.report("still serving the last good snapshot (if any)")))
             return False

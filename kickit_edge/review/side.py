@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ConfigError, OperatorError, SnapshotError
-from ..snapshot import SNAPSHOT_FILE, Snapshot, load_snapshot
+from ..loader import load_snapshot
+from ..snapshot import SNAPSHOT_FILE, Snapshot
 from ..compiler.compile import build_snapshot, compile_config
 from ..compiler.model import Config
 from ..compiler.source import config_files
@@ -87,7 +88,6 @@ def _from_snapshot(label: str, path: Path) -> Side:
         raise OperatorError(f"cannot read snapshot {path}: {exc.strerror}") from None
     try:
         snapshot = load_snapshot(data)
-        snapshot.apps.build_all()  # a diff reads every app: verify them all now
     except SnapshotError as exc:
         raise SnapshotError(f"{path}: {exc}") from None
     return Side(label, "snapshot", snapshot, _raw_apps(data), {}, snapshot.revision)

@@ -13,6 +13,7 @@ Routes::
     GET  /v1/maintenance, /maintenance, /v2/maintenance
     POST /v2/authenticate                  AppCockpit user event
     POST /api/v1/target-checks             KickIt target check
+    POST /ofrep/v1/evaluate/flags[/{key}]  OpenFeature (OFREP): all flags, or one
     GET  /ready, /status                   for operators
     GET  /metrics, /openapi.json           Prometheus metrics (see .metrics), the OpenAPI document
 
@@ -38,6 +39,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import OperatorError
 from ..settings import Settings
+from ..signing import Verifier, read_verify_key
 from ..snapshot import Answer
 from .accesslog import LOGGED_PARAMS, AccessLog, AccessLogWriter, shown_params
 from .appcockpit import AuthenticateEndpoint, MaintenanceEndpoint, VersionsEndpoint
@@ -48,12 +50,14 @@ from .eventlog import EventLog
 from .kickit import TargetChecksEndpoint
 from .metrics import FOLDER_ENV, Exposition, Measure, MetricsEndpoint, Recorder, edge_figures, route_labels
 from .openapi import OpenApiEndpoint, edge_document
+from .ofrep import ofrep_routes
 from .operator import HealthEndpoint, ReadyEndpoint, StatusEndpoint, drain_on_sigterm
-from .sources import FolderSource, Source, UrlSource
+from .origin import UrlSource
+from .sources import FolderSource, Source
 from .state import SnapshotState
 from .wire import INTERNAL_ERROR, METHOD_NOT_ALLOWED, NOT_FOUND, OPERATOR, request_id
 
-__all__ = ["create_app", "make_source"]
+__all__ = ["create_app", "make_source", "trusted_signers"]
 
 log = logging.getLogger("kickit_edge.runtime")
 
@@ -61,9 +65,16 @@ log = logging.getLogger("kickit_edge.runtime")
 STOP_TIMEOUT = 5.0
 
 
+def trusted_signers(files: tuple[str, ...]) -> Verifier | None:
+    """The signature check of ``--verify-key``: ``None`` when no key is given (snapshots need no signature)."""
+    return Verifier([read_verify_key(path) for path in files]) if files else None
+
+
 def make_source(state: SnapshotState, settings: Settings) -> Source:
     if settings.snapshot_url:
-        return UrlSource(state, settings.snapshot_url, poll_interval=settings.poll_interval)
+        return UrlSource(state, settings.snapshot_url, poll_interval=settings.poll_interval,
+                         deadline=settings.download_timeout, max_bytes=settings.max_snapshot_bytes,
+                         cache_dir=settings.cache_dir)
     if settings.snapshots:
         return FolderSource(state, settings.snapshots, watch=settings.watch, poll_interval=settings.poll_interval,
                             resync_interval=settings.resync_interval)
@@ -156,13 +167,14 @@ def _routes(runtime: Runtime, source: Source) -> list[Route]:
         Route("/api/v1/target-checks", TargetChecksEndpoint(runtime), methods=["POST"]),
         Route("/ready", ReadyEndpoint(runtime), methods=["GET"]),
         Route("/status", status, methods=["GET"]),
+        *ofrep_routes(runtime),
         Route("/openapi.json", OpenApiEndpoint(edge_document()), methods=["GET"]),
     ]
 
 
 def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starlette:
     """The ASGI app for ``settings``; ``events`` replaces the event log built from the settings."""
-    state = SnapshotState()
+    state = SnapshotState(trusted_signers(settings.verify_key))
     runtime = Runtime(state, max_body=settings.max_body)
     source = make_source(state, settings)
     routes = _routes(runtime, source)

@@ -7,21 +7,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..errors import SnapshotError
 from ..evaluation import Grant, authorize
 from ..events import Event
 from ..keys import Key
-from ..snapshot import Answer, Snapshot, error_answer
+from ..snapshot import Answer, Snapshot
 from .eventcommit import GroupCommit
 from .state import SnapshotState
 
 __all__ = ["Runtime"]
 
 log = logging.getLogger("kickit_edge.runtime")
-
-# An app's line is parsed on its first use; one that does not parse (a
-# publisher bug: the digest matched) answers this instead of a 500.
-APP_NOT_LOADABLE = error_answer(503, "Service Unavailable: this app's snapshot entry cannot be read")
 
 # Key headers remembered per worker once they authorized (then the memory starts over).
 VERIFIED_HEADERS = 10_000
@@ -69,12 +64,8 @@ class Runtime:
         return result
 
     def authorize(self, snapshot: Snapshot, key: Key | None) -> Grant | Answer:
-        """The key's grant, or the 401/402 answer (or 503 if the app's entry cannot be read)."""
-        try:
-            return authorize(snapshot, key, self.clock())
-        except SnapshotError as exc:
-            self.state.reject(str(exc), "the active snapshot")
-            return APP_NOT_LOADABLE
+        """The key's grant, or the 401/402 answer."""
+        return authorize(snapshot, key, self.clock())
 
     async def write_event(self, event: Event) -> bool:
         """Append ``event`` before the caller answers (a group commit); False if it was not kept."""

@@ -99,7 +99,7 @@ def edge_figures(runtime: Runtime, source: Source) -> Callable[[], Sample]:
         state, commit, active = runtime.state, runtime.events, runtime.state.current
         return {
             "reloads": {"loaded": state.loads, "rejected": state.rejections, "unchanged": state.unchanged},
-            "poll_failures": getattr(source, "failures", 0),
+            "poll_failures": getattr(source, "failed_polls", 0),
             "events_written": commit.written if commit is not None else 0,
             "event_write_failures": commit.failures if commit is not None else 0,
             "snapshot": active and {"revision": active.snapshot.revision, "digest": active.snapshot.digest,

@@ -25,6 +25,7 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from .. import __version__
+from ..signing import signer_of
 from ..snapshot import Answer, etag_of, render_body
 from .context import Runtime
 from .sources import Source
@@ -76,7 +77,8 @@ def status_of(runtime: Runtime, source: Source | None, started_at: float) -> dic
         snapshot = {
             "id": s.id, "digest": s.digest, "revision": s.revision, "created": s.manifest.get("created"),
             "generator": s.manifest.get("generator"), "apps": len(s.apps), "bytes": s.size,
-            "loaded_at": _instant(active.loaded_at), "source": active.source,
+            "loaded_at": _instant(active.loaded_at), "source": active.source, "cached": active.cached,
+            "signed_by": signer_of(s.manifest),
         }
     commit = runtime.events
     failure = commit.last_failure if commit is not None else None
@@ -88,11 +90,15 @@ def status_of(runtime: Runtime, source: Source | None, started_at: float) -> dic
         "snapshot": snapshot,
         "rejected": None if rejected is None else {
             "at": _instant(rejected.at), "error": rejected.error, "source": rejected.source,
+            "repeats": rejected.repeats,
         },
         "loads": state.loads,
         "rejections": state.rejections,
         "source": None if source is None else {
             "kind": source.kind, "location": source.location, "mode": source.mode,
+            # Staleness: how long since the source last answered; it never fails a check.
+            "last_success": _instant(source.last_success),
+            "stale_seconds": None if source.last_success is None else round(time.time() - source.last_success, 3),
         },
         "events": {
             "failures": commit.failures if commit is not None else 0,

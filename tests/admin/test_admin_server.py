@@ -21,7 +21,7 @@ import yaml
 
 from kickit_edge.admin.app import create_admin_app
 from kickit_edge.compiler.builder import read_config
-from kickit_edge.snapshot import load_snapshot
+from kickit_edge.loader import load_snapshot
 
 from .kickfolio import basic, new_version
 

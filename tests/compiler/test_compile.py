@@ -14,7 +14,7 @@ from kickit_edge.compiler.compile import compile_config
 from kickit_edge.atomicfile import _umask
 from kickit_edge.compiler.publish import history, publish_snapshot, rollback
 from kickit_edge.errors import OperatorError
-from kickit_edge.snapshot import load_snapshot
+from kickit_edge.loader import load_snapshot
 from tests.conftest import MINIMAL_APP, WriteConfig
 
 

@@ -6,7 +6,7 @@ from kickit_edge.evaluation import UNAUTHORIZED, Grant
 from kickit_edge.keys import decode_token, parse_key
 from kickit_edge.runtime.context import Runtime
 from kickit_edge.runtime.state import SnapshotState
-from kickit_edge.snapshot import load_snapshot
+from kickit_edge.loader import load_snapshot
 
 from .conftest import SHOP_KEY, token
 

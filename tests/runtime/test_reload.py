@@ -53,7 +53,7 @@ def test_reload_through_os_replace(start_server: StartServer, snapshots: Path, t
     assert now["loads"] == 2 and now["rejected"] is None
 
 
-def _configmap(folder: Path, data: bytes, generation: int) -> None:
+def publish_like_a_configmap(folder: Path, data: bytes, generation: int) -> None:
     """Publish the way the kubelet updates a ConfigMap volume: a new hidden folder, then swap ..data."""
     stamp = folder / f"..2026_11_22_00_00_0{generation}.000000001"
     stamp.mkdir()
@@ -71,12 +71,12 @@ def test_reload_through_a_configmap_symlink_swap(start_server: StartServer, tmp_
                                                  snapshot_b: bytes) -> None:
     mount = tmp_path / "mount"
     mount.mkdir()
-    _configmap(mount, snapshot_bytes, 1)
+    publish_like_a_configmap(mount, snapshot_bytes, 1)
     server = start_server("--snapshots", str(mount), "--events-dir", str(tmp_path))
     assert message(server) == OLD_TEXT
-    _configmap(mount, snapshot_b, 2)
+    publish_like_a_configmap(mount, snapshot_b, 2)
     wait_until(lambda: message(server) == NEW_TEXT, what="the swapped snapshot")
-    _configmap(mount, snapshot_bytes, 3)
+    publish_like_a_configmap(mount, snapshot_bytes, 3)
     wait_until(lambda: message(server) == OLD_TEXT, what="the swap back")
     assert status(server)["rejected"] is None
 
@@ -136,8 +136,10 @@ def test_polling_mode_follows_os_replace(start_server: StartServer, snapshots: P
                                          snapshot_b: bytes) -> None:
     server = start_server("--snapshots", str(snapshots), "--events-dir", str(tmp_path), "--watch", "poll",
                           "--poll-interval", "0.1")
-    assert status(server)["source"] == {"kind": "folder", "location": str(snapshots / "snapshot.json"),
-                                        "mode": "polling"}
+    source = status(server)["source"]
+    assert {k: source[k] for k in ("kind", "location", "mode")} == {
+        "kind": "folder", "location": str(snapshots / "snapshot.json"), "mode": "polling"}
+    assert source["stale_seconds"] >= 0 and source["last_success"].endswith("Z")
     publish_snapshot(snapshot_b, snapshots)
     wait_until(lambda: message(server) == NEW_TEXT, what="the polled snapshot")
 
@@ -194,3 +196,16 @@ def test_snapshot_url_is_polled_with_if_none_match(start_server: StartServer, tm
     source = status(server)["source"]
     assert source["location"] == url.split("?")[0]  # the signature is never shown
     assert "SECRET" not in server.output
+
+
+def test_a_watched_folder_deleted_and_recreated_is_watched_again(start_server: StartServer, snapshots: Path,
+                                                                  tmp_path: Path, snapshot_b: bytes) -> None:
+    server = start_server("--snapshots", str(snapshots), "--events-dir", str(tmp_path))
+    assert message(server) == OLD_TEXT
+    shutil.rmtree(snapshots)
+    wait_until(lambda: "cannot read" in ((status(server)["rejected"] or {}).get("error") or ""),
+               what="the missing file reported")
+    assert message(server) == OLD_TEXT  # the last good snapshot keeps answering
+    publish_snapshot(snapshot_b, snapshots)  # a new folder (a new inode) with a new snapshot
+    wait_until(lambda: message(server) == NEW_TEXT, what="the snapshot in the recreated folder")
+    assert status(server)["source"]["mode"] == "watchfiles"
