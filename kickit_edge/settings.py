@@ -318,8 +318,8 @@ class UserSettings(EventSettings):
     """``kickit-edge events users``: user records kept within serve's retention."""
 
     retention_days: int = same_as(Settings, "event_retention_days",
-                                  help="ignore authentications, and remove files, older than this many days "
-                                       "(as serve's --event-retention-days)")
+                                  help="ignore authentications and files older than this many days "
+                                       "(as serve's --event-retention-days; --prune deletes those files)")
 
 
 # Each table with the command that reads it; the README shows one table per entry.

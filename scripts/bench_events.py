@@ -7,14 +7,19 @@ last day's files plain, as the event log leaves them. Users authenticate on
 one platform (a tenth on both), mostly on recent versions, across ``--apps``
 apps, with a tenth of the lines being KickIt target checks (read and checked,
 not folded). Then each command runs as a fresh ``kickit-edge`` process and is
-measured for wall time and peak RSS:
+measured for wall time and peak RSS, beside a baseline taken in the same run
+(a fresh Python process that only decompresses and splits every file into
+lines, the least any reader of these files does):
 
-  * ``events users`` in full (the fold the targets are set for: < 30 s, < 1 GiB),
+  * ``events users`` in full (targets for 1M events: <= 2 s; for 10M: <= 30 s
+    and <= 2 GiB),
   * the same again with nothing new (the checkpoint), and after 10,000 more
-    lines appended to a current file,
+    lines appended to a current file (target: <= 0.5 s),
   * ``events users --db`` (SQLite),
   * ``events adoption`` over 30 days as a table, and as the HTML page (which
-    also keeps each user's latest version per day).
+    also counts each user's latest version per day),
+  * ``events export`` to Parquet, its size against the JSON Lines (plain and
+    gzipped), and ``events users`` over the export.
 
     python scripts/bench_events.py [--events 1000000] [--users 100000] [--work DIR]
 """
@@ -94,6 +99,29 @@ def measured(argv: list[str], out: Path | None = None) -> tuple[float, int, str]
     return seconds, usage.ru_maxrss // 1024, text
 
 
+BASELINE = """
+import gzip, pathlib, sys
+n = 0
+for path in sorted(pathlib.Path(sys.argv[1]).iterdir()):
+    data = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+    n += len(data.split(b"\\n"))
+print(n, file=sys.stderr)
+"""
+
+
+def baseline(folder: Path) -> tuple[float, int]:
+    """Seconds and peak MiB of a process that only reads every file's lines."""
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", BASELINE, str(folder)], stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    return time.perf_counter() - started, usage.ru_maxrss // 1024
+
+
+def plain_size(folder: Path) -> int:
+    return sum(len(gzip.decompress(p.read_bytes())) if p.name.endswith(".gz") else p.stat().st_size
+               for p in folder.iterdir())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -112,6 +140,7 @@ def main() -> None:
     folder.mkdir(parents=True)
     for stale in ("users.jsonl", "users.jsonl.checkpoint", "users.db"):
         (work / stale).unlink(missing_ok=True)
+    shutil.rmtree(work / "export", ignore_errors=True)
     try:
         started = time.perf_counter()
         size = generate(folder, args.events, args.users, args.apps, args.days, args.workers, args.seed)
@@ -120,6 +149,8 @@ def main() -> None:
               f"in {time.perf_counter() - started:.1f} s")
         users = ["events", "users", "--events-dir", str(folder), "--out", str(work / "users.jsonl")]
         rows = []
+        seconds, peak = baseline(folder)
+        rows.append(("baseline: read and split every file (Python)", seconds, peak, ""))
         seconds, peak, err = measured(users)
         records = err.strip().splitlines()[-1]
         rows.append(("events users (full fold)", seconds, peak, records))
@@ -141,11 +172,21 @@ def main() -> None:
         seconds, peak, _ = measured(["events", "adoption", "--events-dir", str(folder), "--format", "html"],
                                     work / "adoption.html")
         rows.append(("events adoption (30 days, html with daily shares)", seconds, peak, ""))
+        export = work / "export"
+        seconds, peak, _ = measured(["events", "export", "--events-dir", str(folder), "--out", str(export)])
+        parquet = sum(p.stat().st_size for p in export.rglob("*.parquet"))
+        jsonl, gz = plain_size(folder), sum(p.stat().st_size for p in folder.iterdir())
+        rows.append(("events export (Parquet, by day)", seconds, peak,
+                     f"{parquet / 2**20:.1f} MiB: JSON Lines {jsonl / 2**20:.0f} MiB ({jsonl / parquet:.1f}x), "
+                     f"as the edge keeps them (gzip, last day plain) {gz / 2**20:.0f} MiB ({gz / parquet:.1f}x)"))
+        seconds, peak, _ = measured(["events", "users", "--events-dir", str(export)])
+        rows.append(("events users over the export", seconds, peak, ""))
         print()
         width = max(len(r[0]) for r in rows)
-        print(f"{'command':<{width}}  {'seconds':>8}  {'peak MiB':>8}")
+        base = rows[0][1]
+        print(f"{'command':<{width}}  {'seconds':>8}  {'x base':>7}  {'peak MiB':>8}")
         for name, seconds, peak, note in rows:
-            print(f"{name:<{width}}  {seconds:8.1f}  {peak:8d}" + (f"  {note}" if note else ""))
+            print(f"{name:<{width}}  {seconds:8.2f}  {seconds / base:7.2f}  {peak:8d}" + (f"  {note}" if note else ""))
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

@@ -1,15 +1,16 @@
 """Active users: who authenticated since the start of a window, and on what they were last seen.
 
 For each (app, user, platform) with an authentication in the window, the
-latest one in it, by the same rule as the user records (greatest time, ties by
-:func:`~.users.tie_key`); optionally also the latest one of each day, for a
-chart of version share per day. The latest authentication in the window is the
+latest one in it, by the same rule as the user records (the ``active_users``
+query of :mod:`.queries`); on demand also the latest of each day, for a chart
+of version share per day. The latest authentication in the window is the
 user's latest overall, so the version and environment here are those of the
 user's record.
 
 Only files of the window's days are read (a file holds the events of the day in
 its name), and the day before, for a clock that crossed midnight between
-naming a file and stamping an event.
+naming a file and stamping an event. A folder of Parquet files written by
+``events export`` is read as it is (see :mod:`.parquet`).
 """
 
 from __future__ import annotations
@@ -18,59 +19,82 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+import duckdb
+
+from .engine import connect, create_events_table
 from .eventfiles import list_event_files
+from .parquet import is_export, read_export
+from .queries import AUTHENTICATIONS, QueryName, query
 from .scan import Scan, ScanReport
-from .users import UserKey, tie_key
 from .window import event_time
 
-__all__ = ["Seen", "Active", "scan_active"]
+__all__ = ["UserKey", "Seen", "Active", "scan_active", "load_events"]
 
+UserKey = tuple[str, str, str]  # app, user, platform
 # (time, request_id, app_version, environment) of one authentication
 Seen = tuple[str, str, str, str | None]
 
 
-def _later(new: Seen, old: Seen) -> bool:
-    if new[0] != old[0]:
-        return new[0] > old[0]
-    return tie_key(new[1], new[2], new[3]) > tie_key(old[1], old[2], old[3])
-
-
 @dataclass
 class Active:
+    """The active users of a window, held by the engine as the table ``active_users``."""
+
     since: datetime
     until: datetime
-    latest: dict[UserKey, Seen]
-    daily: dict[str, dict[UserKey, Seen]] = field(default_factory=dict)  # "2026-11-22" -> latest that day
+    connection: duckdb.DuckDBPyConnection
+    app: str | None = None
     report: ScanReport = field(default_factory=ScanReport)
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        return {"since": event_time(self.since), "app": self.app or ""}
+
+    @property
+    def users(self) -> int:
+        row = self.connection.execute("SELECT count(*) FROM active_users").fetchone()
+        return int(row[0]) if row else 0
+
+    @property
+    def latest(self) -> dict[UserKey, Seen]:
+        rows = self.connection.execute("SELECT app, user_id, platform, time, request_id, app_version, environment "
+                                       "FROM active_users").fetchall()
+        return {(app, user, platform): (at, rid, version, env) for app, user, platform, at, rid, version, env in rows}
+
+    def run(self, name: QueryName) -> list[tuple[Any, ...]]:
+        """The rows of query ``name`` over this window's users."""
+        sql = query(name, given=("authentications", "active_users"))
+        used = {k: v for k, v in self.parameters.items() if f"${k}" in sql}
+        return self.connection.execute(sql, used).fetchall()
+
+
+def load_events(connection: duckdb.DuckDBPyConnection, folder: str | os.PathLike[str], since: str,
+                first_day: datetime | None, progress: Callable[[str], None] | None) -> ScanReport:
+    """Fill ``events`` with the authentications of ``folder`` (event files or an export) from ``first_day``.
+
+    Also makes the view ``authentications`` of :mod:`.queries` over it.
+    """
+    if is_export(folder):
+        report = read_export(connection, folder, since=since)
+    else:
+        files = list_event_files(folder)
+        if first_day is not None:
+            files = [f for f in files if f.day >= first_day.date()]
+        create_events_table(connection)
+        scan = Scan(connection, files, since=since, progress=progress, table="incoming")
+        report = scan.run(lambda: connection.execute(
+            "INSERT INTO events SELECT * FROM incoming WHERE type = 'authenticate'"))
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW authentications AS {AUTHENTICATIONS}")
+    return report
 
 
 def scan_active(folder: str | os.PathLike[str], since: datetime, until: datetime, *, app: str | None = None,
-                daily: bool = False, progress: Callable[[str], None] | None = None) -> Active:
+                progress: Callable[[str], None] | None = None) -> Active:
     """The active users of ``folder`` from ``since`` to ``until`` (an event later than ``until`` still counts)."""
-    first_day = since.date() - timedelta(days=1)
-    files = [f for f in list_event_files(folder) if f.day >= first_day]
-    scan = Scan(files, since=event_time(since), progress=progress)
-    latest: dict[UserKey, Seen] = {}
-    canonical: dict[UserKey, UserKey] = {}  # one key tuple per user, shared by all the day tables
-    days: dict[str, dict[UserKey, Seen]] = {}
-    for event in scan.authentications():
-        if app is not None and event["app"] != app:
-            continue
-        key = (event["app"], event["user"], event["platform"])
-        seen: Seen = (event["time"], event["request_id"], event["app_version"], event["environment"])
-        old = latest.get(key)
-        if old is None:
-            key = canonical.setdefault(key, key)
-            latest[key] = seen
-        elif _later(seen, old):
-            latest[key] = seen
-        if daily:
-            key = canonical.setdefault(key, key)
-            day = days.get(seen[0][:10])
-            if day is None:
-                day = days[seen[0][:10]] = {}
-            old = day.get(key)
-            if old is None or _later(seen, old):
-                day[key] = seen
-    return Active(since, until, latest, days, scan.report)
+    connection = connect()
+    report = load_events(connection, folder, event_time(since), since - timedelta(days=1), progress)
+    active = Active(since, until, connection, app, report)
+    connection.execute(f"CREATE TEMP TABLE active_users AS {query('active_users', given=('authentications',))}",
+                       active.parameters)
+    return active

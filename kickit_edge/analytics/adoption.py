@@ -1,7 +1,8 @@
 """Version adoption: active users per app, platform, environment and app version, newest version first.
 
-A user counts once per app and platform, under the version and environment of
-their latest authentication in the window; shares are of the users of that
+The counts are the ``adoption`` and ``daily_adoption`` queries of
+:mod:`.queries`. A user counts once per app and platform, under the version
+and environment of their latest authentication in the window; shares are of the users of that
 app, platform and environment. Per day, the same count among the users seen
 that day, each under their last version of the day: the chart's data.
 
@@ -15,10 +16,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from ..snapshot import Snapshot
 from ..versions import InvalidVersion, version_key
-from .active import Active, Seen
-from .users import UserKey
+from .active import Active
+from .impact import verdict_of
 
 __all__ = ["GroupKey", "VersionCount", "DayCount", "Group", "Adoption", "adoption_of", "newest_first"]
 
@@ -30,6 +33,7 @@ class VersionCount:
     app_version: str
     users: int
     share: float
+    verdict: str | None = None  # under the snapshot asked about, if one was
 
 
 @dataclass(frozen=True)
@@ -76,14 +80,11 @@ def newest_first(versions: Iterable[str]) -> list[str]:
     return orderable + sorted(other)
 
 
-def _counts(users: dict[UserKey, Seen]) -> dict[GroupKey, Counter[str]]:
+def _counts(rows: Iterable[tuple[Any, ...]]) -> dict[GroupKey, Counter[str]]:
+    """(app, platform, environment, app_version, users) rows by group."""
     counts: dict[GroupKey, Counter[str]] = {}
-    for (app, _user, platform), (_t, _rid, version, environment) in users.items():
-        group = (app, platform, environment)
-        counter = counts.get(group)
-        if counter is None:
-            counter = counts[group] = Counter()
-        counter[version] += 1
+    for app, platform, environment, version, users in rows:
+        counts.setdefault((app, platform, environment), Counter())[version] += users
     return counts
 
 
@@ -100,19 +101,26 @@ def _days(since: datetime, until: datetime) -> list[str]:
     return out
 
 
-def adoption_of(active: Active) -> Adoption:
-    """Count ``active`` by group and version, and by day if it was scanned with ``daily``."""
-    counts = _counts(active.latest)
-    per_day = {day: _counts(users) for day, users in active.daily.items()}
-    days = sorted(set(_days(active.since, active.until)) | set(per_day)) if active.daily else []
+def adoption_of(active: Active, *, daily: bool = False, snapshot: Snapshot | None = None,
+                at: float | None = None) -> Adoption:
+    """Count ``active`` by group and version, with ``daily`` by day too, with ``snapshot`` each version's verdict."""
+    counts = _counts(active.run("adoption"))
+    per_day: dict[str, list[tuple[Any, ...]]] = {}
+    if daily:
+        for day, *row in active.run("daily_adoption"):
+            per_day.setdefault(day, []).append(tuple(row))
+    day_counts = {day: _counts(rows) for day, rows in per_day.items()}
+    days = sorted(set(_days(active.since, active.until)) | set(per_day)) if daily else []
     groups = []
     for key in sorted(counts, key=_group_order):
         counter = counts[key]
         total = sum(counter.values())
-        versions = [VersionCount(v, counter[v], counter[v] / total) for v in newest_first(counter)]
+        versions = [VersionCount(v, counter[v], counter[v] / total,
+                                 verdict_of(snapshot, key[0], key[1], key[2], v, at) if snapshot else None)
+                    for v in newest_first(counter)]
         series = []
         for day in days:
-            seen = per_day.get(day, {}).get(key, Counter())
+            seen = day_counts.get(day, {}).get(key, Counter())
             series.append(DayCount(day, sum(seen.values()), {v: seen[v] for v in newest_first(seen)}))
         groups.append(Group(*key, total, versions, series))
-    return Adoption(active.since, active.until, len(active.latest), groups)
+    return Adoption(active.since, active.until, sum(sum(c.values()) for c in counts.values()), groups)

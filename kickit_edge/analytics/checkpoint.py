@@ -1,15 +1,16 @@
-"""The checkpoint file beside a users output: how far each file was read, and the fold state.
+"""The checkpoint beside a users output: how far each file was read, and the fold state, in a DuckDB file.
 
-JSON Lines: a header, then one line per record::
+Tables::
 
-    {"checkpoint":"kickit-edge users","version":1,"events_dir":"/srv/events","retention_days":365,
-     "marks":{"events-20261122-web1-7-0":[1048576,4312,true], ...}}
-    ["shop","user_1","ios","2026-11-22T...Z","2026-11-23T...Z","<request id>","2.5.0","production"]
+    meta         key, value: what the file is, its format version, the events
+                 folder and the retention it was made with
+    event_files  stem, byte_offset, lines, complete: how far each stem was read
+    user_state   one row per record: app, user_id, platform, first_at, last_at,
+                 request_id, app_version, environment
 
-A mark is [content offset, complete lines, whether the .gz was read to its end].
-The file is replaced atomically (temp file, fsync, rename), after the output:
-a crash in between leaves the old checkpoint, and reading its new lines again
-changes nothing, since the fold is idempotent.
+The file is replaced atomically (a new database beside it, then a rename),
+after the output: a crash in between leaves the old checkpoint, and reading its
+new lines again changes nothing, since the fold is idempotent.
 
 A checkpoint that cannot be read or is of another version is not an error:
 the run rebuilds from the files and says why.
@@ -17,65 +18,83 @@ the run rebuilds from the files and says why.
 
 from __future__ import annotations
 
+import contextlib
 import io
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from ..atomicfile import atomic_file
+import duckdb
+
+from ..atomicfile import atomic_file, sync_folder
 from ..errors import OperatorError
+from .engine import connect, insert_columns
 from .scan import Mark
-from .users import Checkpoint, State, UserKey
+from .users import STATE_COLUMNS, Checkpoint
 
-__all__ = ["VERSION", "load_checkpoint", "save_checkpoint", "write_atomically", "state_rows", "state_of_rows"]
+__all__ = ["VERSION", "KIND", "load_checkpoint", "save_checkpoint", "write_atomically"]
 
-VERSION = 1
-_KIND = "kickit-edge users"
-
-
-def state_rows(state: dict[UserKey, State]) -> list[tuple[Any, ...]]:
-    """Rows (app, user, platform, first, last, request_id, app_version, environment), sorted."""
-    return [(*key, *record) for key, record in sorted(state.items())]
-
-
-def state_of_rows(rows: Any) -> dict[UserKey, State]:
-    return {(app, user, platform): [first, last, rid, version, env]
-            for app, user, platform, first, last, rid, version, env in rows}
+VERSION = 2
+KIND = "kickit-edge users"
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> tuple[Checkpoint | None, str | None]:
     """The checkpoint at ``path`` (None if there is none), or None and why it cannot be used."""
-    try:
-        with open(path, "rb") as file:
-            head = json.loads(file.readline())
-            if not isinstance(head, dict) or head.get("checkpoint") != _KIND:
-                return None, f"{path} is not a kickit-edge users checkpoint"
-            if head.get("version") != VERSION:
-                return None, f"{path} is a checkpoint of version {head.get('version')!r}, not {VERSION}"
-            marks = {stem: Mark(offset, lines, complete) for stem, (offset, lines, complete) in head["marks"].items()}
-            state = state_of_rows(json.loads(line) for line in file)
-            return Checkpoint(head["events_dir"], head["retention_days"], marks, state), None
-    except FileNotFoundError:
+    if not Path(path).exists():
         return None, None
-    except OSError as exc:
-        return None, f"cannot read {path}: {exc.strerror}"
-    except (ValueError, KeyError, TypeError) as exc:
-        return None, f"{path} is damaged ({type(exc).__name__}: {exc})"
+    try:
+        connection = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None, f"{path} is not a kickit-edge users checkpoint (not a DuckDB database)"
+    try:
+        meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("checkpoint") != KIND:
+            return None, f"{path} is not a kickit-edge users checkpoint"
+        if meta.get("version") != str(VERSION):
+            return None, f"{path} is a checkpoint of version {meta.get('version')!r}, not {VERSION}"
+        marks = {stem: Mark(offset, lines, complete) for stem, offset, lines, complete
+                 in connection.execute("SELECT stem, byte_offset, lines, complete FROM event_files").fetchall()}
+        connection.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM user_state LIMIT 0")
+        # The records stay in the file: the fold's engine reads them from there.
+        return Checkpoint(meta["events_dir"], int(meta["retention_days"]), marks, state_file=str(path)), None
+    except (duckdb.Error, KeyError, ValueError) as exc:
+        return None, f"{path} is damaged ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+    finally:
+        connection.close()
 
 
-def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> None:
-    head = {"checkpoint": _KIND, "version": VERSION, "events_dir": checkpoint.events_dir,
-            "retention_days": checkpoint.retention_days,
-            "marks": {stem: [m.offset, m.lines, m.complete] for stem, m in sorted(checkpoint.marks.items())}}
-    encode = json.JSONEncoder(separators=(",", ":")).encode
-
-    def write(out: IO[str]) -> None:
-        out.write(encode(head) + "\n")
-        out.writelines(encode(row) + "\n" for row in state_rows(checkpoint.state))
-
-    write_atomically(path, write)
+def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint,
+                    engine: duckdb.DuckDBPyConnection | None = None) -> None:
+    """Write ``checkpoint`` as a new file and rename it over ``path``; ``engine`` may hold its state as user_rows."""
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    try:
+        connection = connect(temporary)
+        connection.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        connection.executemany("INSERT INTO meta VALUES (?, ?)", [
+            ("checkpoint", KIND), ("version", str(VERSION)), ("events_dir", checkpoint.events_dir),
+            ("retention_days", str(checkpoint.retention_days))])
+        connection.execute("CREATE TABLE event_files (stem VARCHAR, byte_offset BIGINT, lines BIGINT, "
+                           "complete BOOLEAN)")
+        insert_columns(connection, "event_files", [(stem, m.offset, m.lines, m.complete)
+                                                   for stem, m in sorted(checkpoint.marks.items())], 4)
+        connection.execute(f"CREATE TABLE user_state ({', '.join(f'{c} VARCHAR' for c in STATE_COLUMNS)})")
+        if engine is None:
+            insert_columns(connection, "user_state", checkpoint.state, len(STATE_COLUMNS))
+        connection.close()  # DuckDB writes and syncs its file on close
+        if engine is not None:  # the records go from engine to file without passing through Python
+            engine.execute("ATTACH $file AS fresh", {"file": str(temporary)})
+            engine.execute(f"INSERT INTO fresh.user_state SELECT {', '.join(STATE_COLUMNS)} FROM user_rows")
+            engine.execute("CHECKPOINT fresh")  # all of it in the file itself, no write-ahead log beside it
+            engine.execute("DETACH fresh")
+        os.replace(temporary, target)
+        sync_folder(target.parent)
+    except (OSError, duckdb.Error) as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise OperatorError(f"cannot write {target}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[str]], object], *,

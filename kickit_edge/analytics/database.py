@@ -19,7 +19,7 @@ import sqlite3
 from pathlib import Path
 
 from ..errors import OperatorError
-from .checkpoint import VERSION, state_of_rows, state_rows
+from .checkpoint import VERSION
 from .scan import Mark
 from .users import Checkpoint
 
@@ -73,9 +73,9 @@ def load_db(path: str | os.PathLike[str]) -> tuple[Checkpoint | None, str | None
             return None, f"{path} holds a checkpoint of version {meta.get('version')!r}, not {VERSION}"
         marks = {stem: Mark(offset, lines, bool(complete)) for stem, offset, lines, complete
                  in connection.execute("SELECT stem, byte_offset, lines, complete FROM event_files")}
-        state = state_of_rows(connection.execute(
+        state = connection.execute(
             "SELECT app, user_id, platform, first_authenticated_at, last_authenticated_at, last_request_id,"
-            " app_version, environment FROM user_versions"))
+            " app_version, environment FROM user_versions").fetchall()
         return Checkpoint(meta["events_dir"], int(meta["retention_days"]), marks, state), None
     except (sqlite3.Error, KeyError, ValueError) as exc:
         return None, f"{path} has a damaged checkpoint ({type(exc).__name__}: {exc})"
@@ -93,7 +93,7 @@ def save_db(path: str | os.PathLike[str], checkpoint: Checkpoint) -> None:
         connection.executemany(
             "INSERT INTO user_versions (app, user_id, platform, first_authenticated_at, last_authenticated_at,"
             " last_request_id, app_version, environment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            state_rows(checkpoint.state))
+            checkpoint.state)
         connection.execute("DELETE FROM event_files")
         connection.executemany("INSERT INTO event_files VALUES (?, ?, ?, ?)",
                                [(stem, m.offset, m.lines, int(m.complete)) for stem, m in checkpoint.marks.items()])

@@ -67,17 +67,18 @@ class Destination:
         else:
             write_atomically(self.out, lambda out: write_records(result.records, self.fmt, out), newline="")
         if self.checkpoint_path is not None:
-            save_checkpoint(self.checkpoint_path, result.checkpoint)
+            save_checkpoint(self.checkpoint_path, result.checkpoint, result.engine)
 
 
 def update_users(events_dir: str, destination: Destination, *, now: datetime, full: bool = False,
-                 retention_days: int = RETENTION_DAYS,
+                 retention_days: int = RETENTION_DAYS, prune: bool = False,
                  progress: Callable[[str], None] | None = None) -> tuple[FoldResult, str | None]:
     """Fold what is new since the destination's checkpoint (all of it with ``full``) and write the records.
 
     Returns the result and, when a checkpoint existed but was not used, why.
     """
     previous, unusable = (None, None) if full else destination.load()
-    result = fold_users(events_dir, previous, now=now, retention_days=retention_days, progress=progress)
+    result = fold_users(events_dir, previous, now=now, retention_days=retention_days, prune=prune,
+                        progress=progress)
     destination.save(result)
     return result, unusable or result.rebuilt

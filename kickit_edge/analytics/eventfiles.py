@@ -37,7 +37,7 @@ from ..eventnames import parse_event_file_name
 __all__ = ["EventFile", "Block", "DamagedFile", "ContentChanged", "list_event_files", "read_blocks",
            "remove_expired"]
 
-_CHUNK = 1 << 20
+_CHUNK = 8 << 20  # a block per 8 MiB: few enough handovers to the engine, bounded memory
 
 
 class DamagedFile(OperatorError):
@@ -57,11 +57,19 @@ class EventFile:
 
 
 class Block(NamedTuple):
-    """Complete lines (without their newline) and the content offset just after the last of them."""
+    """Complete lines (joined by newlines, without the last one) and the content offset just after them."""
 
-    lines: list[bytes]
+    data: bytes
     end: int
     torn: bool = False  # the one line is the unterminated end of a closed file
+
+    @property
+    def line_count(self) -> int:
+        """How many lines the block holds."""
+        return self.data.count(b"\n") + 1
+
+    def lines(self) -> list[bytes]:
+        return self.data.split(b"\n")
 
 
 def _folder_names(folder: Path) -> list[str]:
@@ -161,6 +169,6 @@ def _blocks(raw: io.BufferedIOBase, file: EventFile, start: int) -> Iterator[Blo
             continue
         tail = data[cut + 1:]
         offset += cut + 1
-        yield Block(data[:cut].split(b"\n"), offset)
+        yield Block(data[:cut], offset)
     if tail and file.compressed:
-        yield Block([tail], offset + len(tail), torn=True)
+        yield Block(tail, offset + len(tail), torn=True)

@@ -9,7 +9,9 @@ fall outside the check: ``app_disabled`` (every call answers 402),
 ``unknown_app`` (the snapshot has no such app), ``no_environment`` (the
 authentication named none, and the version check needs one).
 
-Under a diff, see :mod:`.reach`.
+The engine counts (the ``users_per_verdict`` query of :mod:`.queries`): each
+version asked in the window is evaluated once, here, into the table
+``verdicts``, and the query joins the users to it. Under a diff, see :mod:`.reach`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from ..evaluation import check_versions
 from ..loader import load_snapshot
 from ..snapshot import SNAPSHOT_FILE, Snapshot
 from .active import Active
+from .engine import insert_columns
 
-__all__ = ["VERDICT_ORDER", "ImpactRow", "Impact", "load_snapshot_at", "verdict_of", "impact_of"]
+__all__ = ["VERDICT_ORDER", "ImpactRow", "Impact", "load_snapshot_at", "verdict_of", "judge_versions", "impact_of"]
 
 VERDICT_ORDER = ("ok", "soft", "hard", "not_found", "app_disabled", "unknown_app", "no_environment")
 
@@ -75,16 +78,24 @@ def verdict_of(snapshot: Snapshot, app_id: str, platform: str, environment: str 
     return check_versions(app, platform, environment, version, 2, at).verdict
 
 
+def judge_versions(active: Active, snapshot: Snapshot, at: float | None = None) -> None:
+    """Fill the table ``verdicts``: the verdict of ``snapshot`` (as at ``at``) for each version seen in the window."""
+    questions = active.connection.execute(
+        "SELECT DISTINCT app, platform, environment, app_version FROM authentications WHERE time >= $since",
+        {"since": active.parameters["since"]}).fetchall()
+    active.connection.execute("CREATE OR REPLACE TEMP TABLE verdicts (app VARCHAR, platform VARCHAR, "
+                              "environment VARCHAR, app_version VARCHAR, verdict VARCHAR)")
+    rows = [(app, platform, environment, version, verdict_of(snapshot, app, platform, environment, version, at))
+            for app, platform, environment, version in questions]
+    insert_columns(active.connection, "verdicts", rows, 5)
+
+
 def impact_of(active: Active, snapshot: Snapshot, source: str, at: float | None = None) -> Impact:
     """Active users per verdict, each user's latest version asked as at ``at`` (releases, deadlines)."""
+    judge_versions(active, snapshot, at)
     counts: dict[tuple[str, str, str | None], Counter[str]] = {}
-    cache: dict[tuple[str, str, str | None, str], str] = {}
-    for (app_id, _user, platform), (_t, _rid, version, environment) in active.latest.items():
-        question = (app_id, platform, environment, version)
-        verdict = cache.get(question)
-        if verdict is None:
-            verdict = cache[question] = verdict_of(snapshot, *question, at=at)
-        counts.setdefault((app_id, platform, environment), Counter())[verdict] += 1
+    for app_id, platform, environment, verdict, users in active.run("users_per_verdict"):
+        counts.setdefault((app_id, platform, environment), Counter())[verdict] += users
     rows = []
     totals: Counter[str] = Counter()
     for (app_id, platform, environment), counter in sorted(
@@ -92,4 +103,4 @@ def impact_of(active: Active, snapshot: Snapshot, source: str, at: float | None 
         rows.append(ImpactRow(app_id, platform, environment, sum(counter.values()),
                               {v: counter[v] for v in VERDICT_ORDER}))
         totals.update(counter)
-    return Impact(snapshot, source, rows, {v: totals[v] for v in VERDICT_ORDER}, len(active.latest))
+    return Impact(snapshot, source, rows, {v: totals[v] for v in VERDICT_ORDER}, sum(totals.values()))

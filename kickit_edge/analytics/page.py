@@ -1,4 +1,4 @@
-"""Adoption as one self-contained HTML page: a chart of version share per day and a table per group.
+"""Adoption as one self-contained HTML page: a chart of version share and volume per day, and a table per group.
 
 No script, no font, no stylesheet or image from elsewhere: the CSS is inline
 and each chart is an inline SVG of 100% stacked columns, one per day, so the
@@ -7,7 +7,11 @@ page opens offline and can be attached to a ticket. Every text from the events
 
 The chart names up to :data:`SERIES` versions of a group, newest first, and
 puts the rest together as "other versions" (older ones, and those that cannot
-be ordered), so its colors stay few enough to tell apart.
+be ordered), so its colors stay few enough to tell apart. Below the shares, a
+band of bars gives each day's number of users, so a day of few users does not
+look like a day of many. With a snapshot, each version in the table carries
+the verdict the snapshot gives it. The chart scales down to a phone's width
+and the tables scroll sideways rather than overflow.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 from html import escape
 
 from .adoption import Adoption, Group, newest_first
-from .report import group_title, instant_text
+from .report import group_title, instant_text, verdict_text
 
 __all__ = ["SERIES", "render_adoption_html"]
 
@@ -23,8 +27,9 @@ SERIES = 8
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7")
 OTHER_COLOR = "#bab0ac"
 
-_HEIGHT = 200
-_TOP, _LEFT, _BOTTOM = 10, 44, 34
+_HEIGHT = 250
+_TOP, _LEFT, _BOTTOM = 10, 44, 84
+_VOLUME = 40  # the band of users per day, under the day labels
 _STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #222; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; }
@@ -37,6 +42,11 @@ table { border-collapse: collapse; font-size: 13px; }
 th, td { padding: 3px 10px; text-align: left; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
 th { border-bottom: 1px solid #ccc; }
 svg text { font: 11px system-ui, sans-serif; fill: #555; }
+svg { max-width: 100%; height: auto; }
+.scroll { overflow-x: auto; }
+.verdict { font-size: 12px; padding: 0 6px; border-radius: 8px; }
+.v-hard { background: #f8d7da; color: #842029; } .v-soft { background: #fff3cd; color: #664d03; }
+@media (max-width: 600px) { body { margin: 10px; font-size: 13px; } th, td { padding: 3px 6px; } }
 """
 
 
@@ -80,6 +90,7 @@ def _chart(group: Group) -> str:
             parts.append(f'<rect x="{x}" y="{y:.2f}" width="{bar}" height="{h:.2f}" fill="{color}">'
                          f'<title>{escape(day.day)} {escape(version)}: {n:,} of {day.users:,} users '
                          f'({n / day.users:.1%})</title></rect>')
+    parts += _volume(group, step, bar)
     parts.append("</svg>")
     legend = "".join(f'<span style="--c:{colors[v]}">{escape(v)}</span>' for v in seen if v in colors)
     if len(colors) < len(seen):
@@ -87,10 +98,33 @@ def _chart(group: Group) -> str:
     return f'<div class="legend">{legend}</div>' + "".join(parts)
 
 
+def _volume(group: Group, step: int, bar: int) -> list[str]:
+    """Bars of each day's users, under the day labels, scaled to the busiest day."""
+    most = max((day.users for day in group.days), default=0)
+    base = _HEIGHT - 6
+    parts = [f'<text x="{_LEFT - 8}" y="{base - _VOLUME + 10}" text-anchor="end">{most:,}</text>'
+             f'<text x="{_LEFT - 8}" y="{base}" text-anchor="end">users</text>']
+    for i, day in enumerate(group.days):
+        if not day.users:
+            continue
+        h = _VOLUME * day.users / most
+        parts.append(f'<rect x="{_LEFT + i * step}" y="{base - h:.2f}" width="{bar}" height="{h:.2f}" '
+                     f'fill="#8c8c8c"><title>{escape(day.day)}: {day.users:,} users</title></rect>')
+    return parts
+
+
+def _verdict(verdict: str | None) -> str:
+    if verdict is None:
+        return ""
+    return f'<td><span class="verdict v-{escape(verdict)}">{escape(verdict_text(verdict))}</span></td>'
+
+
 def _table(group: Group) -> str:
+    judged = any(v.verdict is not None for v in group.versions)
     rows = "".join(f"<tr><td>{escape(v.app_version)}</td><td class=n>{v.users:,}</td>"
-                   f"<td class=n>{v.share:.1%}</td></tr>" for v in group.versions)
-    return f"<table><tr><th>Version</th><th>Users</th><th>Share</th></tr>{rows}</table>"
+                   f"<td class=n>{v.share:.1%}</td>{_verdict(v.verdict)}</tr>" for v in group.versions)
+    head = "<tr><th>Version</th><th>Users</th><th>Share</th>" + ("<th>Verdict</th>" if judged else "") + "</tr>"
+    return f'<div class="scroll"><table>{head}{rows}</table></div>'
 
 
 def render_adoption_html(adoption: Adoption) -> str:
@@ -102,7 +136,7 @@ def render_adoption_html(adoption: Adoption) -> str:
            f'<p class="sub">Active users from {escape(instant_text(adoption.since))} to '
            f"{escape(instant_text(adoption.until))}: {adoption.users:,}, each counted once per app and platform "
            "under the version of their latest authentication. The chart shows, for each day, the share of "
-           "that day's users on each version.</p>"]
+           "that day's users on each version, and below it how many users that day had.</p>"]
     if not adoption.groups:
         out.append("<p>No authentications in this window.</p>")
     for group in adoption.groups:

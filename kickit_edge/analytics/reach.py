@@ -105,9 +105,9 @@ def reach_of(diff: Diff, active: Active, source: str, at: float | None = None) -
     """How many of the ``active`` users each version change of ``diff`` touches, and in all, at ``at`` and later."""
     versions: dict[tuple[str, str, str | None], Counter[str]] = {}
     per_app: Counter[str] = Counter()
-    for (app_id, _user, platform), (_t, _rid, version, environment) in active.latest.items():
-        versions.setdefault((app_id, platform, environment), Counter())[version] += 1
-        per_app[app_id] += 1
+    for app_id, platform, environment, version, users in active.run("adoption"):
+        versions.setdefault((app_id, platform, environment), Counter())[version] += users
+        per_app[app_id] += users
     changes = {}
     touched = forced = prompted = locked = 0
     groups: Counter[tuple[str, str]] = Counter()
@@ -140,5 +140,5 @@ def reach_of(diff: Diff, active: Active, source: str, at: float | None = None) -
                 prompted += n if newly_prompted else 0
                 forced_in[(app_id, platform)] += n if newly_forced else 0
     shares = {group: (forced_in[group], users) for group, users in groups.items() if forced_in[group]}
-    return Reach(source, active.since, len(active.latest), dict(per_app), changes, touched, forced,
+    return Reach(source, active.since, sum(per_app.values()), dict(per_app), changes, touched, forced,
                  prompted, locked, shares)

@@ -15,7 +15,7 @@ from .impact import VERDICT_ORDER, Impact
 from .users import FoldResult
 
 __all__ = ["render_adoption_text", "render_adoption_json", "render_impact_text", "render_impact_json",
-           "instant_text", "group_title", "users_summary"]
+           "instant_text", "group_title", "table", "verdict_text", "users_summary"]
 
 
 def instant_text(instant: datetime) -> str:
@@ -30,7 +30,7 @@ def group_title(app: str, platform: str, environment: str | None) -> str:
     return f"{app}  {platform} / {environment if environment is not None else '(no environment)'}"
 
 
-def _table(header: list[str], rows: list[list[str]], words: int, indent: str = "") -> list[str]:
+def table(header: list[str], rows: list[list[str]], words: int, indent: str = "") -> list[str]:
     """The first ``words`` columns left-aligned, the numbers after them right-aligned."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     out = []
@@ -38,6 +38,11 @@ def _table(header: list[str], rows: list[list[str]], words: int, indent: str = "
         cells = [f"{c:<{w}}" if i < words else f"{c:>{w}}" for i, (c, w) in enumerate(zip(row, widths))]
         out.append((indent + "  ".join(cells)).rstrip())
     return out
+
+
+def verdict_text(verdict: str | None) -> str:
+    """A verdict as the tables spell it for people: not_found is "not found"."""
+    return (verdict or "").replace("_", " ")
 
 
 def _users(n: int) -> str:
@@ -52,18 +57,21 @@ def render_adoption_text(adoption: Adoption) -> str:
            "platform, under the version of their latest authentication"]
     if not adoption.groups:
         out += ["", "No authentications in this window."]
+    judged = any(v.verdict is not None for g in adoption.groups for v in g.versions)
     for group in adoption.groups:
-        rows = [[v.app_version, f"{v.users:,}", f"{v.share:.1%}"] for v in group.versions]
+        rows = [[v.app_version] + ([verdict_text(v.verdict)] if judged else []) + [f"{v.users:,}", f"{v.share:.1%}"]
+                for v in group.versions]
         out += ["", f"{group_title(group.app, group.platform, group.environment)}  ({_users(group.users)})"]
-        out += _table(["VERSION", "USERS", "SHARE"], rows, 1, "  ")
+        out += table(["VERSION"] + (["VERDICT"] if judged else []) + ["USERS", "SHARE"], rows, 2 if judged else 1,
+                     "  ")
     return "\n".join(out) + "\n"
 
 
 def _group_json(group: Group) -> dict[str, Any]:
     return {
         "app": group.app, "platform": group.platform, "environment": group.environment, "users": group.users,
-        "versions": [{"app_version": v.app_version, "users": v.users, "share": round(v.share, 6)}
-                     for v in group.versions],
+        "versions": [{"app_version": v.app_version, "users": v.users, "share": round(v.share, 6),
+                      **({"verdict": v.verdict} if v.verdict is not None else {})} for v in group.versions],
         "days": [{"day": d.day, "users": d.users, "versions": d.versions} for d in group.days],
     }
 
@@ -90,11 +98,11 @@ def render_impact_text(impact: Impact, since: datetime) -> str:
     if not impact.rows:
         out.append("No authentications in this window.")
         return "\n".join(out) + "\n"
-    header = ["APP", "PLATFORM", "ENVIRONMENT", "USERS"] + [v.replace("_", " ").upper() for v in shown]
+    header = ["APP", "PLATFORM", "ENVIRONMENT", "USERS"] + [verdict_text(v).upper() for v in shown]
     rows = [[r.app, r.platform, r.environment or "-", f"{r.users:,}"] + [f"{r.verdicts[v]:,}" for v in shown]
             for r in impact.rows]
     rows.append(["total", "", "", f"{impact.users:,}"] + [f"{impact.totals[v]:,}" for v in shown])
-    out += _table(header, rows, 3)
+    out += table(header, rows, 3)
     out += ["", "soft: asked to update, may dismiss; hard: must update; not found: no rule names the version "
             "(nothing to do)"]
     return "\n".join(out) + "\n"
@@ -137,6 +145,9 @@ def users_summary(result: FoldResult, where: str, unusable: str | None) -> list[
         out.append(f"removed {len(result.removed)} file{'s' if len(result.removed) != 1 else ''} past the "
                    f"retention (days before {day}): {', '.join(result.removed)}")
     out += [f"warning: {e}" for e in result.remove_errors]
+    if result.past:
+        out.append(f"skipped {len(result.past)} file{'s' if len(result.past) != 1 else ''} past the retention "
+                   f"(days before {day}); --prune deletes them")
     if scan.too_old:
         out.append(f"ignored {scan.too_old:,} authentication{'s' if scan.too_old != 1 else ''} before {day} "
                    "(past the retention)")

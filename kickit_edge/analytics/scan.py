@@ -1,118 +1,98 @@
-"""Scanning event files for authentications: fast decoding, offsets kept, bad lines counted.
+"""Reading event files into the engine: new lines only, every line checked, bad lines reported by file and line.
 
 A :class:`Scan` reads the given files from where an earlier scan stopped (a
-:class:`Mark` per stem: content offset and line count) and yields every valid
-``authenticate`` record as the dict :func:`~kickit_edge.events.decode_event`
-returns, with ``time`` in its canonical form, so that times compare as strings.
+:class:`Mark` per stem: content offset and line count), hands the engine the
+new lines a block at a time, and leaves the valid records in a table (by
+default ``events``, the columns of :data:`~.engine.EVENT_COLUMNS`, ``time`` canonical so
+that times compare as text), calling back after each batch.
 
-Every line is checked as :func:`~kickit_edge.events.decode_event` checks it, a
-line that fails is counted and reported as ``path:line: what is wrong`` and
-the scan goes on. Decoding takes the time of the whole fold, so a line is
-first tried on a fast path that accepts only the exact form the writer
-produces (strict JSON, every key with its type, the time with all its digits);
-whatever the fast path does not accept goes to ``decode_event`` for the
-verdict and the message. So the fast path can only be stricter, never more
-lenient, and a test holds the two to the same answers.
+Rotated files not read before go first to :mod:`.bulk`, which takes a whole
+file when every line of it is exactly the writer's. Every other line is
+checked as :func:`~kickit_edge.events.decode_event` checks it. The engine
+checks the bulk of them: a line passes there only if it is exactly what the
+writer writes (parsed and written back, it gives the same text; the time has
+all its digits and is a real instant; no ``NaN``). Whatever it does not pass
+goes to ``decode_event`` for the verdict and the message, so the engine's check
+can only be stricter, never more lenient, and a test holds the two to the same
+answers. A line that fails is counted and reported as ``path:line: what is
+wrong``, and the scan goes on.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from ..events import COMMON_KEYS, TARGET_CHECK_KEYS, TIME_FORMAT, MalformedEvent, decode_event
+import duckdb
+
+from ..events import TIME_FORMAT, MalformedEvent, decode_event
 from ..vocabulary import UPGRADE_VERDICTS
-from .eventfiles import ContentChanged, DamagedFile, EventFile, read_blocks
+from .bulk import GROUP_BYTES, content_size, read_whole
+from .engine import EVENT_COLUMNS, create_events_table, insert_columns
+from .eventfiles import Block, ContentChanged, DamagedFile, EventFile, read_blocks
 
 __all__ = ["Mark", "ScanReport", "Scan", "decode_line", "PROBLEMS_SHOWN"]
 
 PROBLEMS_SHOWN = 20  # problem lines kept for the report; the rest are only counted
+BATCH_BYTES = 64 << 20  # lines handed to the engine before they are checked and consumed
 
-_ALL_KEYS = COMMON_KEYS + TARGET_CHECK_KEYS
-_STRING_KEYS = ("time", "app", "request_id")
-_NULLABLE_COMMON = ("user", "platform", "app_version", "environment", "snapshot")
-_NULLABLE = _NULLABLE_COMMON + ("build_number", "os_version", "rule")
-_TIME = re.compile(r"(\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}Z")
-_VERDICTS = UPGRADE_VERDICTS  # a tuple: an unhashable value must not raise
+_NAMES = ("time", "type", "app", "user", "platform", "app_version", "environment", "snapshot", "request_id")
+_CHECK_NAMES = _NAMES + ("build_number", "os_version", "verdict", "rule")
+_AUTH_SHAPE = json.dumps({name: "VARCHAR" for name in _NAMES})
+_CHECK_SHAPE = json.dumps({**{name: "VARCHAR" for name in _CHECK_NAMES}, "data": "JSON"})
+# The writer puts the type at a fixed place: {"time":"<27 characters>","type":"
+_TYPE_AT = len('{"time":"2026-11-22T19:20:52.123456Z","type":"') + 1
 
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
-# The decoder's scanner itself: decode() around it adds two frames and two regex
-# matches per line. The fast path wants no whitespace around the object anyway.
-_SCAN = json.JSONDecoder(parse_constant=_reject_constant).scan_once  # type: ignore[attr-defined]
-_COMMON_SET = frozenset(COMMON_KEYS)
-_ALL_SET = frozenset(_ALL_KEYS)
-_valid_days: dict[str, bool] = {}
-
-
-def _valid_day(text: str) -> bool:
-    known = _valid_days.get(text)
-    if known is None:
-        try:
-            date.fromisoformat(text)
-            known = True
-        except ValueError:
-            known = False
-        _valid_days[text] = known
-    return known
-
-
-def _fast(line: bytes) -> dict[str, Any] | None:
-    """The record if the line is exactly what the writer writes, else None (not: invalid)."""
-    try:
-        text = line.decode("utf-8")
-        record, end = _SCAN(text, 0)
-    except (ValueError, StopIteration):  # UnicodeDecodeError is a ValueError
-        return None
-    if end != len(text) and text[end:].strip(" \t\n\r") or type(record) is not dict:
-        return None
-    nullable: tuple[str, ...]
-    kind = record.get("type")
-    if kind == "authenticate":
-        if not record.keys() >= _COMMON_SET:
-            return None
-        nullable = _NULLABLE_COMMON
-    elif kind == "target_check":
-        if not record.keys() >= _ALL_SET:
-            return None
-        nullable = _NULLABLE
-    else:
-        return None
-    for key in _STRING_KEYS:
-        if type(record[key]) is not str:
-            return None
-    for key in nullable:
-        value = record[key]
-        if value is not None and type(value) is not str:
-            return None
-    match = _TIME.fullmatch(record["time"])
-    if match is None or not _valid_day(match[1]):
-        return None
-    if kind == "target_check":
-        data = record["data"]
-        if record["verdict"] not in _VERDICTS or (data is not None and type(data) is not dict):
-            return None
-    return record
+_CLASSIFY = f"""
+CREATE OR REPLACE TEMP TABLE parsed AS
+SELECT file, n, line, kind, a, c,
+       CASE kind
+         WHEN 'a' THEN a IS NOT NULL AND to_json(a)::VARCHAR = line AND a.app IS NOT NULL
+                       AND a.request_id IS NOT NULL AND strftime(try_strptime(a.time, $fmt), $fmt) = a.time
+         WHEN 'c' THEN c IS NOT NULL AND to_json(c)::VARCHAR = line AND c.app IS NOT NULL
+                       AND c.request_id IS NOT NULL AND strftime(try_strptime(c.time, $fmt), $fmt) = c.time
+                       AND c.verdict IN ({", ".join(f"'{v}'" for v in UPGRADE_VERDICTS)}) AND (c.data IS NULL OR json_type(c.data) = 'OBJECT')
+                       AND NOT contains(line, 'NaN') AND NOT contains(line, 'Infinity')
+         ELSE false
+       END AS fast
+FROM (
+    SELECT file, n, line, kind,
+           CASE WHEN kind = 'a' THEN try(json_transform(line, '{_AUTH_SHAPE}')) END AS a,
+           CASE WHEN kind = 'c' THEN try(json_transform(line, '{_CHECK_SHAPE}')) END AS c
+    FROM (SELECT *, CASE substr(line, {_TYPE_AT}, 13) WHEN 'authenticate"' THEN 'a'
+                                                      WHEN 'target_check"' THEN 'c' END AS kind
+          FROM lines)
+)
+"""
+_AUTH_ROWS = ", ".join(f'a."{name}"' for name in _NAMES)
+_CHECK_ROWS = ", ".join(f'c."{name}"' for name in _CHECK_NAMES)
+_TAKE = f"""
+INSERT INTO {{table}}
+SELECT {_AUTH_ROWS}, NULL, NULL, NULL, NULL, NULL, substr(a.time, 1, 10) FROM parsed WHERE kind = 'a' AND fast
+UNION ALL
+SELECT {_CHECK_ROWS}, c.data::VARCHAR, substr(c.time, 1, 10) FROM parsed WHERE kind = 'c' AND fast
+"""
+_WITHOUT = """
+SELECT file, n, a.user IS NULL, a.platform IS NULL, a.app_version IS NULL
+FROM parsed WHERE kind = 'a' AND fast AND (a.user IS NULL OR a.platform IS NULL OR a.app_version IS NULL)
+"""
 
 
 def decode_line(line: bytes) -> dict[str, Any]:
-    """:func:`~kickit_edge.events.decode_event`, fast for the writer's own lines, time made canonical."""
-    return _fast(line) or _slow(line)
-
-
-def _slow(line: bytes) -> dict[str, Any]:
+    """:func:`~kickit_edge.events.decode_event`, the time made canonical."""
     record = decode_event(line)
     record["time"] = datetime.strptime(record["time"], TIME_FORMAT).strftime(TIME_FORMAT)
     return record
+
+
+def _row(record: dict[str, Any]) -> tuple[Any, ...]:
+    data = record.get("data")
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False) if data is not None else None
+    return (*(record.get(name) for name in _CHECK_NAMES), text, record["time"][:10])
 
 
 @dataclass(slots=True)
@@ -144,71 +124,156 @@ class ScanReport:
 class Scan:
     """One pass over ``files``; ``marks`` (stem -> Mark) is read and advanced in place.
 
-    ``since`` (a canonical time) skips older events, counted as ``too_old``.
+    ``since`` (a canonical time): authentications before it are counted as
+    ``too_old`` (they stay in the table; the queries leave them out).
     """
 
-    def __init__(self, files: Iterable[EventFile], marks: dict[str, Mark] | None = None, *,
-                 since: str | None = None, progress: Callable[[str], None] | None = None) -> None:
+    def __init__(self, connection: duckdb.DuckDBPyConnection, files: Iterable[EventFile],
+                 marks: dict[str, Mark] | None = None, *, since: str | None = None,
+                 progress: Callable[[str], None] | None = None, table: str = "events") -> None:
+        self.connection = connection
+        self.table = table
         self.files = list(files)
         self.marks = marks if marks is not None else {}
-        self.since = since
+        self.since = since or ""
         self.report = ScanReport()
         self._progress = progress
         self._shown = time.monotonic()
+        self._pending = 0  # bytes of lines handed over, not yet checked
+        self._batched = 0  # bytes of lines read since the last consume
+        self._loose: list[tuple[int, int, bytes, bool]] = []  # lines for decode_event alone: (file, n, line, torn)
 
-    def authentications(self) -> Iterator[dict[str, Any]]:
-        total = len(self.files)
-        for done, file in enumerate(self.files):
+    def run(self, consume: Callable[[], object]) -> ScanReport:
+        """Read every new line; after each batch, ``consume`` the valid records left in the table."""
+        create_events_table(self.connection, self.table)
+        self.connection.execute("CREATE OR REPLACE TEMP TABLE lines (file INTEGER, n BIGINT, line VARCHAR)")
+        self._read_whole(consume)
+        for index, file in enumerate(self.files):
             mark = self.marks.setdefault(file.stem, Mark())
             if mark.complete or (not file.compressed and _size(file) == mark.offset):
                 continue
             self.report.files_read += 1
             try:
-                yield from self._read(file, mark)
+                self._read(index, file, mark)
             except ContentChanged:
-                # The fold is idempotent: reading the whole content again cannot count twice.
+                # Nothing of the file was taken before the check: read all of it from the start.
                 self.report.reread.append(file.stem)
                 mark.offset = mark.lines = 0
-                yield from self._read(file, mark)
+                self._read(index, file, mark)
             except DamagedFile as exc:
                 self.report.damaged.append(str(exc))
-            if self._progress and time.monotonic() - self._shown >= 1.0:
-                self._shown = time.monotonic()
-                self._progress(f"read {done + 1}/{total} files, {self.report.lines:,} lines")
+            if self._batched >= BATCH_BYTES:
+                self._flush(consume)
+            self._tell(f"read {index + 1}/{len(self.files)} files, {self.report.lines:,} lines")
+        self._flush(consume)
+        return self.report
 
-    def _read(self, file: EventFile, mark: Mark) -> Iterator[dict[str, Any]]:
-        report, since, fast, slow = self.report, self.since, _fast, _slow
-        number = mark.lines
+    def _read_whole(self, consume: Callable[[], object]) -> None:
+        """The rotated files not read before, as far as :func:`~.bulk.read_whole` takes them, a group at a time."""
+        group: list[EventFile] = []
+        size = 0
+        fresh = [f for f in self.files if f.compressed and self.marks.get(f.stem, Mark()) == Mark()]
+        for number, file in enumerate(fresh):
+            group.append(file)
+            size += content_size(file) or 0
+            if size < GROUP_BYTES and number + 1 < len(fresh):
+                continue
+            taken = read_whole(self.connection, group, self.table)
+            for whole in group:
+                lines = taken.get(str(whole.path))
+                if lines is not None:
+                    self.marks[whole.stem] = Mark(content_size(whole) or 0, lines, True)
+                    self.report.files_read += 1
+                    self.report.lines += lines
+            self._flush(consume)
+            self._tell(f"read {number + 1}/{len(fresh)} rotated files, {self.report.lines:,} lines")
+            group, size = [], 0
+
+    def _read(self, index: int, file: EventFile, mark: Mark) -> None:
         for block in read_blocks(file, mark.offset):
-            for line in block.lines:
-                number += 1
-                try:
-                    record = fast(line) or slow(line)
-                except MalformedEvent as exc:
-                    what = f"unterminated last line; {exc}" if block.torn else str(exc)
-                    report.problem(f"{file.path}:{number}", what)
-                    continue
-                if record["type"] != "authenticate":
-                    continue
-                if record["user"] is None or record["platform"] is None or record["app_version"] is None:
-                    missing = [k for k in ("user", "platform", "app_version") if record[k] is None]
-                    report.problem(f"{file.path}:{number}", f"authenticate event without {', '.join(missing)}")
-                    continue
-                if since is not None and record["time"] < since:
-                    report.too_old += 1
-                    continue
-                report.authentications += 1
-                yield record
-            report.lines += len(block.lines)
-            mark.offset, mark.lines = block.end, number
-            if self._progress and time.monotonic() - self._shown >= 1.0:
-                self._shown = time.monotonic()
-                self._progress(f"{file.path.name}: {number:,} lines; {report.lines:,} lines in all")
+            self._take(index, mark.lines, block)
+            self.report.lines += block.line_count
+            mark.offset, mark.lines = block.end, mark.lines + block.line_count
         mark.complete = file.compressed
+
+    def _take(self, index: int, first: int, block: Block) -> None:
+        text = None if block.torn else _text(block.data)
+        if text is None:
+            self._loose += [(index, first + i + 1, line, block.torn) for i, line in enumerate(block.lines())]
+            return
+        self.connection.execute(
+            "INSERT INTO lines SELECT $file, $first + generate_subscripts(l, 1), unnest(l) "
+            "FROM (SELECT string_split($text, chr(10)) AS l)", {"file": index, "first": first, "text": text})
+        self._pending += len(block.data)
+        self._batched += len(block.data)
+        if self._pending >= BATCH_BYTES:
+            self._flush_lines()
+
+    def _flush_lines(self) -> None:
+        """Check the lines handed over so far; what the engine does not pass goes to ``decode_event``."""
+        connection = self.connection
+        connection.execute(_CLASSIFY, {"fmt": TIME_FORMAT})
+        connection.execute(_TAKE.format(table=self.table))
+        problems = [(file, n, _missing(user, platform, version))
+                    for file, n, user, platform, version in connection.execute(_WITHOUT).fetchall()]
+        rest = connection.execute("SELECT file, n, line FROM parsed WHERE NOT fast").fetchall()
+        self._loose += [(file, n, line.encode("utf-8"), False) for file, n, line in rest]
+        connection.execute("DELETE FROM lines")
+        connection.execute("DROP TABLE parsed")
+        self._pending = 0
+        self._decode_loose(problems)
+
+    def _decode_loose(self, problems: list[tuple[int, int, str]]) -> None:
+        rows = []
+        for file, n, line, torn in self._loose:
+            try:
+                record = decode_line(line)
+            except MalformedEvent as exc:
+                problems.append((file, n, f"unterminated last line; {exc}" if torn else str(exc)))
+                continue
+            if record["type"] == "authenticate":
+                missing = [key for key in ("user", "platform", "app_version") if record[key] is None]
+                if missing:
+                    problems.append((file, n, f"authenticate event without {', '.join(missing)}"))
+            rows.append(_row(record))
+        self._loose = []
+        insert_columns(self.connection, self.table, rows, len(EVENT_COLUMNS))
+        for file, n, message in sorted(problems):
+            self.report.problem(f"{self.files[file].path}:{n}", message)
+
+    def _flush(self, consume: Callable[[], object]) -> None:
+        self._flush_lines()
+        fresh, old = self.connection.execute(
+            'SELECT count(*) FILTER (WHERE time >= $since), count(*) FILTER (WHERE time < $since) '
+            f"FROM {self.table} "
+            "WHERE type = 'authenticate' AND \"user\" IS NOT NULL AND platform IS NOT NULL "
+            "AND app_version IS NOT NULL", {"since": self.since}).fetchone() or (0, 0)
+        self.report.authentications += fresh
+        self.report.too_old += old
+        consume()
+        self.connection.execute(f"DELETE FROM {self.table}")
+        self._batched = 0
+
+    def _tell(self, text: str) -> None:
+        if self._progress and time.monotonic() - self._shown >= 1.0:
+            self._shown = time.monotonic()
+            self._progress(text)
+
+
+def _text(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # decode_event names the bad line
+
+
+def _missing(user: bool, platform: bool, version: bool) -> str:
+    names = [name for name, gone in (("user", user), ("platform", platform), ("app_version", version)) if gone]
+    return f"authenticate event without {', '.join(names)}"
 
 
 def _size(file: EventFile) -> int:
     try:
-        return os.stat(file.path).st_size
+        return file.path.stat().st_size
     except OSError:
         return -1  # gone or unreadable: let the read say which

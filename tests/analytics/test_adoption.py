@@ -14,6 +14,7 @@ from kickit_edge.analytics.adoption import adoption_of, newest_first
 from kickit_edge.cli import main
 
 from .fleet import NOW, auth, write
+from .test_impact import snapshot  # noqa: F401  (the fixture)
 
 
 @pytest.fixture
@@ -121,3 +122,29 @@ def test_html_is_one_offline_page_with_a_chart_per_group(events, tmp_path, capsy
 def test_no_users_in_the_window(events, capsys, frozen_now):
     assert main(["events", "adoption", "--events-dir", str(events), "--app", "none"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "No authentications in this window."
+
+
+def test_each_version_with_its_verdict_and_each_day_with_its_volume(events, snapshot, tmp_path, capsys,
+                                                                    frozen_now):  # noqa: F811
+    assert main(["events", "adoption", "--events-dir", str(events), "--app", "shop", "--snapshot",
+                 str(snapshot)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[6:12] == [
+        "shop  ios / production  (5 users)",
+        "  VERSION  VERDICT    USERS  SHARE",
+        "  2.10.0   not found      1  20.0%",
+        "  2.1.0    not found      2  40.0%",
+        "  1.9      hard           1  20.0%",
+        "  beta-x   not found      1  20.0%",
+    ]
+    page = tmp_path / "adoption.html"
+    assert main(["events", "adoption", "--events-dir", str(events), "--since", "2026-11-20", "--format", "html",
+                 "--snapshot", str(snapshot), "--out", str(page)]) == 0
+    html = page.read_text()
+    assert '<td><span class="verdict v-hard">hard</span></td>' in html
+    assert "<title>2026-11-22: 3 users</title>" in html and "<title>2026-11-21: 2 users</title>" in html
+    assert "svg { max-width: 100%; height: auto; }" in html and "@media (max-width: 600px)" in html
+    assert main(["events", "adoption", "--events-dir", str(events), "--format", "json", "--snapshot",
+                 str(snapshot)]) == 0
+    ios = json.loads(capsys.readouterr().out)["groups"][2]
+    assert ios["versions"][2] == {"app_version": "1.9", "users": 1, "share": 0.2, "verdict": "hard"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from kickit_edge.cli import main
@@ -100,4 +101,8 @@ def test_stdout_with_a_checkpoint_file(tmp_path, capsys, frozen_now):
     second = capsys.readouterr()
     assert first.out == second.out and first.out.count("\n") == 1
     assert "read 0 new or changed files (incremental, from the checkpoint): 0 new lines" in second.err
-    assert Path(checkpoint).read_text().startswith('{"checkpoint":"kickit-edge users","version":1,')
+    with duckdb.connect(str(checkpoint), read_only=True) as saved:  # the checkpoint is a DuckDB file
+        assert dict(saved.execute("SELECT key, value FROM meta").fetchall()) == {
+            "checkpoint": "kickit-edge users", "version": "2", "events_dir": str(tmp_path.resolve()),
+            "retention_days": "365"}
+        assert saved.execute("SELECT user_id, app_version FROM user_state").fetchall() == [("alice", "1.0.0")]

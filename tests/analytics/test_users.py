@@ -117,7 +117,11 @@ def test_a_fleet_folds_into_exact_records(fleet):
     ]
     scan = result.scan
     assert (scan.files_read, scan.lines, scan.malformed, scan.authentications, scan.too_old) == (5, 19, 5, 12, 1)
-    assert result.removed == ["events-20251121-web1-55-0.jsonl.gz"]
+    # A report deletes nothing: the file past the retention is left, and not read.
+    assert result.removed == [] and result.past == ["events-20251121-web1-55-0.jsonl.gz"]
+    assert (fleet / "events-20251121-web1-55-0.jsonl.gz").exists()
+    pruned = fold_users(fleet, now=NOW, prune=True)
+    assert pruned.removed == ["events-20251121-web1-55-0.jsonl.gz"] and pruned.records == FLEET
     assert not (fleet / "events-20251121-web1-55-0.jsonl.gz").exists()
     assert (fleet / "README").exists() and (fleet / "events-20261122-web2-202-1.jsonl.gz.tmp").exists()
 
@@ -138,11 +142,16 @@ def test_the_summary_reports_problems_removals_and_the_retention(fleet, tmp_path
         f"  {c0}:4: authenticate event without user",
         f"  {c0}:7: unterminated last line; line is not JSON: Unterminated string starting at: line 1 column 9 "
         "(char 8)",
-        "removed 1 file past the retention (days before 2025-11-22): events-20251121-web1-55-0.jsonl.gz",
+        "skipped 1 file past the retention (days before 2025-11-22); --prune deletes them",
         "ignored 1 authentication before 2025-11-22 (past the retention)",
         f"8 user records -> {out}",
     ]
     assert [UserRecord(**json.loads(line)) for line in out.read_text().splitlines()] == FLEET
+    assert (fleet / "events-20251121-web1-55-0.jsonl.gz").exists()  # a report deletes nothing by default
+    assert main(["events", "users", "--events-dir", str(fleet), "--out", str(out), "--full", "--prune"]) == 0
+    assert "removed 1 file past the retention (days before 2025-11-22): events-20251121-web1-55-0.jsonl.gz" \
+        in capsys.readouterr().err.splitlines()
+    assert not (fleet / "events-20251121-web1-55-0.jsonl.gz").exists()
 
 
 def test_jsonl_and_csv_output(fleet, tmp_path):
@@ -228,7 +237,7 @@ def test_a_checkpoint_of_another_folder_or_retention_is_not_used(fleet, tmp_path
     assert result.records == []
     Path(out + ".checkpoint").write_text("garbage\n")
     result, why = update_users(str(fleet), Destination("jsonl", out), now=NOW)
-    assert why is not None and why.startswith(f"{out}.checkpoint is damaged (JSONDecodeError")
+    assert why == f"{out}.checkpoint is not a kickit-edge users checkpoint (not a DuckDB database)"
 
 
 def test_a_file_shorter_than_its_mark_is_read_again(tmp_path):
@@ -254,5 +263,5 @@ def test_records_last_seen_before_the_retention_expire(tmp_path):
     later = datetime(2026, 11, 26, tzinfo=UTC)  # the cutoff moves to 11-21
     result = fold_users(folder, first.checkpoint, now=later, retention_days=5)
     assert result.expired == 1 and [r.user_id for r in result.records] == ["bob"]
-    assert result.removed == ["events-20261120-web1-1-0.jsonl"]
+    assert result.removed == [] and result.past == ["events-20261120-web1-1-0.jsonl"]
     assert result.records == fold_users(folder, now=later, retention_days=5).records
