@@ -26,6 +26,10 @@ settings it ran with.
 Scenarios take turns round after round; each ratio is the median of the
 per-round ratios to (c) (or to the floor), so load from elsewhere on the
 machine skews a round's scenarios alike. ``--apps 0`` skips (b) and (b*).
+``--against REF`` also runs (a), (d), (e) and (g) on the code of a git ref
+(``main``, say) in the same rounds and prints the CPU per request saved against
+it per round: on a shared machine, a before/after taken in two runs differs by
+more than most changes do.
 
 The load generator is wrk (``--install-wrk`` runs ``apt-get install -y wrk``
 when it is missing); without wrk a small asyncio keep-alive load generator is
@@ -167,12 +171,12 @@ def pinned(cmd: list[str], cpu: str) -> list[str]:
 
 class Server:
     def __init__(self, cmd: list[str], env: dict[str, str] | None = None, ready: str = "/health",
-                 port: int | None = None) -> None:
+                 port: int | None = None, cwd: Path | None = None) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         cmd = [c.replace("{port}", str(self.port)) for c in cmd]
         self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(pinned(cmd, "0"), env={**os.environ, **(env or {})},
+        self.process = subprocess.Popen(pinned(cmd, "0"), env={**os.environ, **(env or {})}, cwd=cwd,
                                         stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 300
         while True:
@@ -205,11 +209,24 @@ class Server:
             self.process.kill()
 
 
-def edge(snapshots: Path, events: Path, workers: int, *extra: str) -> Server:
-    """``kickit-edge serve`` with its default settings, plus ``extra`` flags; stderr (the logs) goes to a file."""
-    return Server([sys.executable, "-m", "kickit_edge.cli", "serve", "--snapshots", str(snapshots),
-                   "--port", "{port}", "--workers", str(workers), "--events-dir", str(events), *extra],
-                  ready="/ready")
+def edge(snapshots: Path, events: Path, workers: int, *extra: str, code: Path | None = None) -> Server:
+    """``kickit-edge serve`` with its default settings, plus ``extra`` flags; stderr (the logs) goes to a file.
+
+    ``code`` is a folder holding another ``kickit_edge`` package to run instead of this one.
+    """
+    return Server([sys.executable, "-m", "kickit_edge.cli", "serve", "--snapshots", str(snapshots.resolve()),
+                   "--port", "{port}", "--workers", str(workers), "--events-dir", str(events.resolve()), *extra],
+                  ready="/ready", cwd=code)
+
+
+def export_code(ref: str, work: Path) -> Path:
+    """The ``kickit_edge`` package as it is at git ``ref``, in a folder of ``work`` (``python -m`` runs it from there)."""
+    folder = work / f"code-{re.sub(r'[^A-Za-z0-9._-]', '_', ref)}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "kickit_edge"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
 
 
 DEFAULTS = "serve defaults: access log on, to a file"
@@ -390,6 +407,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--install-wrk", action="store_true", help="apt-get install wrk if it is missing")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk exists")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--against", metavar="REF", help="also run (a), (d), (e), (g) on the code of this git ref "
+                        "(e.g. main), in the same rounds, and print the CPU per request this tree saves against it")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--factory", default="baseline_app", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -463,6 +482,13 @@ def start_servers(args: argparse.Namespace, paths: dict[str, Path], work: Path,
         "o_bulk": Scenario("(o*) POST /ofrep/v1/evaluate/flags, all four flags", DEFAULTS, demo, [
             ("POST", "/ofrep/v1/evaluate/flags", ofrep_headers, ofrep)]),
     }
+    if args.against:
+        code = export_code(args.against, work)
+        before = started(edge(paths["demo"], events, args.workers, code=code))
+        for key in AGAINST:
+            scenarios[f"{key}@"] = Scenario(f"{scenarios[key].name} @ {args.against}",
+                                            f"{scenarios[key].settings}; the code of {args.against}", before,
+                                            scenarios[key].requests)
     if args.apps:
         big = started(edge(paths["big"], events, args.workers))
         every = big_requests(work, args.apps)
@@ -497,6 +523,9 @@ class Republisher:
 
     def __exit__(self, *exc: object) -> None:
         self.active.clear()
+
+
+AGAINST = ("a", "d", "e", "g")  # the scenarios --against runs on the other code too
 
 
 def median(values: list[float]) -> float:
@@ -548,6 +577,10 @@ def report(args: argparse.Namespace, scenarios: dict[str, Scenario], rounds: dic
     o_rps = median([r.rps / b.rps for r, b in zip(rounds["o"], rounds["a"])])
     o_cpu = median([b.cpu_us / r.cpu_us for r, b in zip(rounds["o"], rounds["a"])])
     print(f"OFREP (o) vs (a), as cheap as the seed endpoint it restates: {o_rps:.2f} by req/s, {o_cpu:.2f} by CPU")
+    for key in AGAINST if args.against else ():
+        per_round = sorted(1 - r.cpu_us / b.cpu_us for r, b in zip(rounds[key], rounds[f"{key}@"]))
+        print(f"({key}) against {args.against}: CPU per request saved per round: "
+              f"{', '.join(f'{x:+.1%}' for x in per_round)}, median {median(per_round):+.1%}")
     worst = max(out[key]["p99_vs_c"] for key in ("a", "d", "e", "g"))
     print(f"target p99 <= 1.5x (c): worst {worst:.2f}; (f) errors: {out['f']['errors']} (target 0)")
     return out

@@ -216,7 +216,7 @@ class GitLog:
         base = self._sides[1] if self._sides and self._sides[0] is before else config_side("parent", before)
         head = config_side("this commit", after, built)
         self._sides = (after, head)
-        diff = diff_sides(base, head)
+        diff = diff_sides(base, head, time.time())  # from now on: what this write changes for clients
         if not diff.changed:
             return NO_CHANGE
         lines = render_diff(diff, "text").rstrip("\n").split("\n")

@@ -108,7 +108,9 @@ def read_history(config_dir: str, app: str | None = None, since: datetime | None
         elif isinstance(base, str):
             problem = base
         else:
-            diff = diff_sides(base, head)
+            # What the commit changed from the moment it was made, and later: a config with
+            # releases or deadlines answers differently at different times.
+            diff = diff_sides(base, head, datetime.fromisoformat(when).timestamp())
         if app is not None:
             touched = f"apps/{app}.yaml" in files or f"apps/{app}.yml" in files
             if diff is not None:

@@ -130,3 +130,13 @@ def test_the_history_command(config_dir: Path, capsys: pytest.CaptureFixture[str
     with pytest.raises(OperatorError):
         read_history(str(tmp_path))
     assert git(config_dir.parent, "status", "--porcelain") == ""  # reading history left the work tree alone
+
+
+def test_history_shows_what_a_commit_changed_from_its_own_time(config_dir: Path) -> None:
+    """The demo's iOS 2.0.0 release is long available: raising the minimum changes answers at once,
+    so the change is reported as of the commit, not as of the start of the releases' timeline."""
+    hand = read_history(str(config_dir))[0]
+    assert hand.diff is not None
+    text = render_history([hand])
+    assert "ios/production: versions >= 2.0.0, < 2.3.0: not found -> hard (no rule -> minimum:ios/production)" in text
+    assert "from 2024-03-01" not in text
