@@ -76,13 +76,19 @@ def encode_snapshot(header: dict[str, Any], apps: Iterable[tuple[str, dict[str, 
     ``apps`` yields (id, app content) sorted by id; it is consumed one app at a
     time, so a big config never holds every rendered app at once.
     """
+    return encode_lines(header, ((app_id, canonical_json(content)) for app_id, content in apps), manifest, seal)
+
+
+def encode_lines(header: dict[str, Any], apps: Iterable[tuple[str, bytes]], manifest: dict[str, Any],
+                 seal: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> bytes:
+    """:func:`encode_snapshot` of apps already encoded, each as its :func:`canonical_json`."""
     ids: list[str] = []
     lines: list[bytes] = [b""]  # the header goes first, once every id is known
-    for app_id, content in apps:
+    for app_id, line in apps:
         if ids and app_id <= ids[-1]:
             raise ValueError(f"apps must come sorted by id: {app_id!r} after {ids[-1]!r}")
         ids.append(app_id)
-        lines.append(canonical_json(content))
+        lines.append(line)
     lines[0] = canonical_json(dict(header, apps=ids))
     digest = hashlib.sha256()
     for line in lines:

@@ -13,8 +13,8 @@ __all__ = ["register"]
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from ..compiler.compile import compile_config
     from ..compiler.publish import publish_snapshot
+    from ..compiler.stream import compile_folder
 
     seal = None
     if args.sign:
@@ -27,15 +27,15 @@ def cmd_compile(args: argparse.Namespace) -> int:
             raise OperatorError(f"--sign {args.sign} is inside the config folder {args.config_dir}: move the private "
                                 "key out of it (it would be committed with the config)")
         seal = partial(sign_manifest, key=read_signing_key(args.sign))
-    compiled = compile_config(args.config_dir, revision=args.revision, progress=progress(), seal=seal)
+    compiled = compile_folder(args.config_dir, revision=args.revision, progress=progress(), seal=seal)
     snapshot = compiled.snapshot
     if args.dry_run:
-        out(f"snapshot {snapshot.id} {snapshot.digest} ({len(compiled.config.apps)} apps, {snapshot.size} bytes; not published)")
+        out(f"snapshot {snapshot.id} {snapshot.digest} ({compiled.apps} apps, {snapshot.size} bytes; not published)")
         return 0
     path, changed = publish_snapshot(compiled.data, args.out, keep=args.keep, verified=snapshot)
     state = "published" if changed else "unchanged"
     out(f"snapshot {snapshot.id} {snapshot.digest}")
-    out(f"{state}: {args.out}/snapshot.json ({len(compiled.config.apps)} apps, {snapshot.size} bytes, "
+    out(f"{state}: {args.out}/snapshot.json ({compiled.apps} apps, {snapshot.size} bytes, "
         f"revision {snapshot.revision or 'unknown'}, {len(compiled.results)} config tests passed)")
     return 0
 

@@ -38,7 +38,7 @@ from .schedule import NO_SCHEDULE, Schedule, parse_duration
 from .schema import validate_file
 from .source import PROGRESS_FILES, Progress, SourceFile, load_config_dir, load_file
 
-__all__ = ["build_config", "read_config", "read_admin_tokens"]
+__all__ = ["build_config", "read_config", "read_admin_tokens", "build_file"]
 
 
 class _Builder:
@@ -162,6 +162,17 @@ class _Builder:
             tokens.append(AdminToken(t["name"], t["prefix"], t["sha256"],
                                      self.instant(w.at("expires"), t.get("expires")), w))
         return tokens
+
+
+def build_file(source: SourceFile) -> tuple[AppConfig | list[AdminToken] | None, list[Diagnostic]]:
+    """One file alone, validated and modelled, with the problems found in it
+    (:func:`build_config` also checks across files); None for a file that is neither kind."""
+    kind, problems = validate_file(source)
+    if problems or kind is None:
+        return None, problems
+    builder = _Builder()
+    built = builder.app(source) if kind == "app" else builder.admin_tokens(source)
+    return built, builder.diagnostics
 
 
 def build_config(root: str, files: list[SourceFile]) -> tuple[Config, list[Diagnostic]]:

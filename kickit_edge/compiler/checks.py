@@ -17,16 +17,21 @@ from ..versions import InvalidVersion, version_key
 from .model import AppConfig, ConditionSpec, Config, TargetRule, Where
 from .timeline import asked_version, check_releases
 
-__all__ = ["check_config"]
+__all__ = ["check_config", "check_app"]
 
 
 def check_config(config: Config) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     out.extend(_unique_across_files(config))
     for app in config.apps:
-        out.extend(_check_app(app))
-        out.extend(check_releases(app))
+        out.extend(check_app(app))
     return out
+
+
+def check_app(app: AppConfig) -> Iterator[Diagnostic]:
+    """The checks one app file needs alone (no other file)."""
+    yield from _check_app(app)
+    yield from check_releases(app)
 
 
 def _unique_across_files(config: Config) -> Iterator[Diagnostic]:

@@ -21,7 +21,7 @@ from .model import Config
 from .render import render_content
 from .source import PROGRESS_FILES, Progress
 
-__all__ = ["Compiled", "compile_config", "build_snapshot", "git_revision"]
+__all__ = ["Compiled", "compile_config", "build_snapshot", "git_revision", "manifest", "stamp", "no_gc"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Compiled:
 
 
 @contextmanager
-def _no_gc() -> Iterator[None]:
+def no_gc() -> Iterator[None]:
     """Pause the cyclic GC: a big config allocates millions of acyclic objects,
     and the collector would rescan them again and again (half the compile time)."""
     enabled = gc.isenabled()
@@ -73,15 +73,29 @@ def build_snapshot(config: Config, revision: str | None = None, created: str | N
 
     ``seal`` adds to the finished manifest (a signature: see :mod:`kickit_edge.signing`).
     """
-    manifest = {
-        "generator": f"kickit-edge/{__version__}",
-        "revision": revision,
-        "created": created,
-        "apps": len(config.apps),
-    }
     header, apps = render_content(config)
-    data = encode_snapshot(header, apps, manifest, seal)
+    data = encode_snapshot(header, apps, manifest(len(config.apps), revision, created), seal)
     return data, load_snapshot(data)
+
+
+def manifest(apps: int, revision: str | None, created: str | None) -> dict[str, Any]:
+    """The snapshot's manifest before the digest."""
+    return {"generator": f"kickit-edge/{__version__}", "revision": revision, "created": created, "apps": apps}
+
+
+def stamp(config_dir: str, revision: str | None) -> tuple[str | None, str | None]:
+    """The revision and ``created`` time of a compile of ``config_dir``.
+
+    ``created`` comes from ``SOURCE_DATE_EPOCH`` or the git commit time, never
+    the wall clock, so compiling twice gives the same bytes.
+    """
+    git_rev, git_epoch = git_revision(config_dir)
+    revision = revision or os.environ.get("KICKIT_REVISION") or git_rev
+    epoch = os.environ.get("SOURCE_DATE_EPOCH") or git_epoch
+    created = None
+    if epoch and epoch.isdigit():
+        created = datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return revision, created
 
 
 def compile_config(config_dir: str, revision: str | None = None, run_tests: bool = True,
@@ -89,21 +103,14 @@ def compile_config(config_dir: str, revision: str | None = None, run_tests: bool
                    seal: Seal | None = None) -> Compiled:
     """Read, check, render and verify; raise ConfigError or ConfigTestFailure.
 
-    The manifest's ``created`` comes from ``SOURCE_DATE_EPOCH`` or the git
-    commit time, never the wall clock, so compiling twice gives the same bytes.
     ``config`` is a checked read of ``config_dir`` the caller already has (the
     admin API just wrote it), so the folder is not read again.
     """
     if config is None:
-        with _no_gc():
+        with no_gc():
             config = read_config(config_dir, progress)
-    git_rev, git_epoch = git_revision(config_dir)
-    revision = revision or os.environ.get("KICKIT_REVISION") or git_rev
-    epoch = os.environ.get("SOURCE_DATE_EPOCH") or git_epoch
-    created = None
-    if epoch and epoch.isdigit():
-        created = datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with _no_gc():
+    revision, created = stamp(config_dir, revision)
+    with no_gc():
         data, snapshot = build_snapshot(config, revision, created, seal)
     if progress is not None and len(config.apps) >= PROGRESS_FILES:
         progress(f"rendered {snapshot.size} bytes")

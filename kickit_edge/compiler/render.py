@@ -18,7 +18,7 @@ from ..vocabulary import maintenance_rule
 from .model import AppConfig, ConditionSpec, Config, Notice, TargetRule
 from .timeline import View, app_timeline
 
-__all__ = ["render_content"]
+__all__ = ["render_content", "render_app", "render_header", "key_records"]
 
 MAINTENANCE_OFF: dict[str, Any] = {"active": False, "title": None, "description": None, "links": []}
 
@@ -138,7 +138,7 @@ def _targets(app: AppConfig, view: View) -> list[dict[str, Any]]:
     return out
 
 
-def _app(app: AppConfig) -> dict[str, Any]:
+def render_app(app: AppConfig) -> dict[str, Any]:
     bodies = _Bodies(app)
     exact: dict[str, dict[str, dict[str, Any]]] = {}
     for record in app.versions:
@@ -185,16 +185,22 @@ def _app(app: AppConfig) -> dict[str, Any]:
     return content
 
 
+def key_records(app: AppConfig) -> list[tuple[str, dict[str, Any]]]:
+    """The app's keys as the snapshot header lists them: (prefix, record)."""
+    return [(k.prefix, {
+        "app": app.id, "sha256": k.sha256,
+        "environments": sorted(k.environments) if k.environments is not None else None,
+        "expires": k.expires.timestamp() if k.expires is not None else None,
+    }) for k in app.keys]
+
+
+def render_header(keys: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The snapshot header but for the app ids: every key (by prefix) and the answer of no maintenance."""
+    return {"keys": keys, "maintenance_off": _entry(MAINTENANCE_OFF)}
+
+
 def render_content(config: Config) -> tuple[dict[str, Any], Iterator[tuple[str, dict[str, Any]]]]:
     """The snapshot header, and each app's content sorted by id (rendered as it is consumed)."""
-    keys = {
-        k.prefix: {
-            "app": app.id, "sha256": k.sha256,
-            "environments": sorted(k.environments) if k.environments is not None else None,
-            "expires": k.expires.timestamp() if k.expires is not None else None,
-        }
-        for app in config.apps for k in app.keys
-    }
-    header = {"keys": keys, "maintenance_off": _entry(MAINTENANCE_OFF)}
+    header = render_header(dict(record for app in config.apps for record in key_records(app)))
     apps = sorted(config.apps, key=lambda a: a.id)
-    return header, ((app.id, _app(app)) for app in apps)
+    return header, ((app.id, render_app(app)) for app in apps)

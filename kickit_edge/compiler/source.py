@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -22,7 +22,7 @@ from ..errors import Diagnostic
 
 __all__ = [
     "SourceFile", "DataPath", "Progress", "PROGRESS_FILES", "CONFIG_SUFFIXES", "is_config_path", "config_files",
-    "load_config_dir", "load_yaml_text", "render_path",
+    "load_config_dir", "load_yaml_text", "render_path", "load_file", "per_file", "config_jobs",
 ]
 
 DataPath = tuple[str | int, ...]
@@ -257,13 +257,15 @@ def config_files(root: str | os.PathLike[str]) -> list[Path]:
 
 
 Progress = Callable[[str], None]
+Done = TypeVar("Done")  # what per-file work gives for one file
 # Below this many files a compile takes about a second and reports nothing.
 PROGRESS_FILES = 1000
 # From this many files on, parsing is spread over worker processes.
 PARALLEL_FILES = 400
 
 
-def _load_file(file: Path, shown: str) -> tuple[SourceFile | None, list[Diagnostic]]:
+def load_file(file: Path, shown: str) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """One config file, read as the folder's files are (size-bounded, UTF-8, alias-bounded)."""
     try:
         if file.stat().st_size > MAX_FILE_BYTES:
             return None, [_too_large(shown)]  # not even read
@@ -276,21 +278,35 @@ def _load_file(file: Path, shown: str) -> tuple[SourceFile | None, list[Diagnost
 
 
 def _load_many(jobs: list[tuple[Path, str]]) -> list[tuple[SourceFile | None, list[Diagnostic]]]:
-    return [_load_file(file, shown) for file, shown in jobs]
+    return [load_file(file, shown) for file, shown in jobs]
 
 
-def _parallel(jobs: list[tuple[Path, str]]) -> Iterator[tuple[SourceFile | None, list[Diagnostic]]]:
-    """Parse in worker processes, in order; parsing is most of a big compile and is per file."""
+def per_file(jobs: list[tuple[Path, str]], work: Callable[[list[tuple[Path, str]]], list[Done]]) -> Iterator[Done]:
+    """``work`` over the files, in order; in worker processes when there are many (it is per file).
+
+    ``work`` takes and returns a list (a chunk of files), and is a module-level
+    function, so that worker processes can be sent it.
+    """
+    if len(jobs) < PARALLEL_FILES or (os.cpu_count() or 1) == 1:
+        yield from work(jobs)
+        return
     chunks = [jobs[i:i + 250] for i in range(0, len(jobs), 250)]
     workers = min(len(chunks), os.cpu_count() or 1, 8)
     try:
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     except (OSError, NotImplementedError):
-        yield from _load_many(jobs)  # no processes here (some sandboxes): parse in this one
+        yield from work(jobs)  # no processes here (some sandboxes): work in this one
         return
     with pool:
-        for results in pool.map(_load_many, chunks):
+        for results in pool.map(work, chunks):
             yield from results
+
+
+def config_jobs(config_dir: str | os.PathLike[str], skip: Collection[Path] = ()) -> list[tuple[Path, str]]:
+    """Every config file of the folder with the path diagnostics show for it."""
+    root = Path(config_dir)
+    return [(file, str(Path(config_dir) / file.relative_to(root))) for file in config_files(root)
+            if not skip or file.resolve() not in skip]
 
 
 def load_config_dir(config_dir: str | os.PathLike[str], progress: Progress | None = None,
@@ -301,23 +317,14 @@ def load_config_dir(config_dir: str | os.PathLike[str], progress: Progress | Non
     per core; with ``progress`` it reports every 1,000 files. Files whose
     resolved path is in ``skip`` are not read (an editor is replacing them).
     """
-    root = Path(config_dir)
     files: list[SourceFile] = []
     diagnostics: list[Diagnostic] = []
-    jobs = [(file, str(Path(config_dir) / file.relative_to(root))) for file in config_files(root)
-            if not skip or file.resolve() not in skip]
+    jobs = config_jobs(config_dir, skip)
     report = progress if progress is not None and len(jobs) >= PROGRESS_FILES else None
-    parallel = len(jobs) >= PARALLEL_FILES and (os.cpu_count() or 1) > 1
-    results = _parallel(jobs) if parallel else (_load_file(file, shown) for file, shown in jobs)
-    for number, (source, problems) in enumerate(results, 1):
+    for number, (source, problems) in enumerate(per_file(jobs, _load_many), 1):
         if report is not None and (number % 1000 == 0 or number == len(jobs)):
             report(f"read {number}/{len(jobs)} files")
         diagnostics.extend(problems)
         if source is not None:
             files.append(source)
     return files, diagnostics
-
-
-def load_file(file: Path, shown: str) -> tuple[SourceFile | None, list[Diagnostic]]:
-    """One config file, read as the folder's files are (size-bounded, UTF-8, alias-bounded)."""
-    return _load_file(file, shown)
