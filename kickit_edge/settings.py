@@ -26,10 +26,12 @@ from typing import Any, ClassVar, Literal, Self
 from .errors import OperatorError
 
 __all__ = ["Setting", "ProcessSettings", "Settings", "AdminSettings", "EventSettings", "UserSettings",
-           "PROCESSES", "LogLevel", "WatchMode", "setting", "same_as"]
+           "PROCESSES", "LogLevel", "LogFormat", "WatchMode", "setting", "same_as"]
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 WatchMode = Literal["auto", "poll"]
+LogFormat = Literal["text", "json"]
+LOG_FORMATS: tuple[str, ...] = ("text", "json")
 LOG_LEVELS: tuple[str, ...] = ("critical", "error", "warning", "info", "debug")
 WATCH_MODES: tuple[str, ...] = ("auto", "poll")
 
@@ -64,8 +66,8 @@ def _days(text: str) -> int:
     return int(_number(text, int, "a whole number of days, 0 or more", lambda v: v >= 0))
 
 
-def _files(text: str) -> tuple[str, ...]:
-    """A repeatable file setting: each flag gives one; the variable gives several, comma-separated."""
+def _several(text: str) -> tuple[str, ...]:
+    """A repeatable setting (files, origins): each flag gives one; the variable gives several, comma-separated."""
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
@@ -112,7 +114,8 @@ class Setting:
 
 def setting(default: Any, help: str, parse: Callable[[str], Any] = str, *, env: str | None = None,
             choices: tuple[str, ...] | None = None, metavar: str | None = None) -> Any:
-    """Declare a field as a setting; its variable is the class's prefix + the upper-cased name unless ``env``."""
+    """Declare a field as a setting; its variable is the class's prefix + the upper-cased name unless ``env``.
+    """
     row = {"help": help, "parse": parse, "env": env, "choices": choices, "metavar": metavar}
     return field(default=default, metadata={"setting": row})
 
@@ -246,6 +249,13 @@ class Settings(ProcessSettings):
     shutdown_timeout: int = setting(10, "seconds a shutdown waits for answers in flight before closing connections "
                                     "(keep drain + shutdown below the orchestrator's grace period)", _positive_int,
                                     metavar="S")
+    metrics_port: int | None = setting(None, "serve GET /metrics (Prometheus) on this port of --host instead of the "
+                                       "main port; one listener for all workers", _port, metavar="N")
+    log_format: LogFormat = setting("text", "log line format: text, or json (one object per line)",
+                                    choices=LOG_FORMATS)
+    cors_origin: tuple[str, ...] = setting((), "allow browser calls from this origin (repeat the flag, or separate "
+                                           "with commas in the variable; * for any); none: no CORS headers",
+                                           _several, metavar="ORIGIN")
     drain_seconds: float = setting(0.0, "on SIGTERM, answer /ready with 503 at once but go on serving this many "
                                    "seconds before shutting down (set it behind load balancers)", _seconds_or_zero,
                                    metavar="S")
@@ -258,7 +268,7 @@ class Settings(ProcessSettings):
                              "after a restart while the origin fails", metavar="DIR")
     verify_key: tuple[str, ...] = setting((), "accept only snapshots signed by the key in this signing.pub "
                                           "(repeatable, for key rotation; the variable takes a comma-separated list)",
-                                          _files, metavar="FILE")
+                                          _several, metavar="FILE")
 
     def __post_init__(self) -> None:
         if self.snapshots and self.snapshot_url:
@@ -288,6 +298,12 @@ class AdminSettings(ProcessSettings):
     header_timeout: float = same_as(Settings, "header_timeout")
     body_timeout: float = same_as(Settings, "body_timeout")
     shutdown_timeout: int = same_as(Settings, "shutdown_timeout")
+    metrics_port: int | None = setting(None, "serve GET /metrics (Prometheus) on this port instead of the main port",
+                                       _port, metavar="N")
+    log_format: LogFormat = same_as(Settings, "log_format")
+    cors_origin: tuple[str, ...] = setting((), "allow browser calls from this origin (repeat the flag, or separate "
+                                           "with commas in the variable; * for any); none: no CORS headers",
+                                           _several, metavar="ORIGIN")
 
 
 @dataclass(frozen=True)

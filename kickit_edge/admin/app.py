@@ -9,7 +9,7 @@ in the Kickfolio shape ``{"message", "code", "errors"?}``.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
@@ -24,6 +24,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import OperatorError
 from ..runtime.accesslog import AccessLog, AccessLogWriter, filtered_params
+from ..runtime.cors import ADMIN_HEADERS, cors
+from ..runtime.openapi import OpenApiEndpoint, admin_document
+from ..runtime.metrics import Exposition, Measure, Recorder, route_labels
 from .auth import TOKEN_PARAM, authenticate, presented_token
 from .editor import Editor
 from .errors import (
@@ -58,10 +61,14 @@ class Guard:
         self.app = app
         self.store = store
         self.max_body = max_body
+        self.document = OpenApiEndpoint(admin_document())  # public, as the routes it describes are
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["path"] == "/openapi.json" and scope["method"] in ("GET", "HEAD"):
+            await self.document(scope, receive, send)
             return
         headers = Headers(scope=scope)
         try:
@@ -108,18 +115,22 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: int = MAX_BODY_BYTES,
-                     access: AccessLogWriter | None = None, git: GitOptions = GitOptions()) -> Starlette:
+                     access: AccessLogWriter | None = None, git: GitOptions = GitOptions(), *,
+                     recorder: Recorder | None = None, metrics_on_main_port: bool = True,
+                     cors_origins: Sequence[str] = ()) -> Starlette:
     """The management API over ``config_dir``.
 
     With ``publish_dir``, each write also publishes a snapshot there. When ``config_dir`` is in a git work
     tree, each write is a commit (see :mod:`.gitlog`); review mode (``git.branch``) publishes nothing.
-    The access log (tokens filtered) goes to ``access``, stderr by default.
+    The access log (tokens filtered) goes to ``access``, stderr by default. Requests are counted into
+    ``recorder``; ``GET /metrics`` is answered before the token check unless ``metrics_on_main_port`` is off.
     Raise OperatorError for a setup that cannot work.
     """
     if publish_dir is not None and git.branch is not None:
         raise OperatorError("--publish and --git-branch do not go together: review mode publishes nothing "
                             "directly, CI publishes once the pull request is merged")
     access = access or AccessLogWriter(name="kickit_edge.admin.access")
+    recorder = recorder or Recorder()
     store = ConfigStore(config_dir)
     gitlog = GitLog.open(config_dir, git)
 
@@ -132,9 +143,14 @@ def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: 
             await run_in_threadpool(gitlog.close)  # push what waits for its quiet period
 
     editor = Editor(store, publish_dir, gitlog)
+    routes = build_routes(store, editor, max_body)
+    exposition = Exposition(recorder, None) if metrics_on_main_port else None
     return Starlette(
-        routes=build_routes(store, editor, max_body),
-        middleware=[Middleware(AccessLog, writer=access, redact=filtered_params([TOKEN_PARAM])), Middleware(Guard, store=store, max_body=max_body)],
+        routes=routes,
+        middleware=[Middleware(AccessLog, writer=access, redact=filtered_params([TOKEN_PARAM])),
+                    Middleware(Measure, recorder=recorder, route_of=route_labels(routes), exposition=exposition),
+                    *cors(cors_origins, ADMIN_HEADERS, ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")),
+                    Middleware(Guard, store=store, max_body=max_body)],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
     )

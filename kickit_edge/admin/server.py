@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import logging.config
-from typing import Any
 
 from ..compiler.compile import compile_config
 from ..compiler.builder import read_config
 from ..compiler.publish import publish_snapshot
+from ..runtime.accesslog import AccessLogWriter
 from ..runtime.limits import BoundedProtocol, HttpLimits, raw_answer
+from ..runtime.logformat import log_config as make_log_config
+from ..runtime.metrics import Exposition, Recorder, serve_metrics
 from ..settings import AdminSettings
 from .app import create_admin_app
 from .errors import BadRequest, error_body
@@ -19,14 +20,6 @@ from .gitlog import GitOptions
 __all__ = ["serve_admin"]
 
 log = logging.getLogger("kickit_edge.admin")
-
-
-def _log_config() -> dict[str, Any]:
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["kickit_edge"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    return config
 
 
 class AdminProtocol(BoundedProtocol):
@@ -45,10 +38,14 @@ def serve_admin(settings: AdminSettings) -> None:
     config, publish = settings.config, settings.publish
     git = GitOptions(settings.git_email_domain, settings.git_branch, settings.git_remote, settings.git_push_delay)
 
-    log_config = _log_config()
+    log_config = make_log_config("info", settings.log_format)
     logging.config.dictConfig(log_config)
     checked = read_config(config)
-    app = create_admin_app(config, publish, git=git)  # before publishing: it finishes a write a crash cut off
+    recorder = Recorder()
+    access = AccessLogWriter(name="kickit_edge.admin.access", json=settings.log_format == "json")
+    # Before publishing: it finishes a write a crash cut off.
+    app = create_admin_app(config, publish, access=access, git=git, recorder=recorder,
+                           metrics_on_main_port=settings.metrics_port is None, cors_origins=settings.cors_origin)
     if publish:
         compiled = compile_config(config)
         _, changed = publish_snapshot(compiled.data, publish)
@@ -56,6 +53,8 @@ def serve_admin(settings: AdminSettings) -> None:
     if not checked.admin_tokens:
         log.warning("%s has no admin tokens, so every request answers 401; mint one with "
                     "kickit-edge keys new --admin NAME --config %s", config, config)
+    if settings.metrics_port is not None:
+        serve_metrics(Exposition(recorder, None), settings.host, settings.metrics_port)
     # uvicorn's access log would write auth_token query values; ours filters them.
     AdminProtocol.limits = HttpLimits.of(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_config=log_config,

@@ -27,6 +27,7 @@ reported on the ``kickit_edge.access`` logger at most once per
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import queue
@@ -38,6 +39,8 @@ from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .wire import VERDICT_KEY
 
 __all__ = ["AccessLog", "AccessLogWriter", "LOGGED_PARAMS", "QueryRedaction", "filtered_params", "mask_secrets",
            "shown_params"]
@@ -57,6 +60,7 @@ _SECRET = re.compile(r"[A-Za-z0-9+][A-Za-z0-9+/]{31,}={0,2}")
 MASK = "***"
 
 QueryRedaction = Callable[[bytes], str]
+Observe = Callable[[str, int, "str | None", float], None]  # route, status, verdict, seconds
 
 
 def mask_secrets(text: str) -> str:
@@ -113,9 +117,10 @@ class AccessLogWriter:
     with the first batch.
     """
 
-    def __init__(self, fd: int = 2, name: str = "kickit_edge.access") -> None:
+    def __init__(self, fd: int = 2, name: str = "kickit_edge.access", *, json: bool = False) -> None:
         self.fd = fd
         self.name = name
+        self.json = json
         self.dropped = 0
         self._lines: list[str] = []
         self._queued = 0  # bytes handed to the thread (counted by the loop)
@@ -126,6 +131,18 @@ class AccessLogWriter:
         self._prefix_second = -1
         self._prefix = ""
         self._pid = os.getpid()  # created in the serving process, after any fork
+
+    def record(self, client: str, method: str, path: str, query: str, status: int, size: int, ms: float,
+               rid: str, rule: str | None) -> None:
+        """Queue one request's line: the text form, or (``json``) an object with the same fields and the text."""
+        text = (f'{client} "{method} {path}{query}" {status} {size}B {ms:.2f}ms rid={rid}'
+                + (f" rule={rule}" if rule is not None else ""))
+        if not self.json:
+            self.add(text)
+            return
+        fields = {"message": text, "client": client, "method": method, "path": path, "query": query,
+                  "status": status, "bytes": size, "duration_ms": round(ms, 3), "request_id": rid, "rule": rule}
+        self.add(json.dumps(fields, ensure_ascii=False)[1:])  # the batch's prefix opens the object
 
     def add(self, line: str) -> None:
         """Queue ``line`` for the end of this turn of the event loop."""
@@ -164,7 +181,11 @@ class AccessLogWriter:
         second = int(now)
         if second != self._prefix_second:
             self._prefix_second = second
-            self._prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S" if self.json else "%Y-%m-%d %H:%M:%S",
+                                         time.gmtime(now) if self.json else time.localtime(now))
+        if self.json:
+            return (f'{{"time": "{self._prefix}.{int(now % 1 * 1000):03d}Z", "level": "INFO", '
+                    f'"logger": "{self.name}", "pid": {self._pid}, ')
         return f"{self._prefix},{int(now % 1 * 1000):03d} INFO {self.name} [{self._pid}] "
 
     def _work(self) -> None:
@@ -188,10 +209,13 @@ class AccessLogWriter:
 class AccessLog:
     """ASGI middleware: one line per HTTP request into ``writer``, the query through ``redact``."""
 
-    def __init__(self, app: ASGIApp, writer: AccessLogWriter, redact: QueryRedaction) -> None:
+    def __init__(self, app: ASGIApp, writer: AccessLogWriter, redact: QueryRedaction,
+                 observe: Observe | None = None, route_of: Callable[[str], str] | None = None) -> None:
         self.app = app
         self.writer = writer
         self.redact = redact
+        self.observe = observe  # the metrics' counter, fed here so a request passes one wrapper, not two
+        self.route_of = route_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -199,16 +223,18 @@ class AccessLog:
             return
         started = time.perf_counter()
         status, size, rid, rule = 500, 0, b"-", b""  # 500 unless the app answers: an exception is a 500 further out
+        verdict = None
 
         async def watch(message: Message) -> None:
-            nonlocal status, size, rid, rule
+            nonlocal status, size, rid, rule, verdict
             if message["type"] == "http.response.start":
                 status = message["status"]
+                verdict = message.get(VERDICT_KEY)
                 for name, value in message.get("headers", ()):
                     if name == b"x-request-id":
                         rid = value
                     elif name == b"x-kickit-rule":
-                        rule = b" rule=" + value
+                        rule = value
             elif message["type"] == "http.response.body":
                 size += len(message.get("body", b""))
             await send(message)
@@ -216,9 +242,11 @@ class AccessLog:
         try:
             await self.app(scope, receive, watch)
         finally:
+            elapsed = time.perf_counter() - started
+            if self.observe is not None and self.route_of is not None:
+                self.observe(self.route_of(scope["path"]), status, verdict, elapsed)
             client = scope.get("client")
-            where = f"{client[0]}:{client[1]}" if client else "-"
-            self.writer.add(
-                f'{where} "{scope["method"]} {_path(scope["path"])}{self.redact(scope["query_string"])}" '
-                f'{status} {size}B {(time.perf_counter() - started) * 1000:.2f}ms '
-                f'rid={mask_secrets(rid.decode("latin-1"))}{rule.decode("latin-1")}')
+            self.writer.record(f"{client[0]}:{client[1]}" if client else "-", scope["method"], _path(scope["path"]),
+                               self.redact(scope["query_string"]), status, size,
+                               elapsed * 1000, mask_secrets(rid.decode("latin-1")),
+                               rule.decode("latin-1") if rule else None)

@@ -15,6 +15,7 @@ Routes::
     POST /api/v1/target-checks             KickIt target check
     POST /ofrep/v1/evaluate/flags[/{key}]  OpenFeature (OFREP): all flags, or one
     GET  /ready, /status                   for operators
+    GET  /metrics, /openapi.json           Prometheus metrics (see .metrics), the OpenAPI document
 
 Unknown paths answer 404 and wrong methods 405, as JSON; an unexpected
 exception is logged and answers a JSON 500 without a traceback.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Mapping, AsyncIterator
 
 from starlette.applications import Starlette
@@ -42,9 +44,12 @@ from ..snapshot import Answer
 from .accesslog import LOGGED_PARAMS, AccessLog, AccessLogWriter, shown_params
 from .appcockpit import AuthenticateEndpoint, MaintenanceEndpoint, VersionsEndpoint
 from .context import Runtime
+from .cors import CHECK_HEADERS, cors
 from .eventcommit import BatchSink, GroupCommit
 from .eventlog import EventLog
 from .kickit import TargetChecksEndpoint
+from .metrics import FOLDER_ENV, Exposition, Measure, MetricsEndpoint, Recorder, edge_figures, route_labels
+from .openapi import OpenApiEndpoint, edge_document
 from .ofrep import ofrep_routes
 from .operator import HealthEndpoint, ReadyEndpoint, StatusEndpoint, drain_on_sigterm
 from .origin import UrlSource
@@ -130,16 +135,27 @@ async def _stop_following(stop: asyncio.Event, follower: asyncio.Task[None]) -> 
         log.exception("snapshot source stopped with an error")
 
 
-def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starlette:
-    """The ASGI app for ``settings``; ``events`` replaces the event log built from the settings."""
-    state = SnapshotState(trusted_signers(settings.verify_key))
-    runtime = Runtime(state, max_body=settings.max_body)
-    source = make_source(state, settings)
+def _middleware(settings: Settings, routes: list[Route], access: AccessLogWriter,
+                exposition: Exposition) -> list[Middleware]:
+    """Outermost first: the access log (which also counts the metrics) or the metrics alone, CORS, the exact routes."""
+    assert exposition.recorder is not None
+    labels = route_labels(routes)
+    if settings.access_log:
+        middleware = [Middleware(AccessLog, writer=access, redact=shown_params(LOGGED_PARAMS),
+                                 observe=exposition.recorder.observe, route_of=labels)]
+    else:
+        middleware = [Middleware(Measure, recorder=exposition.recorder, route_of=labels)]
+    middleware += cors(settings.cors_origin, CHECK_HEADERS, ("GET", "HEAD", "POST"))
+    middleware.append(Middleware(ExactRoutes, routes=routes))
+    return middleware
+
+
+def _routes(runtime: Runtime, source: Source) -> list[Route]:
     status = StatusEndpoint(runtime)
     status.source = source
     versions_v1 = VersionsEndpoint(runtime, 1)
     maintenance = MaintenanceEndpoint(runtime)
-    routes = [
+    return [
         Route("/health", HealthEndpoint(), methods=["GET"]),
         Route("/v1/versions", versions_v1, methods=["GET"]),
         Route("/versions", versions_v1, methods=["GET"]),
@@ -152,7 +168,19 @@ def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starle
         Route("/ready", ReadyEndpoint(runtime), methods=["GET"]),
         Route("/status", status, methods=["GET"]),
         *ofrep_routes(runtime),
+        Route("/openapi.json", OpenApiEndpoint(edge_document()), methods=["GET"]),
     ]
+
+
+def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starlette:
+    """The ASGI app for ``settings``; ``events`` replaces the event log built from the settings."""
+    state = SnapshotState(trusted_signers(settings.verify_key))
+    runtime = Runtime(state, max_body=settings.max_body)
+    source = make_source(state, settings)
+    routes = _routes(runtime, source)
+    exposition = Exposition(Recorder(edge_figures(runtime, source)), os.environ.get(FOLDER_ENV))
+    if settings.metrics_port is None:
+        routes.append(Route("/metrics", MetricsEndpoint(exposition), methods=["GET"]))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -166,21 +194,21 @@ def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starle
         stop = asyncio.Event()
         follower = asyncio.create_task(source.run(stop), name="kickit-snapshot-source")
         undrain = drain_on_sigterm(runtime, settings.drain_seconds)
+        publisher = asyncio.create_task(exposition.follow(stop), name="kickit-metrics")
         try:
             yield
         finally:
             undrain()
             await _stop_following(stop, follower)
+            await publisher
             commit.close()
             if owned is not None:
                 owned.close()
             access.close()
 
-    access = AccessLogWriter()
-    middleware = [Middleware(AccessLog, writer=access, redact=shown_params(LOGGED_PARAMS))] if settings.access_log else []
-    middleware.append(Middleware(ExactRoutes, routes=routes))
+    access = AccessLogWriter(json=settings.log_format == "json")
     app = Starlette(
-        routes=routes, middleware=middleware, lifespan=lifespan,
+        routes=routes, middleware=_middleware(settings, routes, access, exposition), lifespan=lifespan,
         exception_handlers={404: _http_error, 405: _http_error, Exception: _server_error},
     )
     app.router.redirect_slashes = False

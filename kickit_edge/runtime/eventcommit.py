@@ -53,6 +53,7 @@ class GroupCommit:
         self.sink = sink
         self.clock = clock
         self.failures = 0
+        self.written = 0
         self.last_failure: tuple[float, str] | None = None
         self._waiting: list[_Waiter] = []
         self._writing = False
@@ -123,7 +124,9 @@ class GroupCommit:
                 done.set_result(None)
             else:
                 done.set_exception(error)
-        if error is not None:
+        if error is None:
+            self.written += len(batch)
+        else:
             self._failed(str(error), len(batch))
 
     def _failed(self, error: str, count: int) -> None:

@@ -100,6 +100,7 @@ class UrlSource:
         self.cache_file = self.cache_dir / name if self.cache_dir is not None else None
         self.last_success: float | None = None
         self.failures = 0  # failed polls in a row
+        self.failed_polls = 0  # every failed poll since start (the metrics' counter)
         self._etag: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
@@ -114,6 +115,7 @@ class UrlSource:
             outcome = self._failed(exc)
         if outcome == "rejected":
             self.failures += 1
+            self.failed_polls += 1
             if self.state.current is None:
                 self._load_cached()
         else:

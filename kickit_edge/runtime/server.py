@@ -11,8 +11,9 @@ never records a header. Requests are bounded by :mod:`.limits` (uvicorn's
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
-from typing import Any
 
 from starlette.applications import Starlette
 
@@ -20,6 +21,8 @@ from ..errors import OperatorError
 from ..settings import Settings
 from .app import create_app
 from .limits import PROTOCOL
+from .logformat import log_config
+from .metrics import FOLDER_ENV, Exposition, serve_metrics
 
 __all__ = ["APP_FACTORY", "app_from_environ", "log_config", "serve", "prepare_events_dir"]
 
@@ -29,23 +32,6 @@ APP_FACTORY = "kickit_edge.runtime.server:app_from_environ"
 def app_from_environ() -> Starlette:
     """The uvicorn factory each worker calls: settings from ``KICKIT_*`` variables."""
     return create_app(Settings.resolve(environ=os.environ))
-
-
-def log_config(level: str) -> dict[str, Any]:
-    """One format for uvicorn's and our loggers, on stderr."""
-    upper = level.upper()
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
-        "loggers": {
-            "kickit_edge": {"handlers": ["stderr"], "level": upper, "propagate": False},
-            "uvicorn": {"handlers": ["stderr"], "level": upper, "propagate": False},
-            "uvicorn.error": {"level": upper},
-            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
-        },
-    }
 
 
 def prepare_events_dir(settings: Settings) -> None:
@@ -65,15 +51,27 @@ def prepare_events_dir(settings: Settings) -> None:
 
 def serve(settings: Settings) -> None:
     """Run uvicorn with ``settings`` until interrupted."""
-    import uvicorn
-
     if not settings.snapshots and not settings.snapshot_url:
         raise OperatorError("no snapshot source: give --snapshots DIR or --snapshot-url URL")
     prepare_events_dir(settings)
     os.environ.update(settings.to_environ())
+    # The workers' metrics meet in a folder made fresh for this start (counts of an earlier run never add up).
+    metrics_dir = tempfile.mkdtemp(prefix="kickit-edge-metrics-")
+    os.environ[FOLDER_ENV] = metrics_dir
+    if settings.metrics_port is not None:
+        serve_metrics(Exposition(None, metrics_dir), settings.host, settings.metrics_port)
+    try:
+        _run(settings)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run(settings: Settings) -> None:
+    import uvicorn
+
     uvicorn.run(
         APP_FACTORY, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
-        log_config=log_config(settings.log_level), log_level=settings.log_level, access_log=False,
-        server_header=False, lifespan="on", http=PROTOCOL, timeout_keep_alive=settings.keep_alive_timeout,
+        log_config=log_config(settings.log_level, settings.log_format), log_level=settings.log_level,
+        access_log=False, server_header=False, lifespan="on", http=PROTOCOL, timeout_keep_alive=settings.keep_alive_timeout,
         limit_concurrency=settings.limit_concurrency, timeout_graceful_shutdown=settings.shutdown_timeout,
     )

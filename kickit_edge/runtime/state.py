@@ -65,6 +65,7 @@ class SnapshotState:
         self.rejected: Rejection | None = None
         self.loads = 0
         self.rejections = 0
+        self.unchanged = 0
         self.verify = verify
 
     @property
@@ -88,6 +89,7 @@ class SnapshotState:
         # The content digest decides: a rewritten file with the same content
         # (a resync, a ConfigMap remount) is not a reload.
         if current is not None and current.snapshot.digest == snapshot.digest:
+            self.unchanged += 1
             if current.cached and not cached:
                 self.current = replace(current, source=source, cached=False)  # the origin confirms the copy
             return "unchanged"

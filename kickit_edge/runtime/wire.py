@@ -131,6 +131,10 @@ def _rule_header(rule: str) -> bytes:
     return rule.encode("ascii", "backslashreplace")
 
 
+# Added to the http.response.start message so the metrics count the verdict (servers ignore unknown keys).
+VERDICT_KEY = "kickit.verdict"
+
+
 async def send_answer(send: Send, answer: Answer, family: Family, rid: bytes, *,
                       if_none_match: bytes | None = None, head: bool = False,
                       extra: tuple[Header, ...] = ()) -> None:
@@ -140,16 +144,17 @@ async def send_answer(send: Send, answer: Answer, family: Family, rid: bytes, *,
     headers and no body (only GET and HEAD callers pass ``if_none_match``).
     """
     headers = [*family.fixed, (b"etag", answer.etag.encode("ascii")), (b"x-request-id", rid), *extra]
+    verdict = None if family is OPERATOR else answer.verdict
     if answer.rule is not None:
         headers.append((b"x-kickit-rule", _rule_header(answer.rule)))
     if answer.hard_from is not None:  # a soft answer with a deadline: when it turns hard
         headers.append((b"x-kickit-hard-from", answer.hard_from.encode("ascii")))
     if if_none_match is not None and answer.status == 200 and etag_matches(if_none_match, answer.etag):
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.start", "status": 304, "headers": headers, VERDICT_KEY: verdict})
         await send({"type": "http.response.body", "body": b""})
         return
     headers.append((b"content-length", str(len(answer.body)).encode("ascii")))
-    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers, VERDICT_KEY: verdict})
     await send({"type": "http.response.body", "body": b"" if head else answer.body})
 
 

@@ -4,9 +4,11 @@ The GitHub Actions workflows in ``ci/github/`` are read as YAML and their
 ``run:`` steps executed in order with bash, as a runner would: ``${{ ... }}``
 expressions filled from a small context, ``$GITHUB_OUTPUT`` and
 ``$GITHUB_STEP_SUMMARY`` provided, ``if:`` conditions evaluated. Steps that
-``uses:`` an action (checkout, setup-python, upload-artifact) and the install
-step are the runner's business and are skipped: kickit-edge is already on the
-PATH. ``gh`` and ``aws`` are stubs that record how they were called.
+``uses:`` an action (checkout, setup-python, upload-artifact) are the runner's
+business and are skipped; the install step is run on its own by
+:func:`test_the_install_step_installs_kickit_edge_from_a_git_clone` (a fresh
+venv, the template's package spec pointed at a local clone), and the other
+tests use the kickit-edge already on the PATH. ``gh`` and ``aws`` are stubs that record how they were called.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def evaluate(expression: str, context: dict[str, str], env: dict[str, str], outp
     return context[expression]
 
 
-def run_job(workflow: str, job: str, cwd: Path, context: dict[str, str], stubs: Path) -> list[StepRun]:
+def run_job(workflow: str, job: str, cwd: Path, context: dict[str, str], stubs: Path,
+            only: str | None = None, env_override: dict[str, str] | None = None) -> list[StepRun]:
     spec = yaml.safe_load((WORKFLOWS / workflow).read_text())
     env = {k: v for k, v in os.environ.items() if not k.startswith("KICKIT_")}
     env["PATH"] = f"{stubs}{os.pathsep}{BIN}{os.pathsep}{env['PATH']}"
@@ -72,9 +75,10 @@ def run_job(workflow: str, job: str, cwd: Path, context: dict[str, str], stubs: 
         return EXPRESSION.sub(lambda m: evaluate(m[1], context, env, outputs), str(text))
 
     env.update({k: fill(v) for k, v in spec.get("env", {}).items()})
+    env.update(env_override or {})
     runs = []
     for step in spec["jobs"][job]["steps"]:
-        if "uses" in step or step.get("id") == "install":
+        if "uses" in step or (step.get("id") == "install") != (only == "install"):
             continue
         if "if" in step and not evaluate(step["if"], context, env, outputs):
             runs.append(StepRun(step["name"], None, ""))
@@ -84,7 +88,7 @@ def run_job(workflow: str, job: str, cwd: Path, context: dict[str, str], stubs: 
         step_env = dict(env, GITHUB_OUTPUT=str(out_file), **{k: fill(v) for k, v in step.get("env", {}).items()})
         # GitHub's default shell on Linux runners.
         done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", fill(step["run"])],
-                              cwd=cwd, env=step_env, capture_output=True, text=True, timeout=120)
+                              cwd=cwd, env=step_env, capture_output=True, text=True, timeout=300)
         outputs[step.get("id", "")] = dict(line.split("=", 1) for line in out_file.read_text().splitlines())
         runs.append(StepRun(step["name"], done.returncode, done.stdout + done.stderr))
         if done.returncode != 0 and not step.get("continue-on-error"):
@@ -208,3 +212,39 @@ def test_the_pre_commit_hook_validates_the_config(repo):
     done = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
     assert done.returncode == 1
     assert done.stderr.startswith("config/apps/shop.yaml:40:14: minimum_versions[0].message: unknown message 'nope'")
+
+
+PACKAGE_SPEC = re.compile(r"^kickit-edge @ git\+(?P<url>https://\S+)@(?P<ref>[\w.-]+)$")
+
+
+@pytest.mark.parametrize("workflow", ["kickit-review.yml", "kickit-publish.yml"])
+def test_the_install_step_installs_kickit_edge_from_a_git_clone(workflow, tmp_path, stubs):
+    """The template's package spec names something that exists: this repository at a ref.
+
+    The step runs as written, in a fresh venv, with the spec's URL and ref
+    swapped for a local clone and its HEAD (the test has no network to
+    GitHub). Dependencies are the runner's downloads, so they are left out
+    (PIP_NO_DEPS): what is proven is that pip resolves the spec, builds
+    kickit-edge from the clone and installs its command.
+    """
+    spec = yaml.safe_load((WORKFLOWS / workflow).read_text())
+    match = PACKAGE_SPEC.match(spec["env"]["KICKIT_EDGE_PACKAGE"])
+    assert match, spec["env"]["KICKIT_EDGE_PACKAGE"]
+    pre_commit = yaml.safe_load((ROOT / "ci" / "pre-commit-config.yaml").read_text())
+    assert pre_commit["repos"][0]["repo"] == match["url"]
+    clone = tmp_path / "kickit-edge"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    head = git(clone, "rev-parse", "HEAD")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    local = f"kickit-edge @ git+file://localhost{clone}@{head}"
+    context = {"vars.KICKIT_SNAPSHOT_BUCKET": "", "vars.KICKIT_SNAPSHOT_KEY": "", "vars.AWS_DEFAULT_REGION": "",
+               "secrets.AWS_ACCESS_KEY_ID": "", "secrets.AWS_SECRET_ACCESS_KEY": "", "vars.KICKIT_EVENTS": "",
+               "vars.KICKIT_MAX_FORCED": "", "vars.KICKIT_MAX_FORCED_SHARE": ""}
+    runs = run_job(workflow, "review" if "review" in workflow else "publish", tmp_path, context, stubs, only="install",
+                   env_override={"KICKIT_EDGE_PACKAGE": local, "PIP_NO_DEPS": "1",
+                                 "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"})
+    assert [(r.name, r.code) for r in runs] == [("Install kickit-edge", 0)], runs
+    assert (venv / "bin" / "kickit-edge").exists()
+    direct = next((venv / "lib").glob("python3*/site-packages/kickit_edge-*.dist-info/direct_url.json"))
+    assert json.loads(direct.read_text())["vcs_info"]["commit_id"] == head
