@@ -137,6 +137,9 @@ class Exposition:
             return
         path = self.folder / f"{os.getpid()}.json"
         temporary = path.with_suffix(".tmp")
+        # A rename without atomicfile's fsyncs: a scrape must never see half a file, but the
+        # counts are rewritten every second and mean nothing after a crash, so durability
+        # is not worth a disk flush per worker per second.
         try:
             temporary.write_text(json.dumps(self.recorder.sample()))
             os.replace(temporary, path)
