@@ -40,7 +40,7 @@ def cmd_releases_sync(args: argparse.Namespace) -> int:
 
 
 def register(sub: Subparsers) -> None:
-    from ..editing.releases import APP_STORE_LOOKUP
+    from ..editing import APP_STORE_LOOKUP  # not .releases: it takes a while to import
 
     releases = sub.add_parser("releases", help="record store releases: what users can install, from when",
                               description="Write store releases into an app's file (comments kept). A rule asking "

@@ -30,12 +30,12 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ..errors import OperatorError
 from ..versions import InvalidVersion, VersionKey, version_key
 from ..compiler.model import parse_instant
+from . import APP_STORE_LOOKUP
 from .comments import append_entry, insert_entry, remove_entry, set_entry
 from .edit import app_to_edit, apply_edits, dump_document, edit_lock, load_document
 
 __all__ = ["ReleaseRecord", "add_release", "lookup_release", "APP_STORE_LOOKUP"]
 
-APP_STORE_LOOKUP = "https://itunes.apple.com/lookup"
 LOOKUP_TIMEOUT = 20.0
 MAX_LOOKUP_BYTES = 1 << 20
 
