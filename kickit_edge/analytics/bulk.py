@@ -1,34 +1,40 @@
-"""Closed event files read whole by the engine's own JSON reader: the fast path for rotated files.
+"""Event lines read whole by the engine's own JSON reader: the fast path for (nearly) every line.
 
-A rotated ``.gz`` never changes, and the bulk of a year of events is in them.
-DuckDB reads them in parallel, in its own code, each value as JSON, and a file
-is taken only if every line is exactly what the writer writes:
+The engine reads a source (a rotated ``.gz``, or a copy of the new complete
+lines of a live file) in parallel, in its own code, each value as JSON, and a
+source is taken only if every line is exactly what the writer writes:
 
 - every value is text or null (``data`` an object), the type and verdict are
-  known ones, the time is canonical and real, and
-- the lines, written back as the writer writes them, add up to the file's
-  size to the byte (from the gzip trailer). A missing or extra key, a number
-  or ``NaN`` where a string is due, a blank line, a space, a trailing comma
-  or an escaped character changes that sum, so a file with such a line is
-  not taken here.
+  known ones, the time is canonical and real, an authentication names its
+  user, platform and version, and
+- the lines, written back as the writer writes them, add up to the source's
+  size to the byte. A missing or extra key, a number or ``NaN`` where a string
+  is due, a blank line, a space, a trailing comma or an escaped character
+  changes that sum, so a source with such a line is not taken here.
 
-What the sum cannot see is two lines of one file that differ from their
+What the sum cannot see is two lines of one source that differ from their
 written-back form by opposite amounts (a line missing a key, and another with
 an escape of the same length): the writer writes neither, and a test holds
 every single-line variation to decode_event's answer.
 
-A file that fails either test, or that the reader cannot parse at all, is left
-to the line-by-line check of :mod:`.scan`, which reports each bad line by
+A source that fails either test, or that the reader cannot read at all, is
+left to the line-by-line check of :mod:`.scan`, which reports each bad line by
 number. So this path decides nothing that path would decide otherwise; it only
-decides it faster.
+decides it faster. The check is one pass over the sources; what is taken is
+then read again by whoever needs it (the user records fold it straight into
+records), which costs less than holding every line between the two.
+
+A taken source's values are plain: every string is printable ASCII or UTF-8
+without a control character, since the writer escapes all others (and an
+escape fails the sum).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import duckdb
 
@@ -36,13 +42,10 @@ from ..events import COMMON_KEYS, TARGET_CHECK_KEYS, TIME_FORMAT
 from ..vocabulary import UPGRADE_VERDICTS
 from .eventfiles import EventFile
 
-__all__ = ["GROUP_BYTES", "content_size", "read_whole"]
+__all__ = ["GROUP_BYTES", "Taken", "content_size", "check_whole", "insert_whole", "event_reader"]
 
-GROUP_BYTES = 256 << 20  # uncompressed bytes of files read in one query
+GROUP_BYTES = 256 << 20  # uncompressed bytes of sources checked in one query
 _CHECK_KEYS = COMMON_KEYS + TARGET_CHECK_KEYS
-_NULLABLE = ("user", "platform", "app_version", "environment", "snapshot")
-_CHECK_NULLABLE = ("build_number", "os_version", "rule")
-_FAILED_FILE = re.compile(r'in file "([^"]+)"')
 
 
 def _fixed(keys: Sequence[str]) -> int:
@@ -57,32 +60,53 @@ def _written(column: str) -> str:
 
 _TIME_OK = f"strftime(try_strptime(\"time\", '{TIME_FORMAT}'), '{TIME_FORMAT}') = \"time\""
 _AUTH_ONLY = " AND ".join(f'"{c}" IS NULL' for c in TARGET_CHECK_KEYS)
+_NAMED = '"user" IS NOT NULL AND platform IS NOT NULL AND app_version IS NOT NULL'
 _SIZE = {kind: f"{_fixed(keys)} + {len(kind) + 2} + " + " + ".join(
     'coalesce(strlen("data"), 4)' if c == "data" else _written(c) for c in keys if c != "type")
     for kind, keys in (("authenticate", COMMON_KEYS), ("target_check", _CHECK_KEYS))}
-_COLUMNS = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in _CHECK_KEYS) + "}"
+
+
+def event_reader(columns: Sequence[str] = _CHECK_KEYS) -> str:
+    """The engine's reader of the sources in ``$files``, each value as text; a line it cannot parse is all nulls."""
+    shape = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
+    return (f"read_ndjson($files, columns = {shape}, format = 'newline_delimited', ignore_errors = true, "
+            "maximum_object_size = 16777216)")
+
 
 # Each value read as text: a number, true, an object or null where a string is due
 # is written back longer or shorter than the line held it, and fails the size test.
-_READ = f"""
-CREATE OR REPLACE TEMP TABLE whole AS
-SELECT file_index AS file, *,
-       {_TIME_OK} AND app IS NOT NULL AND request_id IS NOT NULL AND
-       CASE "type"
-         WHEN 'authenticate' THEN {_AUTH_ONLY}
-         WHEN 'target_check' THEN verdict IN ({", ".join(f"'{v}'" for v in UPGRADE_VERDICTS)}) AND ("data" IS NULL OR "data"[1] = '{{')
-         ELSE false
-       END AS ok,
-       CASE "type" WHEN 'authenticate' THEN {_SIZE["authenticate"]} ELSE {_SIZE["target_check"]} END AS size
-FROM read_ndjson($files, columns = {_COLUMNS}, format = 'newline_delimited',
-                 compression = 'gzip', maximum_object_size = 16777216)
+_CHECK = f"""
+SELECT file_index, count(*), bool_and(ok), sum(size),
+       count(*) FILTER (WHERE "type" = 'authenticate' AND "time" >= $since),
+       count(*) FILTER (WHERE "type" = 'authenticate' AND "time" < $since)
+FROM (
+    SELECT file_index, "type", "time",
+           coalesce({_TIME_OK} AND app IS NOT NULL AND request_id IS NOT NULL AND
+           CASE "type"
+             WHEN 'authenticate' THEN {_AUTH_ONLY} AND {_NAMED}
+             WHEN 'target_check' THEN verdict IN ({", ".join(f"'{v}'" for v in UPGRADE_VERDICTS)})
+                                      AND ("data" IS NULL OR "data"[1] = '{{')
+             ELSE false
+           END, false) AS ok,
+           CASE "type" WHEN 'authenticate' THEN {_SIZE["authenticate"]} ELSE {_SIZE["target_check"]} END AS size
+    FROM {event_reader()}
+)
+GROUP BY file_index
 """
-_TAKE = """
-INSERT INTO {table}
+_INSERT = f"""
+INSERT INTO @table
 SELECT "time", "type", app, "user", platform, app_version, environment, snapshot, request_id, build_number,
        os_version, verdict, "rule", "data", substr("time", 1, 10)
-FROM whole WHERE file IN (SELECT unnest($files))
+FROM {event_reader()}
 """
+
+
+class Taken(NamedTuple):
+    """A source taken whole: its lines, and its authentications since and before the scan's ``since``."""
+
+    lines: int
+    authentications: int
+    too_old: int
 
 
 def content_size(file: EventFile) -> int | None:
@@ -96,25 +120,25 @@ def content_size(file: EventFile) -> int | None:
         return None
 
 
-def read_whole(connection: duckdb.DuckDBPyConnection, files: Sequence[EventFile],
-               table: str) -> dict[str, int]:
-    """Read the ``files`` the engine can take whole into ``table``: {path: lines} of those it took."""
-    sizes = {str(f.path): content_size(f) for f in files}
+def check_whole(connection: duckdb.DuckDBPyConnection, sizes: Mapping[str, int], since: str) -> dict[str, Taken]:
+    """Of the sources (path -> content bytes), those the engine can take whole."""
     pending = [path for path, size in sizes.items() if size]
     while pending:
         try:
-            connection.execute(_READ, {"files": pending})
+            totals = connection.execute(_CHECK, {"files": pending, "since": since}).fetchall()
             break
         except duckdb.Error as exc:
-            failed = _FAILED_FILE.search(str(exc))
-            if failed is None or failed[1] not in pending:
-                return {}  # not a file's fault that can be named: every line goes the careful way
-            pending.remove(failed[1])
-    if not pending:
+            # Not a line (those read as nulls) but a whole source: unreadable, or a damaged .gz.
+            named = [path for path in pending if path in str(exc)]
+            if not named:
+                return {}  # not a source's fault that can be named: every line goes the careful way
+            pending.remove(max(named, key=len))
+    else:
         return {}
-    totals = connection.execute("SELECT file, count(*), bool_and(ok), sum(size) FROM whole GROUP BY file").fetchall()
-    taken = {pending[file]: (file, int(lines)) for file, lines, ok, size in totals
-             if ok and size == sizes.get(pending[file])}
-    connection.execute(_TAKE.format(table=table), {"files": [file for file, _ in taken.values()]})
-    connection.execute("DROP TABLE whole")
-    return {path: lines for path, (_, lines) in taken.items()}
+    return {pending[index]: Taken(int(lines), int(fresh), int(old)) for index, lines, ok, size, fresh, old in totals
+            if ok and size == sizes[pending[index]]}
+
+
+def insert_whole(connection: duckdb.DuckDBPyConnection, sources: Sequence[str], table: str) -> None:
+    """Every line of the ``sources`` (taken by :func:`check_whole`) into ``table``, as the events' columns."""
+    connection.execute(_INSERT.replace("@table", table), {"files": list(sources)})

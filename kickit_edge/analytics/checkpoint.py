@@ -10,11 +10,11 @@ Tables::
 
 It is written after the output: a crash in between leaves the old checkpoint,
 and reading its new lines again changes nothing, since the fold is idempotent.
-A run that went on from this very file updates it in one transaction: the
-marks, and the records of the users it saw (or dropped past the retention),
-no other; so ten thousand new lines cost what they change, not what the
-file holds. Any other run writes a new database beside it and renames it
-over the old one.
+A run that went on from this very file read the records it did not change
+from it, and updates it in one transaction: the marks, and the records of
+the users it saw (or dropped past the retention), no other; so ten thousand
+new lines cost what they change, not what the file holds. Any other run
+writes a new database beside it and renames it over the old one.
 
 A checkpoint that cannot be read or is of another version is not an error:
 the run rebuilds from the files and says why.
@@ -70,11 +70,22 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[Checkpoint | None, st
 
 def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint,
                     engine: duckdb.DuckDBPyConnection | None = None) -> None:
-    """Write ``checkpoint`` as a new file and rename it over ``path``; ``engine`` may hold its state as user_rows."""
+    """Write ``checkpoint`` as a new file and rename it over ``path``; ``engine`` may hold its state as ``records``.
+
+    The engine lets go of the checkpoint file it went on from (``saved``): the state is in ``path`` now.
+    """
     target = Path(path)
-    if engine is not None and checkpoint.continues is not None and _same(checkpoint.continues, target):
-        _update(target, checkpoint, engine)
+    if engine is not None and checkpoint.continues is not None:
+        if _same(checkpoint.continues, target):
+            _update(target, checkpoint, engine)
+            return
+        _write(target, checkpoint, engine)
+        engine.execute("DETACH saved")
         return
+    _write(target, checkpoint, engine)
+
+
+def _write(target: Path, checkpoint: Checkpoint, engine: duckdb.DuckDBPyConnection | None) -> None:
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
     try:
@@ -93,7 +104,7 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint,
         connection.close()  # DuckDB writes and syncs its file on close
         if engine is not None:  # the records go from engine to file without passing through Python
             engine.execute("ATTACH $file AS fresh", {"file": str(temporary)})
-            engine.execute(f"INSERT INTO fresh.user_state SELECT {', '.join(STATE_COLUMNS)} FROM user_rows")
+            engine.execute(f"INSERT INTO fresh.user_state SELECT {', '.join(STATE_COLUMNS)} FROM records")
             engine.execute("CHECKPOINT fresh")  # all of it in the file itself, no write-ahead log beside it
             engine.execute("DETACH fresh")
         os.replace(temporary, target)
@@ -115,6 +126,7 @@ def _update(target: Path, checkpoint: Checkpoint, engine: duckdb.DuckDBPyConnect
     """Rewrite, in one transaction, the marks and the records the run changed: not the others."""
     columns = ", ".join(STATE_COLUMNS)
     try:
+        engine.execute("DETACH saved")  # the fold read it; now it is written
         engine.execute("ATTACH $file AS saved", {"file": str(target)})
         try:
             engine.execute("BEGIN")

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 __all__ = ["QueryName", "QUERY_NAMES", "Dialect", "DIALECTS", "AUTHENTICATIONS", "TIE_BREAK", "query", "translate",
-           "USER_ROWS_OF_EVENTS", "USER_RECORDS"]
+           "USER_ROWS_OF_EVENTS", "USER_RECORDS",
+           "LATEST_KEY", "LATEST_FIELDS"]
 
 QueryName = Literal["user_records", "active_users", "adoption", "daily_adoption", "users_per_verdict",
                     "prompted_users"]
@@ -58,6 +59,19 @@ WHERE type = 'authenticate' AND "user" IS NOT NULL AND platform IS NOT NULL AND 
 # Of several authentications (or records) at the same, latest, time, the one
 # whose fields are greatest in this order is the latest.
 TIE_BREAK = "ORDER BY {t}request_id DESC, {t}app_version DESC, COALESCE({t}environment, '') DESC"
+
+# The same order as one text, so that the latest is a plain MAX in one pass (the
+# embedded engine's fold of lines it read whole). It orders as the tuple (time,
+# request_id, app_version, COALESCE(environment, '')) because the time has a fixed
+# width and chr(1) sorts below every character of the values it separates: those
+# lines hold no control character (see .bulk). The last character breaks the one
+# tie the ranking leaves to chance (a null and an empty environment), for a
+# deterministic result. LATEST_FIELDS takes the key apart again.
+LATEST_KEY = ("time || request_id || chr(1) || app_version || chr(1) || COALESCE(environment, '') || chr(1) || "
+              "CASE WHEN environment IS NULL THEN '0' ELSE '1' END")
+LATEST_FIELDS = ("substr({k}, 1, 27) AS last_at, split_part(substr({k}, 28), chr(1), 1) AS request_id, "
+                 "split_part({k}, chr(1), 2) AS app_version, "
+                 "CASE split_part({k}, chr(1), 4) WHEN '1' THEN split_part({k}, chr(1), 3) END AS environment")
 
 # A record is a min (first) and a max (last) with the latest's fields, so records
 # fold with records as events do: the state of an incremental run is a relation

@@ -1,37 +1,45 @@
 """Reading event files into the engine: new lines only, every line checked, bad lines reported by file and line.
 
 A :class:`Scan` reads the given files from where an earlier scan stopped (a
-:class:`Mark` per stem: content offset and line count), hands the engine the
-new lines a block at a time, and leaves the valid records in a table (by
-default ``events``, the columns of :data:`~.engine.EVENT_COLUMNS`, ``time`` canonical so
-that times compare as text), calling back after each batch.
+:class:`Mark` per stem: content offset and line count) and hands every new
+complete line to the engine.
 
-Rotated files not read before go first to :mod:`.bulk`, which takes a whole
-file when every line of it is exactly the writer's. Every other line is
-checked as :func:`~kickit_edge.events.decode_event` checks it. The engine
-checks the bulk of them: a line passes there only if it is exactly what the
-writer writes (parsed and written back, it gives the same text; the time has
-all its digits and is a real instant; no ``NaN``). Whatever it does not pass
-goes to ``decode_event`` for the verdict and the message, so the engine's check
-can only be stricter, never more lenient, and a test holds the two to the same
-answers. A line that fails is counted and reported as ``path:line: what is
-wrong``, and the scan goes on.
+Almost every line goes the fast way, :mod:`.bulk`: a rotated file not read
+before is given to the engine's JSON reader as it is, and the new lines of any
+other file (a live file, or the rest of one read in part before) are copied,
+a block at a time, into a spool file the engine reads the same way. A source
+the engine takes whole is handed to ``whole`` (the user records fold it
+straight into records); by default its lines go into a table, as below.
+
+A source the engine does not take goes line by line, into the table ``table``
+(by default ``events``, the columns of :data:`~.engine.EVENT_COLUMNS`, ``time``
+canonical so that times compare as text), and the table is consumed after each
+batch. The engine checks the bulk of those lines too: a line passes there only
+if it is exactly what the writer writes (parsed and written back, it gives the
+same text; the time has all its digits and is a real instant; no ``NaN``).
+Whatever it does not pass goes to :func:`~kickit_edge.events.decode_event` for
+the verdict and the message, so the engine's check can only be stricter,
+never more lenient, and a test holds the two to the same answers. A line that
+fails is counted and reported as ``path:line: what is wrong``, and the scan
+goes on.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import duckdb
 
 from ..events import TIME_FORMAT, MalformedEvent, decode_event
 from ..vocabulary import UPGRADE_VERDICTS
-from .bulk import GROUP_BYTES, content_size, read_whole
+from .bulk import GROUP_BYTES, check_whole, content_size, insert_whole
 from .engine import EVENT_COLUMNS, create_events_table, insert_columns
 from .eventfiles import Block, ContentChanged, DamagedFile, EventFile, read_blocks
 
@@ -121,80 +129,131 @@ class ScanReport:
             self.problems.append(f"{where}: {message}")
 
 
+class _Source(NamedTuple):
+    """What the engine is asked to read whole: a rotated file (``end`` None) or a spool copy of new lines."""
+
+    file: int  # the index of its file
+    path: str
+    size: int  # content bytes
+    first: int  # lines of the file before it
+    end: int | None  # content offset of the file after it
+
+
 class Scan:
     """One pass over ``files``; ``marks`` (stem -> Mark) is read and advanced in place.
 
     ``since`` (a canonical time): authentications before it are counted as
     ``too_old`` (they stay in the table; the queries leave them out).
+    ``whole``, if given, takes the sources the engine takes whole (their paths),
+    instead of their lines going into the table.
     """
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, files: Iterable[EventFile],
                  marks: dict[str, Mark] | None = None, *, since: str | None = None,
-                 progress: Callable[[str], None] | None = None, table: str = "events") -> None:
+                 progress: Callable[[str], None] | None = None, table: str = "events",
+                 whole: Callable[[list[str]], object] | None = None) -> None:
         self.connection = connection
         self.table = table
         self.files = list(files)
         self.marks = marks if marks is not None else {}
         self.since = since or ""
         self.report = ScanReport()
+        self._whole = whole
         self._progress = progress
         self._shown = time.monotonic()
         self._pending = 0  # bytes of lines handed over, not yet checked
         self._batched = 0  # bytes of lines read since the last consume
         self._loose: list[tuple[int, int, bytes, bool]] = []  # lines for decode_event alone: (file, n, line, torn)
+        self._sources: list[_Source] = []  # waiting for the engine's check
+        self._waiting = 0  # their bytes
+        self._spool = Path()
 
     def run(self, consume: Callable[[], object]) -> ScanReport:
         """Read every new line; after each batch, ``consume`` the valid records left in the table."""
         create_events_table(self.connection, self.table)
         self.connection.execute("CREATE OR REPLACE TEMP TABLE lines (file INTEGER, n BIGINT, line VARCHAR)")
-        self._read_whole(consume)
-        for index, file in enumerate(self.files):
-            mark = self.marks.setdefault(file.stem, Mark())
-            if mark.complete or (not file.compressed and _size(file) == mark.offset):
-                continue
-            self.report.files_read += 1
-            try:
-                self._read(index, file, mark)
-            except ContentChanged:
-                # Nothing of the file was taken before the check: read all of it from the start.
-                self.report.reread.append(file.stem)
-                mark.offset = mark.lines = 0
-                self._read(index, file, mark)
-            except DamagedFile as exc:
-                self.report.damaged.append(str(exc))
-            if self._batched >= BATCH_BYTES:
-                self._flush(consume)
-            self._tell(f"read {index + 1}/{len(self.files)} files, {self.report.lines:,} lines")
-        self._flush(consume)
+        with tempfile.TemporaryDirectory(prefix="kickit-edge-scan-") as spool:
+            self._spool = Path(spool)
+            for index, file in enumerate(self.files):
+                mark = self.marks.setdefault(file.stem, Mark())
+                if mark.complete or (not file.compressed and _size(file) == mark.offset):
+                    continue
+                self.report.files_read += 1
+                size = content_size(file) if file.compressed and mark == Mark() else None
+                if size:  # a rotated file not read before: the engine reads it as it is
+                    self._wait(_Source(index, str(file.path), size, 0, None), consume)
+                else:
+                    self._read(index, file, mark, consume)
+                self._tell(f"read {index + 1}/{len(self.files)} files, {self.report.lines:,} lines")
+            self._check(consume)
+            self._flush(consume)
         return self.report
 
-    def _read_whole(self, consume: Callable[[], object]) -> None:
-        """The rotated files not read before, as far as :func:`~.bulk.read_whole` takes them, a group at a time."""
-        group: list[EventFile] = []
-        size = 0
-        fresh = [f for f in self.files if f.compressed and self.marks.get(f.stem, Mark()) == Mark()]
-        for number, file in enumerate(fresh):
-            group.append(file)
-            size += content_size(file) or 0
-            if size < GROUP_BYTES and number + 1 < len(fresh):
-                continue
-            taken = read_whole(self.connection, group, self.table)
-            for whole in group:
-                lines = taken.get(str(whole.path))
-                if lines is not None:
-                    self.marks[whole.stem] = Mark(content_size(whole) or 0, lines, True)
-                    self.report.files_read += 1
-                    self.report.lines += lines
-            self._flush(consume)
-            self._tell(f"read {number + 1}/{len(fresh)} rotated files, {self.report.lines:,} lines")
-            group, size = [], 0
+    def _read(self, index: int, file: EventFile, mark: Mark, consume: Callable[[], object] | None) -> None:
+        """The new lines of ``file``: spooled for the engine's check, or (no ``consume``) line by line."""
+        try:
+            self._blocks(index, file, mark, consume)
+        except ContentChanged:
+            # Nothing of the file was taken before the check: read all of it from the start.
+            self.report.reread.append(file.stem)
+            mark.offset = mark.lines = 0
+            self._blocks(index, file, mark, consume)
+        except DamagedFile as exc:
+            self.report.damaged.append(str(exc))
 
-    def _read(self, index: int, file: EventFile, mark: Mark) -> None:
+    def _blocks(self, index: int, file: EventFile, mark: Mark, consume: Callable[[], object] | None) -> None:
         for block in read_blocks(file, mark.offset):
-            self._take(index, mark.lines, block)
+            if consume is None or block.torn:
+                self._take(index, mark.lines, block)
+            else:
+                spooled = self._spool / f"{len(self._sources)}-{index}.jsonl"
+                with open(spooled, "wb") as out:
+                    out.write(block.data)
+                    out.write(b"\n")
+                self._wait(_Source(index, str(spooled), len(block.data) + 1, mark.lines, block.end), consume)
             self.report.lines += block.line_count
             mark.offset, mark.lines = block.end, mark.lines + block.line_count
         mark.complete = file.compressed
+
+    def _wait(self, source: _Source, consume: Callable[[], object]) -> None:
+        self._sources.append(source)
+        self._waiting += source.size
+        if self._waiting >= GROUP_BYTES:
+            self._check(consume)
+
+    def _check(self, consume: Callable[[], object]) -> None:
+        """Hand the waiting sources to the engine's check; what it does not take goes line by line."""
+        sources, self._sources, self._waiting = self._sources, [], 0
+        taken = check_whole(self.connection, {s.path: s.size for s in sources}, self.since) if sources else {}
+        if taken:
+            self._take_whole([s.path for s in sources if s.path in taken], consume)
+        for source in sources:
+            file = self.files[source.file]
+            got = taken.get(source.path)
+            if got is not None:
+                self.report.authentications += got.authentications
+                self.report.too_old += got.too_old
+                if source.end is None:
+                    self.marks[file.stem] = Mark(source.size, got.lines, True)
+                    self.report.lines += got.lines
+            elif source.end is None:
+                self._read(source.file, file, self.marks[file.stem], None)
+            else:
+                data = Path(source.path).read_bytes()
+                self._take(source.file, source.first, Block(data[:-1], source.end))
+            if source.end is not None:
+                Path(source.path).unlink()
+            if self._batched >= BATCH_BYTES:
+                self._flush(consume)
+
+    def _take_whole(self, sources: list[str], consume: Callable[[], object]) -> None:
+        if self._whole is not None:
+            self._whole(sources)
+            return
+        self._flush(consume)  # the lines checked one by one so far are counted and consumed first
+        insert_whole(self.connection, sources, self.table)
+        consume()
+        self.connection.execute(f"DELETE FROM {self.table}")
 
     def _take(self, index: int, first: int, block: Block) -> None:
         text = None if block.torn else _text(block.data)

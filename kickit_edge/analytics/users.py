@@ -40,7 +40,9 @@ from ..errors import OperatorError
 from .engine import connect, insert_columns
 from .eventfiles import list_event_files, remove_expired
 from .parquet import is_export, read_export
-from .queries import AUTHENTICATIONS, USER_ROWS_OF_EVENTS, query
+from ..events import COMMON_KEYS
+from .bulk import event_reader
+from .queries import AUTHENTICATIONS, LATEST_FIELDS, LATEST_KEY, USER_ROWS_OF_EVENTS, query
 from .scan import Mark, Scan, ScanReport
 
 __all__ = ["FIELDS", "RETENTION_DAYS", "STATE_COLUMNS", "StateRow", "UserRecord", "Checkpoint", "FoldResult",
@@ -55,30 +57,50 @@ StateRow = tuple[Any, ...]
 
 _STATE_TABLE = "CREATE OR REPLACE TEMP TABLE user_rows ({})".format(
     ", ".join(f"{c} VARCHAR" for c in STATE_COLUMNS))
+_KEY = "app, user_id, platform"
 # The new authentications, as records, then folded with the records so far of
 # the same users: records of users not seen again are not touched.
 _NEW_ROWS = f"""
 CREATE OR REPLACE TEMP TABLE new_rows AS
 WITH authentications AS ({AUTHENTICATIONS}) {USER_ROWS_OF_EVENTS}
 """
+# The same for whole files the engine took (see .bulk): their authentications
+# read straight into one record per user, never held as events.
+_NEW_ROWS_OF_FILES = f"""
+CREATE OR REPLACE TEMP TABLE new_rows AS
+WITH events AS (SELECT * FROM {event_reader(COMMON_KEYS)}),
+     authentications AS ({AUTHENTICATIONS})
+SELECT {_KEY}, first_at, {LATEST_FIELDS.format(k="latest")}
+FROM (SELECT {_KEY}, MIN(time) AS first_at, MAX({LATEST_KEY}) AS latest
+      FROM authentications WHERE time >= $cutoff GROUP BY {_KEY})
+"""
 # The keys of the records a run changed, added or dropped: what a checkpoint updated in place rewrites.
 _CHANGED_TABLE = "CREATE OR REPLACE TEMP TABLE changed (app VARCHAR, user_id VARCHAR, platform VARCHAR)"
-_TOUCHED = ("user_rows AS (SELECT * FROM new_rows UNION ALL "
-            "SELECT * FROM temp.user_rows SEMI JOIN new_rows USING (app, user_id, platform))")
-_MERGE = f"""
+# The records so far: those this run made or changed (user_rows), and, going on
+# from a checkpoint file, those of the file it did not change, read from there.
+_RECORDS = "CREATE OR REPLACE TEMP VIEW records AS SELECT * FROM temp.user_rows"
+_SAVED_RECORDS = (f"{_RECORDS} UNION ALL SELECT {', '.join(STATE_COLUMNS)} FROM saved.user_state "
+                  f"ANTI JOIN changed USING ({_KEY})")
+_TOUCHED = f"SELECT * FROM new_rows UNION ALL SELECT * FROM temp.user_rows SEMI JOIN new_rows USING ({_KEY})"
+# A record of the file past the retention starts again, as in a rebuild.
+_SAVED_TOUCHED = (f"{_TOUCHED} UNION ALL SELECT {', '.join(STATE_COLUMNS)} FROM saved.user_state "
+                  f"SEMI JOIN new_rows USING ({_KEY}) WHERE last_at >= $cutoff")
+_MERGED = """
 CREATE OR REPLACE TEMP TABLE new_rows AS
 SELECT app, user_id, platform, first_authenticated_at AS first_at, last_authenticated_at AS last_at, request_id,
        app_version, environment
-FROM ({query("user_records", given=("user_rows",)).replace("WITH ", f"WITH {_TOUCHED}, ", 1)});
+FROM ({records})
+"""
+_MERGE = f"""
 DELETE FROM user_rows USING new_rows
 WHERE user_rows.app = new_rows.app AND user_rows.user_id = new_rows.user_id AND user_rows.platform = new_rows.platform;
 INSERT INTO user_rows SELECT * FROM new_rows;
-INSERT INTO changed SELECT app, user_id, platform FROM new_rows;
+INSERT INTO changed SELECT {_KEY} FROM new_rows;
 DROP TABLE new_rows
 """
-_ORDER = "ORDER BY app, user_id, platform"
+_ORDER = f"ORDER BY {_KEY}"
 # A record as a JSON Lines line, written by the engine as formats.write_records writes it.
-_JSON_LINES = "SELECT to_json(struct_pack({}))::VARCHAR FROM user_rows {}".format(
+_JSON_LINES = "SELECT to_json(struct_pack({}))::VARCHAR FROM records {}".format(
     ", ".join(f"{name} := {column}" for name, column in zip(FIELDS, (
         "app", "user_id", "platform", "first_at", "last_at", "app_version", "environment"))), _ORDER)
 _LINES_AT_ONCE = 50_000  # records handed from the engine at a time: a million records never sit in one string
@@ -103,19 +125,21 @@ class Checkpoint:
     marks: dict[str, Mark] = field(default_factory=dict)
     state: list[StateRow] = field(default_factory=list)  # rows of STATE_COLUMNS, sorted
     state_file: str | None = None  # or: the DuckDB checkpoint file that holds them, read by the engine
-    engine: duckdb.DuckDBPyConnection | None = None  # or: the engine of the fold that made it, as user_rows
-    continues: str | None = None  # the checkpoint file that fold went on from (its engine knows what changed)
+    engine: duckdb.DuckDBPyConnection | None = None  # or: the engine of the fold that made it, as ``records``
+    # The checkpoint file that fold went on from, attached to its engine as ``saved`` until the state is
+    # saved: the engine knows what changed, and reads the rest from there.
+    continues: str | None = None
 
     def rows(self) -> list[StateRow]:
         """The state as rows of STATE_COLUMNS, sorted."""
         if self.engine is None:
             return self.state
-        return self.engine.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM user_rows {_ORDER}").fetchall()
+        return self.engine.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM records {_ORDER}").fetchall()
 
 
 @dataclass
 class FoldResult:
-    """The fold's outcome; its records stay in the engine (``user_rows``) until asked for."""
+    """The fold's outcome; its records stay in the engine (the view ``records``) until asked for, or saved."""
 
     checkpoint: Checkpoint
     scan: ScanReport
@@ -126,16 +150,15 @@ class FoldResult:
     remove_errors: list[str]
     expired: int  # records dropped because their last authentication is past the retention
     past: list[str] = field(default_factory=list)  # files past the retention, left in place and not read
-    engine: duckdb.DuckDBPyConnection | None = None  # holds the state as user_rows, for saving it
+    engine: duckdb.DuckDBPyConnection | None = None  # holds the state as records, for saving it
+    count: int = 0  # records
 
     @cached_property
     def records(self) -> list[UserRecord]:
         return [UserRecord(*row[:5], *row[6:]) for row in self.checkpoint.rows()]
 
     def record_count(self) -> int:
-        assert self.engine is not None
-        row = self.engine.execute("SELECT count(*) FROM user_rows").fetchone()
-        return int(row[0]) if row else 0
+        return self.count
 
     def json_lines(self) -> Iterator[str]:
         """The records as JSON Lines, sorted, a block of lines at a time: made by the engine, not per record here."""
@@ -174,15 +197,11 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
     connection = connect()
     connection.execute(_STATE_TABLE)
     connection.execute(_CHANGED_TABLE)
-
-    def consume() -> None:
-        connection.execute(_NEW_ROWS, {"cutoff": cutoff})
-        connection.execute(_MERGE)
-
     if is_export(folder):
         # An export is rewritten a day at a time: there is no offset to go on from.
+        connection.execute(_RECORDS)
         report = read_export(connection, folder, since=cutoff)
-        consume()
+        _merge(connection, cutoff, _NEW_ROWS, _TOUCHED)
         why = "a Parquet export is read in full" if previous is not None else None
         return _result(connection, Checkpoint(events_dir, retention_days), report, cutoff, False, why, 0)
     files = list_event_files(folder)  # first: a missing folder is reported as such
@@ -196,8 +215,10 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
     expired = _load_state(connection, base, cutoff)
     present = {f.stem for f in files}
     marks = {stem: mark for stem, mark in (base.marks if base else {}).items() if stem in present}
-    scan = Scan(connection, files, marks, since=cutoff, progress=progress)
-    report = scan.run(consume)
+    touched = _SAVED_TOUCHED if base is not None and base.state_file is not None else _TOUCHED
+    scan = Scan(connection, files, marks, since=cutoff, progress=progress,
+                whole=lambda sources: _merge(connection, cutoff, _NEW_ROWS_OF_FILES, touched, sources))
+    report = scan.run(lambda: _merge(connection, cutoff, _NEW_ROWS, touched))
     checkpoint = Checkpoint(events_dir, retention_days, scan.marks,
                             continues=base.state_file if base is not None else None)
     result = _result(connection, checkpoint, report, cutoff, base is not None, rebuilt, expired)
@@ -205,16 +226,32 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
     return result
 
 
+def _merge(connection: duckdb.DuckDBPyConnection, cutoff: str, new_rows: str, touched: str,
+           sources: list[str] | None = None) -> None:
+    """Fold new authentications (``new_rows`` makes them records) with the ``touched`` records into ``user_rows``."""
+    connection.execute(new_rows, {"cutoff": cutoff} if sources is None else {"cutoff": cutoff, "files": sources})
+    first = connection.execute("SELECT count(*) = 0 FROM user_rows").fetchone()
+    if sources is None or touched != _TOUCHED or not (first and first[0]):
+        # Whole files make one record per user: only records so far need folding in.
+        records = query("user_records", given=("user_rows",)).replace("WITH ", f"WITH user_rows AS ({touched}), ", 1)
+        connection.execute(_MERGED.format(records=records), {"cutoff": cutoff} if "$cutoff" in touched else None)
+    connection.execute(_MERGE)
+
+
 def _load_state(connection: duckdb.DuckDBPyConnection, base: Checkpoint | None, cutoff: str) -> int:
-    """The records of ``base`` into ``user_rows``, less those past the retention: how many those were."""
+    """Make ``base`` the state (its file attached as ``saved``, or its rows in ``user_rows``), less the records
+    past the retention: how many those were."""
     if base is not None and base.state_file is not None:
-        connection.execute("ATTACH $file AS saved (READ_ONLY)", {"file": base.state_file})
-        connection.execute(f"INSERT INTO user_rows SELECT {', '.join(STATE_COLUMNS)} FROM saved.user_state")
-        connection.execute("DETACH saved")
-    else:
-        insert_columns(connection, "user_rows", base.rows() if base else [], len(STATE_COLUMNS))
-    connection.execute("INSERT INTO changed SELECT app, user_id, platform FROM user_rows WHERE last_at < $cutoff",
-                       {"cutoff": cutoff})
+        try:
+            connection.execute("ATTACH $file AS saved (READ_ONLY)", {"file": base.state_file})
+        except duckdb.Error as exc:
+            raise OperatorError(f"cannot read {base.state_file}: {str(exc).splitlines()[0]}") from None
+        connection.execute(_SAVED_RECORDS)
+        expired = connection.execute("INSERT INTO changed SELECT app, user_id, platform FROM saved.user_state "
+                                     "WHERE last_at < $cutoff", {"cutoff": cutoff}).fetchone()
+        return int(expired[0]) if expired else 0
+    connection.execute(_RECORDS)
+    insert_columns(connection, "user_rows", base.rows() if base else [], len(STATE_COLUMNS))
     expired = connection.execute("DELETE FROM user_rows WHERE last_at < $cutoff", {"cutoff": cutoff}).fetchone()
     return int(expired[0]) if expired else 0
 
@@ -222,4 +259,6 @@ def _load_state(connection: duckdb.DuckDBPyConnection, base: Checkpoint | None, 
 def _result(connection: duckdb.DuckDBPyConnection, checkpoint: Checkpoint, report: ScanReport, cutoff: str,
             incremental: bool, rebuilt: str | None, expired: int) -> FoldResult:
     checkpoint.engine = connection
-    return FoldResult(checkpoint, report, cutoff, incremental, rebuilt, [], [], expired, engine=connection)
+    count = connection.execute("SELECT count(*) FROM records").fetchone()
+    return FoldResult(checkpoint, report, cutoff, incremental, rebuilt, [], [], expired, engine=connection,
+                      count=int(count[0]) if count else 0)
