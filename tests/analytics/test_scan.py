@@ -204,3 +204,13 @@ def test_clean_rotated_files_are_taken_whole(tmp_path, monkeypatch):
     assert result.records == oracle(events) and result.scan.lines == 51
     assert {stem: (m.lines, m.complete) for stem, m in result.checkpoint.marks.items()} == {
         "events-20261122-web1-1-0": (25, True), "events-20261122-web1-1-1": (26, True)}
+
+
+def test_a_rotated_file_of_good_lines_still_reports_an_authentication_without_a_user(tmp_path):
+    events = [Event(time=NOW - timedelta(minutes=i), type="authenticate", app="shop", user=f"u{i}" if i != 2 else None,
+                    platform="ios", app_version="1.0", environment="production", request_id=f"r{i}")
+              for i in range(4)]
+    path = write(tmp_path, "events-20261122-web1-1-0", events, gz=True)
+    result = fold_users(tmp_path, now=NOW)
+    assert result.scan.problems == [f"{path}:3: authenticate event without user"]
+    assert result.records == oracle([e for e in events if e.user is not None])
