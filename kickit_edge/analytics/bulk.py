@@ -42,7 +42,7 @@ from ..events import COMMON_KEYS, TARGET_CHECK_KEYS, TIME_FORMAT
 from ..vocabulary import UPGRADE_VERDICTS
 from .eventfiles import EventFile
 
-__all__ = ["GROUP_BYTES", "Taken", "content_size", "check_whole", "insert_whole", "event_reader"]
+__all__ = ["GROUP_BYTES", "Fold", "Taken", "content_size", "check_whole", "insert_whole", "event_reader"]
 
 GROUP_BYTES = 256 << 20  # uncompressed bytes of sources checked in one query
 _CHECK_KEYS = COMMON_KEYS + TARGET_CHECK_KEYS
@@ -75,29 +75,56 @@ def event_reader(columns: Sequence[str] = _CHECK_KEYS) -> str:
 
 # Each value read as text: a number, true, an object or null where a string is due
 # is written back longer or shorter than the line held it, and fails the size test.
-_CHECK = f"""
-SELECT file_index, count(*), bool_and(ok), sum(size),
-       count(*) FILTER (WHERE "type" = 'authenticate' AND "time" >= $since),
-       count(*) FILTER (WHERE "type" = 'authenticate' AND "time" < $since)
-FROM (
-    SELECT file_index, "type", "time",
-           coalesce({_TIME_OK} AND app IS NOT NULL AND request_id IS NOT NULL AND
-           CASE "type"
-             WHEN 'authenticate' THEN {_AUTH_ONLY} AND {_NAMED}
-             WHEN 'target_check' THEN verdict IN ({", ".join(f"'{v}'" for v in UPGRADE_VERDICTS)})
-                                      AND ("data" IS NULL OR "data"[1] = '{{')
-             ELSE false
-           END, false) AS ok,
-           CASE "type" WHEN 'authenticate' THEN {_SIZE["authenticate"]} ELSE {_SIZE["target_check"]} END AS size
-    FROM {event_reader()}
-)
-GROUP BY file_index
+_LINES = f"""
+SELECT file_index, *,
+       coalesce({_TIME_OK} AND app IS NOT NULL AND request_id IS NOT NULL AND
+       CASE "type"
+         WHEN 'authenticate' THEN {_AUTH_ONLY} AND {_NAMED}
+         WHEN 'target_check' THEN verdict IN ({", ".join(f"'{v}'" for v in UPGRADE_VERDICTS)})
+                                  AND ("data" IS NULL OR "data"[1] = '{{')
+         ELSE false
+       END, false) AS ok,
+       CASE "type" WHEN 'authenticate' THEN {_SIZE["authenticate"]} ELSE {_SIZE["target_check"]} END AS size
+FROM {event_reader()}
 """
+_PER_SOURCE = """count(*) AS lines, bool_and(ok) AS ok, sum(size) AS size,
+       count(*) FILTER (WHERE "type" = 'authenticate' AND "time" >= $since) AS fresh,
+       count(*) FILTER (WHERE "type" = 'authenticate' AND "time" < $since) AS old"""
 _INSERT = f"""
 INSERT INTO @table
 SELECT "time", "type", app, "user", platform, app_version, environment, snapshot, request_id, build_number,
        os_version, verdict, "rule", "data", substr("time", 1, 10)
 FROM {event_reader()}
+"""
+
+
+class Fold(NamedTuple):
+    """What the sources taken whole are folded into as they are checked: the table ``folded``.
+
+    ``folded`` has a row per value of ``keys`` (columns of the reader), with the
+    ``aggregates`` (over the reader's columns, each named; ``$since`` is the
+    scan's), and ``by_key`` true.
+    """
+
+    keys: str
+    aggregates: str
+
+    def check(self) -> str:
+        """The check and the fold in one pass: a row per source (``by_key`` false), and the fold's rows."""
+        return f"""
+CREATE OR REPLACE TEMP TABLE folded AS
+SELECT GROUPING(file_index) = 1 AS by_key, file_index, {self.keys}, {_PER_SOURCE}, {self.aggregates}
+FROM ({_LINES})
+GROUP BY GROUPING SETS ((file_index), ({self.keys}))
+"""
+
+    def fold(self) -> str:
+        """The fold alone, of sources already checked."""
+        return f"""
+CREATE OR REPLACE TEMP TABLE folded AS
+SELECT true AS by_key, {self.keys}, {self.aggregates}
+FROM {event_reader()}
+GROUP BY {self.keys}
 """
 
 
@@ -120,12 +147,18 @@ def content_size(file: EventFile) -> int | None:
         return None
 
 
-def check_whole(connection: duckdb.DuckDBPyConnection, sizes: Mapping[str, int], since: str) -> dict[str, Taken]:
-    """Of the sources (path -> content bytes), those the engine can take whole."""
+def check_whole(connection: duckdb.DuckDBPyConnection, sizes: Mapping[str, int], since: str,
+                fold: Fold | None = None) -> dict[str, Taken]:
+    """Of the sources (path -> content bytes), those the engine can take whole.
+
+    With ``fold``, the table ``folded`` then holds the fold of exactly those. It is made in the same
+    pass as the check, and made again of those alone when the check did not take every source.
+    """
     pending = [path for path, size in sizes.items() if size]
+    query = fold.check() if fold is not None else f"SELECT file_index, {_PER_SOURCE} FROM ({_LINES}) GROUP BY ALL"
     while pending:
         try:
-            totals = connection.execute(_CHECK, {"files": pending, "since": since}).fetchall()
+            totals = connection.execute(query, {"files": pending, "since": since}).fetchall()
             break
         except duckdb.Error as exc:
             # Not a line (those read as nulls) but a whole source: unreadable, or a damaged .gz.
@@ -135,8 +168,14 @@ def check_whole(connection: duckdb.DuckDBPyConnection, sizes: Mapping[str, int],
             pending.remove(max(named, key=len))
     else:
         return {}
-    return {pending[index]: Taken(int(lines), int(fresh), int(old)) for index, lines, ok, size, fresh, old in totals
-            if ok and size == sizes[pending[index]]}
+    if fold is not None:
+        totals = connection.execute("SELECT file_index, lines, ok, size, fresh, old FROM folded WHERE NOT by_key"
+                                    ).fetchall()
+    taken = {pending[index]: Taken(int(lines), int(fresh), int(old)) for index, lines, ok, size, fresh, old in totals
+             if ok and size == sizes[pending[index]]}
+    if fold is not None and taken and len(taken) < len(pending):
+        connection.execute(fold.fold(), {"files": list(taken), "since": since})
+    return taken
 
 
 def insert_whole(connection: duckdb.DuckDBPyConnection, sources: Sequence[str], table: str) -> None:

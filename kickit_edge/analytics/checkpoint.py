@@ -37,7 +37,7 @@ from .engine import connect, insert_columns
 from .scan import Mark
 from .users import STATE_COLUMNS, Checkpoint
 
-__all__ = ["VERSION", "KIND", "load_checkpoint", "save_checkpoint", "write_atomically"]
+__all__ = ["VERSION", "KIND", "load_checkpoint", "save_checkpoint", "write_atomically", "make_atomically"]
 
 VERSION = 2
 KIND = "kickit-edge users"
@@ -88,28 +88,29 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint,
 def _write(target: Path, checkpoint: Checkpoint, engine: duckdb.DuckDBPyConnection | None) -> None:
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
+    connection = engine or connect()
     try:
-        connection = connect(temporary)
-        connection.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-        connection.executemany("INSERT INTO meta VALUES (?, ?)", [
+        connection.execute("ATTACH $file AS fresh", {"file": str(temporary)})
+        connection.execute("CREATE TABLE fresh.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        connection.executemany("INSERT INTO fresh.meta VALUES (?, ?)", [
             ("checkpoint", KIND), ("version", str(VERSION)), ("events_dir", checkpoint.events_dir),
             ("retention_days", str(checkpoint.retention_days))])
-        connection.execute("CREATE TABLE event_files (stem VARCHAR, byte_offset BIGINT, lines BIGINT, "
+        connection.execute("CREATE TABLE fresh.event_files (stem VARCHAR, byte_offset BIGINT, lines BIGINT, "
                            "complete BOOLEAN)")
-        insert_columns(connection, "event_files", [(stem, m.offset, m.lines, m.complete)
-                                                   for stem, m in sorted(checkpoint.marks.items())], 4)
-        connection.execute(f"CREATE TABLE user_state ({', '.join(f'{c} VARCHAR' for c in STATE_COLUMNS)})")
+        insert_columns(connection, "fresh.event_files", [(stem, m.offset, m.lines, m.complete)
+                                                         for stem, m in sorted(checkpoint.marks.items())], 4)
+        connection.execute(f"CREATE TABLE fresh.user_state ({', '.join(f'{c} VARCHAR' for c in STATE_COLUMNS)})")
         if engine is None:
-            insert_columns(connection, "user_state", checkpoint.rows(), len(STATE_COLUMNS))
-        connection.close()  # DuckDB writes and syncs its file on close
-        if engine is not None:  # the records go from engine to file without passing through Python
-            engine.execute("ATTACH $file AS fresh", {"file": str(temporary)})
-            engine.execute(f"INSERT INTO fresh.user_state SELECT {', '.join(STATE_COLUMNS)} FROM records")
-            engine.execute("CHECKPOINT fresh")  # all of it in the file itself, no write-ahead log beside it
-            engine.execute("DETACH fresh")
+            insert_columns(connection, "fresh.user_state", checkpoint.rows(), len(STATE_COLUMNS))
+        else:  # the records go from engine to file without passing through Python
+            connection.execute(f"INSERT INTO fresh.user_state SELECT {', '.join(STATE_COLUMNS)} FROM records")
+        connection.execute("CHECKPOINT fresh")  # all of it in the file itself, no write-ahead log beside it
+        connection.execute("DETACH fresh")  # DuckDB syncs its file
         os.replace(temporary, target)
         sync_folder(target.parent)
     except (OSError, duckdb.Error) as exc:
+        with contextlib.suppress(duckdb.Error):
+            connection.execute("DETACH DATABASE IF EXISTS fresh")
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
         raise OperatorError(f"cannot write {target}: {getattr(exc, 'strerror', None) or exc}") from None
@@ -161,3 +162,25 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[str]], ob
             text.detach()  # the binary file stays open for atomic_file to fsync and rename
     except OSError as exc:
         raise OperatorError(f"cannot write {target}: {exc.strerror}") from None
+
+
+def make_atomically(path: str | os.PathLike[str], make: Callable[[str], object]) -> None:
+    """Replace ``path`` with the file ``make`` makes at the (temporary) path it is given, atomically.
+
+    For the engine's COPY, which writes a file by name, in its own code.
+    """
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with atomic_file(target, temporary=temporary):
+            make(str(temporary))
+            # The engine makes a new file at that name: sync that one (atomic_file syncs the one it opened).
+            made = os.open(temporary, os.O_RDONLY)
+            try:
+                os.fsync(made)
+            finally:
+                os.close(made)
+    except OSError as exc:
+        raise OperatorError(f"cannot write {target}: {exc.strerror}") from None
+    except duckdb.Error as exc:
+        raise OperatorError(f"cannot write {target}: {str(exc).splitlines()[0]}") from None

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import IO
 
 from ..errors import OperatorError
-from .checkpoint import load_checkpoint, save_checkpoint, write_atomically
+from .checkpoint import load_checkpoint, make_atomically, save_checkpoint, write_atomically
 from .database import load_db, save_db
 from ..vocabulary import RecordFormat
 from .formats import write_records
@@ -73,6 +73,8 @@ class Destination:
         if self.out is None:
             write(sys.stdout)
             sys.stdout.flush()
+        elif self.fmt == "jsonl" and result.engine is not None:
+            make_atomically(self.out, result.write_json_lines)  # by the engine, not through Python
         else:
             write_atomically(self.out, write, newline="")
         if self.checkpoint_path is not None:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 if TYPE_CHECKING:
     from sqlglot import exp
 
-__all__ = ["QueryName", "QUERY_NAMES", "Dialect", "DIALECTS", "AUTHENTICATIONS", "TIE_BREAK", "query", "translate",
+__all__ = ["QueryName", "QUERY_NAMES", "Dialect", "DIALECTS", "AUTHENTICATION", "AUTHENTICATIONS", "TIE_BREAK", "query", "translate",
            "USER_ROWS_OF_EVENTS", "USER_RECORDS",
            "LATEST_KEY", "LATEST_FIELDS"]
 
@@ -50,10 +50,11 @@ DIALECTS: tuple[Dialect, ...] = get_args(Dialect)
 
 # The authentications a user record is made of: an authenticate event without
 # a user, platform or version is reported by the reader and counts for no one.
-AUTHENTICATIONS = """
+AUTHENTICATION = "type = 'authenticate' AND \"user\" IS NOT NULL AND platform IS NOT NULL AND app_version IS NOT NULL"
+AUTHENTICATIONS = f"""
 SELECT time, app, "user" AS user_id, platform, app_version, environment, request_id
 FROM events
-WHERE type = 'authenticate' AND "user" IS NOT NULL AND platform IS NOT NULL AND app_version IS NOT NULL
+WHERE {AUTHENTICATION}
 """
 
 # Of several authentications (or records) at the same, latest, time, the one

@@ -39,7 +39,7 @@ import duckdb
 
 from ..events import TIME_FORMAT, MalformedEvent, decode_event
 from ..vocabulary import UPGRADE_VERDICTS
-from .bulk import GROUP_BYTES, check_whole, content_size, insert_whole
+from .bulk import GROUP_BYTES, Fold, check_whole, content_size, insert_whole
 from .engine import EVENT_COLUMNS, create_events_table, insert_columns
 from .eventfiles import Block, ContentChanged, DamagedFile, EventFile, read_blocks
 
@@ -144,14 +144,15 @@ class Scan:
 
     ``since`` (a canonical time): authentications before it are counted as
     ``too_old`` (they stay in the table; the queries leave them out).
-    ``whole``, if given, takes the sources the engine takes whole (their paths),
-    instead of their lines going into the table.
+    ``whole``, if given, takes the sources the engine takes whole (their paths)
+    instead of their lines going into the table, from the table ``folded`` that
+    ``fold`` makes of them (see :func:`~.bulk.check_whole`).
     """
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, files: Iterable[EventFile],
                  marks: dict[str, Mark] | None = None, *, since: str | None = None,
                  progress: Callable[[str], None] | None = None, table: str = "events",
-                 whole: Callable[[list[str]], object] | None = None) -> None:
+                 whole: tuple[Fold, Callable[[list[str]], object]] | None = None) -> None:
         self.connection = connection
         self.table = table
         self.files = list(files)
@@ -224,7 +225,8 @@ class Scan:
     def _check(self, consume: Callable[[], object]) -> None:
         """Hand the waiting sources to the engine's check; what it does not take goes line by line."""
         sources, self._sources, self._waiting = self._sources, [], 0
-        taken = check_whole(self.connection, {s.path: s.size for s in sources}, self.since) if sources else {}
+        fold = self._whole[0] if self._whole is not None else None
+        taken = check_whole(self.connection, {s.path: s.size for s in sources}, self.since, fold) if sources else {}
         if taken:
             self._take_whole([s.path for s in sources if s.path in taken], consume)
         for source in sources:
@@ -248,7 +250,7 @@ class Scan:
 
     def _take_whole(self, sources: list[str], consume: Callable[[], object]) -> None:
         if self._whole is not None:
-            self._whole(sources)
+            self._whole[1](sources)
             return
         self._flush(consume)  # the lines checked one by one so far are counted and consumed first
         insert_whole(self.connection, sources, self.table)
@@ -302,16 +304,18 @@ class Scan:
 
     def _flush(self, consume: Callable[[], object]) -> None:
         self._flush_lines()
-        fresh, old = self.connection.execute(
-            'SELECT count(*) FILTER (WHERE time >= $since), count(*) FILTER (WHERE time < $since) '
-            f"FROM {self.table} "
-            "WHERE type = 'authenticate' AND \"user\" IS NOT NULL AND platform IS NOT NULL "
-            "AND app_version IS NOT NULL", {"since": self.since}).fetchone() or (0, 0)
+        self._batched = 0
+        rows, fresh, old = self.connection.execute(
+            "SELECT count(*), count(*) FILTER (WHERE time >= $since AND named), "
+            "count(*) FILTER (WHERE time < $since AND named) FROM (SELECT *, type = 'authenticate' AND "
+            f"\"user\" IS NOT NULL AND platform IS NOT NULL AND app_version IS NOT NULL AS named FROM {self.table})",
+            {"since": self.since}).fetchone() or (0, 0, 0)
+        if not rows:
+            return
         self.report.authentications += fresh
         self.report.too_old += old
         consume()
         self.connection.execute(f"DELETE FROM {self.table}")
-        self._batched = 0
 
     def _tell(self, text: str) -> None:
         if self._progress and time.monotonic() - self._shown >= 1.0:

@@ -40,9 +40,8 @@ from ..errors import OperatorError
 from .engine import connect, insert_columns
 from .eventfiles import list_event_files, remove_expired
 from .parquet import is_export, read_export
-from ..events import COMMON_KEYS
-from .bulk import event_reader
-from .queries import AUTHENTICATIONS, LATEST_FIELDS, LATEST_KEY, USER_ROWS_OF_EVENTS, query
+from .bulk import Fold
+from .queries import AUTHENTICATION, AUTHENTICATIONS, LATEST_FIELDS, LATEST_KEY, USER_ROWS_OF_EVENTS, query
 from .scan import Mark, Scan, ScanReport
 
 __all__ = ["FIELDS", "RETENTION_DAYS", "STATE_COLUMNS", "StateRow", "UserRecord", "Checkpoint", "FoldResult",
@@ -65,14 +64,13 @@ CREATE OR REPLACE TEMP TABLE new_rows AS
 WITH authentications AS ({AUTHENTICATIONS}) {USER_ROWS_OF_EVENTS}
 """
 # The same for whole files the engine took (see .bulk): their authentications
-# read straight into one record per user, never held as events.
+# folded into one record per user as they are checked, never held as events.
+_FOLD = Fold('app, "user", platform', f"MIN(time) FILTER (WHERE {AUTHENTICATION} AND time >= $since) AS first_at, "
+             f"MAX({LATEST_KEY}) FILTER (WHERE {AUTHENTICATION} AND time >= $since) AS latest")
 _NEW_ROWS_OF_FILES = f"""
 CREATE OR REPLACE TEMP TABLE new_rows AS
-WITH events AS (SELECT * FROM {event_reader(COMMON_KEYS)}),
-     authentications AS ({AUTHENTICATIONS})
-SELECT {_KEY}, first_at, {LATEST_FIELDS.format(k="latest")}
-FROM (SELECT {_KEY}, MIN(time) AS first_at, MAX({LATEST_KEY}) AS latest
-      FROM authentications WHERE time >= $cutoff GROUP BY {_KEY})
+SELECT app, "user" AS user_id, platform, first_at, {LATEST_FIELDS.format(k="latest")}
+FROM folded WHERE by_key AND first_at IS NOT NULL
 """
 # The keys of the records a run changed, added or dropped: what a checkpoint updated in place rewrites.
 _CHANGED_TABLE = "CREATE OR REPLACE TEMP TABLE changed (app VARCHAR, user_id VARCHAR, platform VARCHAR)"
@@ -95,11 +93,16 @@ _MERGE = f"""
 DELETE FROM user_rows USING new_rows
 WHERE user_rows.app = new_rows.app AND user_rows.user_id = new_rows.user_id AND user_rows.platform = new_rows.platform;
 INSERT INTO user_rows SELECT * FROM new_rows;
-INSERT INTO changed SELECT {_KEY} FROM new_rows;
 DROP TABLE new_rows
 """
+# Only a run going on from a checkpoint file needs to know (to read the rest from there, and to update it).
+_NOTE_CHANGED = f"INSERT INTO changed SELECT {_KEY} FROM new_rows"
 _ORDER = f"ORDER BY {_KEY}"
-# A record as a JSON Lines line, written by the engine as formats.write_records writes it.
+# The records as the output names their fields; a record as a JSON Lines line, written by the engine
+# as formats.write_records writes it (a control character is escaped in upper case: \u001F).
+_OUTPUT = "SELECT {} FROM records {}".format(", ".join(
+    f"{column} AS {name}" for name, column in zip(FIELDS, (
+        "app", "user_id", "platform", "first_at", "last_at", "app_version", "environment"))), _ORDER)
 _JSON_LINES = "SELECT to_json(struct_pack({}))::VARCHAR FROM records {}".format(
     ", ".join(f"{name} := {column}" for name, column in zip(FIELDS, (
         "app", "user_id", "platform", "first_at", "last_at", "app_version", "environment"))), _ORDER)
@@ -167,6 +170,17 @@ class FoldResult:
         while rows := cursor.fetchmany(_LINES_AT_ONCE):
             yield "".join(line + "\n" for line, in rows)
 
+    def write_json_lines(self, path: str) -> None:
+        """The records as JSON Lines into the new file ``path``, by the engine: the same bytes as :meth:`json_lines`."""
+        assert self.engine is not None
+        # The file is written in the order of the rows only if the engine keeps it.
+        self.engine.execute("SET preserve_insertion_order = true")
+        try:
+            quoted = path.replace("'", "''")
+            self.engine.execute(f"COPY ({_OUTPUT}) TO '{quoted}' (FORMAT json)")
+        finally:
+            self.engine.execute("SET preserve_insertion_order = false")
+
 
 def cutoff_of(now: datetime, retention_days: int) -> tuple[str, date]:
     """The first instant kept (canonical time) and its day."""
@@ -217,7 +231,7 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
     marks = {stem: mark for stem, mark in (base.marks if base else {}).items() if stem in present}
     touched = _SAVED_TOUCHED if base is not None and base.state_file is not None else _TOUCHED
     scan = Scan(connection, files, marks, since=cutoff, progress=progress,
-                whole=lambda sources: _merge(connection, cutoff, _NEW_ROWS_OF_FILES, touched, sources))
+                whole=(_FOLD, lambda sources: _merge(connection, cutoff, _NEW_ROWS_OF_FILES, touched, whole=True)))
     report = scan.run(lambda: _merge(connection, cutoff, _NEW_ROWS, touched))
     checkpoint = Checkpoint(events_dir, retention_days, scan.marks,
                             continues=base.state_file if base is not None else None)
@@ -226,15 +240,17 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
     return result
 
 
-def _merge(connection: duckdb.DuckDBPyConnection, cutoff: str, new_rows: str, touched: str,
-           sources: list[str] | None = None) -> None:
+def _merge(connection: duckdb.DuckDBPyConnection, cutoff: str, new_rows: str, touched: str, *,
+           whole: bool = False) -> None:
     """Fold new authentications (``new_rows`` makes them records) with the ``touched`` records into ``user_rows``."""
-    connection.execute(new_rows, {"cutoff": cutoff} if sources is None else {"cutoff": cutoff, "files": sources})
+    connection.execute(new_rows, None if whole else {"cutoff": cutoff})
     first = connection.execute("SELECT count(*) = 0 FROM user_rows").fetchone()
-    if sources is None or touched != _TOUCHED or not (first and first[0]):
+    if not whole or touched != _TOUCHED or not (first and first[0]):
         # Whole files make one record per user: only records so far need folding in.
         records = query("user_records", given=("user_rows",)).replace("WITH ", f"WITH user_rows AS ({touched}), ", 1)
         connection.execute(_MERGED.format(records=records), {"cutoff": cutoff} if "$cutoff" in touched else None)
+    if touched == _SAVED_TOUCHED:
+        connection.execute(_NOTE_CHANGED)
     connection.execute(_MERGE)
 
 

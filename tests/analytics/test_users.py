@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ import duckdb
 import pytest
 
 from kickit_edge.analytics.destination import Destination, update_users
+from kickit_edge.analytics.formats import write_records
 from kickit_edge.analytics.users import UserRecord, fold_users
 from kickit_edge.cli import main
 from kickit_edge.events import Event
@@ -169,6 +171,23 @@ def test_jsonl_and_csv_output(fleet, tmp_path):
         "kiosk,alice,ios,2026-11-22T06:00:00.000000Z,2026-11-22T06:00:00.000000Z,9.9.9,production",
         "shop,dave,ios,2026-11-21T10:00:00.000000Z,2026-11-21T10:00:00.000000Z,5.0,",
     ]
+
+
+def test_the_engine_writes_the_json_lines_file_as_the_records_are_written_anywhere(tmp_path, capsys, frozen_now):
+    folder = tmp_path / "events"
+    folder.mkdir()
+    names = ["plain", "ünï 漢字 😀", 'quo"te', "back\\slash", "sl/ash <&>", ""]
+    write(folder, "events-20261122-web1-1-0",
+          [auth("11-22 08:00:00.000000", name, f"1.{i}", environment=None if i % 2 else "production")
+           for i, name in enumerate(names)])
+    out = tmp_path / "users.jsonl"
+    result, _ = update_users(str(folder), Destination("jsonl", str(out)), now=NOW)
+    text = io.StringIO()
+    write_records(result.records, "jsonl", text)
+    assert out.read_text(encoding="utf-8") == text.getvalue()
+    assert len(result.records) == len(names)
+    assert main(["events", "users", "--events-dir", str(folder)]) == 0
+    assert capsys.readouterr().out == text.getvalue()
 
 
 def test_sqlite_output_keeps_records_and_checkpoint(fleet, tmp_path):
