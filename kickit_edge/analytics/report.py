@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .adoption import Adoption, Group
-from .impact import VERDICT_ORDER, Impact
-from .users import FoldResult
+if TYPE_CHECKING:  # imported where used: ``events users`` needs only users_summary
+    from .adoption import Adoption, Group
+    from .impact import Impact
+    from .users import FoldResult
 
 __all__ = ["render_adoption_text", "render_adoption_json", "render_impact_text", "render_impact_json",
            "instant_text", "group_title", "table", "verdict_text", "users_summary"]
@@ -89,6 +90,8 @@ _ALWAYS = ("soft", "hard", "not_found")
 
 def render_impact_text(impact: Impact, since: datetime) -> str:
     snapshot = impact.snapshot
+    from .impact import VERDICT_ORDER
+
     shown = [v for v in VERDICT_ORDER if v in _ALWAYS or impact.totals[v]]
     revision = snapshot.revision or "unknown"
     revision = revision[:7] + ("-dirty" if revision.endswith("-dirty") else "") if len(revision) > 12 else revision
