@@ -43,29 +43,43 @@ VERSION = 2
 KIND = "kickit-edge users"
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> tuple[Checkpoint | None, str | None]:
-    """The checkpoint at ``path`` (None if there is none), or None and why it cannot be used."""
+def load_checkpoint(path: str | os.PathLike[str], engine: duckdb.DuckDBPyConnection | None = None
+                    ) -> tuple[Checkpoint | None, str | None]:
+    """The checkpoint at ``path`` (None if there is none), or None and why it cannot be used.
+
+    Given the ``engine`` of the fold to come, the file is attached to it as ``saved`` (and stays, if it is a
+    checkpoint): the fold reads the records from there, and the file is opened once.
+    """
     if not Path(path).exists():
         return None, None
     try:
-        connection = duckdb.connect(str(path), read_only=True)
+        if engine is None:
+            connection, prefix = duckdb.connect(str(path), read_only=True), ""
+        else:
+            engine.execute("ATTACH $file AS saved (READ_ONLY)", {"file": str(path)})
+            connection, prefix = engine, "saved."
     except duckdb.Error:
         return None, f"{path} is not a kickit-edge users checkpoint (not a DuckDB database)"
+    checkpoint = None
     try:
-        meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+        meta = dict(connection.execute(f"SELECT key, value FROM {prefix}meta").fetchall())
         if meta.get("checkpoint") != KIND:
             return None, f"{path} is not a kickit-edge users checkpoint"
         if meta.get("version") != str(VERSION):
             return None, f"{path} is a checkpoint of version {meta.get('version')!r}, not {VERSION}"
-        marks = {stem: Mark(offset, lines, complete) for stem, offset, lines, complete
-                 in connection.execute("SELECT stem, byte_offset, lines, complete FROM event_files").fetchall()}
-        connection.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM user_state LIMIT 0")
+        marks = {stem: Mark(offset, lines, complete) for stem, offset, lines, complete in connection.execute(
+            f"SELECT stem, byte_offset, lines, complete FROM {prefix}event_files").fetchall()}
+        connection.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM {prefix}user_state LIMIT 0")
         # The records stay in the file: the fold's engine reads them from there.
-        return Checkpoint(meta["events_dir"], int(meta["retention_days"]), marks, state_file=str(path)), None
+        checkpoint = Checkpoint(meta["events_dir"], int(meta["retention_days"]), marks, state_file=str(path))
+        return checkpoint, None
     except (duckdb.Error, KeyError, ValueError) as exc:
         return None, f"{path} is damaged ({type(exc).__name__}: {str(exc).splitlines()[0]})"
     finally:
-        connection.close()
+        if engine is None:
+            connection.close()
+        elif checkpoint is None:
+            engine.execute("DETACH saved")
 
 
 def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint,

@@ -21,9 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 
+import duckdb
+
 from ..errors import OperatorError
 from .checkpoint import load_checkpoint, make_atomically, save_checkpoint, write_atomically
 from .database import load_db, save_db
+from .engine import connect
 from ..vocabulary import RecordFormat
 from .formats import write_records
 from .users import RETENTION_DAYS, Checkpoint, FoldResult, fold_users
@@ -52,11 +55,12 @@ class Destination:
     def where(self) -> str:
         return self.db or self.out or "stdout"
 
-    def load(self) -> tuple[Checkpoint | None, str | None]:
+    def load(self, engine: duckdb.DuckDBPyConnection | None = None) -> tuple[Checkpoint | None, str | None]:
+        """The checkpoint kept with the records; a checkpoint file is attached to ``engine`` (see load_checkpoint)."""
         if self.db is not None:
             return load_db(self.db)
         path = self.checkpoint_path
-        return load_checkpoint(path) if path is not None else (None, None)
+        return load_checkpoint(path, engine) if path is not None else (None, None)
 
     def save(self, result: FoldResult) -> None:
         if self.db is not None:
@@ -88,8 +92,9 @@ def update_users(events_dir: str, destination: Destination, *, now: datetime, fu
 
     Returns the result and, when a checkpoint existed but was not used, why.
     """
-    previous, unusable = (None, None) if full else destination.load()
+    engine = connect()  # one engine opens the checkpoint, folds and writes
+    previous, unusable = (None, None) if full else destination.load(engine)
     result = fold_users(events_dir, previous, now=now, retention_days=retention_days, prune=prune,
-                        progress=progress)
+                        progress=progress, engine=engine)
     destination.save(result)
     return result, unusable or result.rebuilt

@@ -265,13 +265,16 @@ class Scan:
         self.connection.execute(
             "INSERT INTO lines SELECT $file, $first + generate_subscripts(l, 1), unnest(l) "
             "FROM (SELECT string_split($text, chr(10)) AS l)", {"file": index, "first": first, "text": text})
-        self._pending += len(block.data)
+        self._pending += len(block.data) + 1  # with its newline: an empty line counts
         self._batched += len(block.data)
         if self._pending >= BATCH_BYTES:
             self._flush_lines()
 
     def _flush_lines(self) -> None:
         """Check the lines handed over so far; what the engine does not pass goes to ``decode_event``."""
+        if not self._pending:
+            self._decode_loose([])
+            return
         connection = self.connection
         connection.execute(_CLASSIFY, {"fmt": TIME_FORMAT})
         connection.execute(_TAKE.format(table=self.table))

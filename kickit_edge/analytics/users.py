@@ -202,17 +202,22 @@ def _usable(previous: Checkpoint | None, events_dir: str, retention_days: int) -
 
 def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = None, *, now: datetime,
                retention_days: int = RETENTION_DAYS, prune: bool = False,
-               progress: Callable[[str], None] | None = None) -> FoldResult:
-    """Fold what ``previous`` has not read yet into its state; with ``prune``, first delete files past the retention."""
+               progress: Callable[[str], None] | None = None,
+               engine: duckdb.DuckDBPyConnection | None = None) -> FoldResult:
+    """Fold what ``previous`` has not read yet into its state; with ``prune``, first delete files past the retention.
+
+    ``engine``: the connection to fold in (by default a new one); it may hold ``previous``'s file as ``saved``.
+    """
     if retention_days < 0:
         raise OperatorError(f"--retention-days {retention_days}: expected 0 or more days")
     events_dir = str(Path(folder).resolve())
     cutoff, cutoff_day = cutoff_of(now, retention_days)
-    connection = connect()
+    connection = engine if engine is not None else connect()
     connection.execute(_STATE_TABLE)
     connection.execute(_CHANGED_TABLE)
     if is_export(folder):
         # An export is rewritten a day at a time: there is no offset to go on from.
+        connection.execute("DETACH DATABASE IF EXISTS saved")
         connection.execute(_RECORDS)
         report = read_export(connection, folder, since=cutoff)
         _merge(connection, cutoff, _NEW_ROWS, _TOUCHED)
@@ -257,11 +262,15 @@ def _merge(connection: duckdb.DuckDBPyConnection, cutoff: str, new_rows: str, to
 def _load_state(connection: duckdb.DuckDBPyConnection, base: Checkpoint | None, cutoff: str) -> int:
     """Make ``base`` the state (its file attached as ``saved``, or its rows in ``user_rows``), less the records
     past the retention: how many those were."""
-    if base is not None and base.state_file is not None:
+    if base is None or base.state_file is None:
+        connection.execute("DETACH DATABASE IF EXISTS saved")  # a checkpoint loaded, and not gone on from
+    elif not connection.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'saved'"
+                                ).fetchall()[0][0]:
         try:
             connection.execute("ATTACH $file AS saved (READ_ONLY)", {"file": base.state_file})
         except duckdb.Error as exc:
             raise OperatorError(f"cannot read {base.state_file}: {str(exc).splitlines()[0]}") from None
+    if base is not None and base.state_file is not None:
         connection.execute(_SAVED_RECORDS)
         expired = connection.execute("INSERT INTO changed SELECT app, user_id, platform FROM saved.user_state "
                                      "WHERE last_at < $cutoff", {"cutoff": cutoff}).fetchone()
