@@ -42,9 +42,12 @@ from ..events import COMMON_KEYS, TARGET_CHECK_KEYS, TIME_FORMAT
 from ..vocabulary import UPGRADE_VERDICTS
 from .eventfiles import EventFile
 
-__all__ = ["GROUP_BYTES", "Fold", "Taken", "content_size", "check_whole", "insert_whole", "event_reader"]
+__all__ = ["GROUP_BYTES", "FOLD_GROUP_BYTES", "Fold", "Taken", "content_size", "check_whole", "insert_whole", "event_reader"]
 
-GROUP_BYTES = 256 << 20  # uncompressed bytes of sources checked in one query
+GROUP_BYTES = 256 << 20  # uncompressed bytes of sources checked in one query, their lines then held in a table
+# ... when they are folded as they are checked: the fold holds a row per key, whatever it reads, and each
+# further query leaves partial records to merge. The bound is on the work a damaged source makes the engine redo.
+FOLD_GROUP_BYTES = 4 << 30
 _CHECK_KEYS = COMMON_KEYS + TARGET_CHECK_KEYS
 
 

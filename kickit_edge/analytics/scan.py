@@ -39,7 +39,7 @@ import duckdb
 
 from ..events import TIME_FORMAT, MalformedEvent, decode_event
 from ..vocabulary import UPGRADE_VERDICTS
-from .bulk import GROUP_BYTES, Fold, check_whole, content_size, insert_whole
+from .bulk import FOLD_GROUP_BYTES, GROUP_BYTES, Fold, check_whole, content_size, insert_whole
 from .engine import EVENT_COLUMNS, create_events_table, insert_columns
 from .eventfiles import Block, ContentChanged, DamagedFile, EventFile, read_blocks
 
@@ -219,7 +219,7 @@ class Scan:
     def _wait(self, source: _Source, consume: Callable[[], object]) -> None:
         self._sources.append(source)
         self._waiting += source.size
-        if self._waiting >= GROUP_BYTES:
+        if self._waiting >= (GROUP_BYTES if self._whole is None else FOLD_GROUP_BYTES):
             self._check(consume)
 
     def _check(self, consume: Callable[[], object]) -> None:
