@@ -67,11 +67,11 @@ WITH authentications AS ({AUTHENTICATIONS}) {USER_ROWS_OF_EVENTS}
 # folded into one record per user as they are checked, never held as events.
 _FOLD = Fold('app, "user", platform', f"MIN(time) FILTER (WHERE {AUTHENTICATION} AND time >= $since) AS first_at, "
              f"MAX({LATEST_KEY}) FILTER (WHERE {AUTHENTICATION} AND time >= $since) AS latest")
-_NEW_ROWS_OF_FILES = f"""
-CREATE OR REPLACE TEMP TABLE new_rows AS
+_FOLDED_ROWS = f"""
 SELECT app, "user" AS user_id, platform, first_at, {LATEST_FIELDS.format(k="latest")}
 FROM folded WHERE by_key AND first_at IS NOT NULL
 """
+_NEW_ROWS_OF_FILES = f"CREATE OR REPLACE TEMP TABLE new_rows AS {_FOLDED_ROWS}"
 # The keys of the records a run changed, added or dropped: what a checkpoint updated in place rewrites.
 _CHANGED_TABLE = "CREATE OR REPLACE TEMP TABLE changed (app VARCHAR, user_id VARCHAR, platform VARCHAR)"
 # The records so far: those this run made or changed (user_rows), and, going on
@@ -248,12 +248,13 @@ def fold_users(folder: str | os.PathLike[str], previous: Checkpoint | None = Non
 def _merge(connection: duckdb.DuckDBPyConnection, cutoff: str, new_rows: str, touched: str, *,
            whole: bool = False) -> None:
     """Fold new authentications (``new_rows`` makes them records) with the ``touched`` records into ``user_rows``."""
+    if whole and touched == _TOUCHED and connection.execute("SELECT count(*) FROM user_rows").fetchall()[0][0] == 0:
+        # The first records, from whole files (one per user): nothing to fold them with.
+        connection.execute(f"INSERT INTO user_rows {_FOLDED_ROWS}")
+        return
     connection.execute(new_rows, None if whole else {"cutoff": cutoff})
-    first = connection.execute("SELECT count(*) = 0 FROM user_rows").fetchone()
-    if not whole or touched != _TOUCHED or not (first and first[0]):
-        # Whole files make one record per user: only records so far need folding in.
-        records = query("user_records", given=("user_rows",)).replace("WITH ", f"WITH user_rows AS ({touched}), ", 1)
-        connection.execute(_MERGED.format(records=records), {"cutoff": cutoff} if "$cutoff" in touched else None)
+    records = query("user_records", given=("user_rows",)).replace("WITH ", f"WITH user_rows AS ({touched}), ", 1)
+    connection.execute(_MERGED.format(records=records), {"cutoff": cutoff} if "$cutoff" in touched else None)
     if touched == _SAVED_TOUCHED:
         connection.execute(_NOTE_CHANGED)
     connection.execute(_MERGE)
