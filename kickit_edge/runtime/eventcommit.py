@@ -67,16 +67,21 @@ class GroupCommit:
 
     async def append(self, event: Event) -> bool:
         """Keep ``event`` with the others of this turn; True once written, False (counted, logged) if not."""
+        try:
+            await self.enqueue(event)
+        except EventWriteError:
+            return False
+        return True
+
+    def enqueue(self, event: Event) -> asyncio.Future[None]:
+        """Keep ``event`` with the others of this turn: the future is done once it is written, or fails
+        with :class:`EventWriteError` (for callers that answer from a callback, not a task)."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         self._waiting.append((event, done))
         if len(self._waiting) == 1 and not self._writing:
             loop.call_soon(self._start)  # at the end of this turn, with whatever else arrived in it
-        try:
-            await done
-        except EventWriteError:
-            return False
-        return True
+        return done
 
     def close(self) -> None:
         """Wait for the batch being written; later appends fail."""
