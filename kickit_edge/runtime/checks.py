@@ -14,7 +14,7 @@ written), and a failed write picks ``failed`` instead of ``written``.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from starlette.types import Receive, Scope, Send
 
@@ -37,6 +37,7 @@ class Pending(NamedTuple):
     failed: Answer
 
 
+@runtime_checkable
 class CheckRoute(Protocol):
     """What the fast path needs of a check endpoint."""
 
