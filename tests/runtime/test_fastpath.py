@@ -48,7 +48,8 @@ class FailingSink:
 class LiveEdge:
     """The edge app under uvicorn with :data:`PROTOCOL`, in a thread of this process; its access log in a file."""
 
-    def __init__(self, tmp_path: Path, snapshots: Path, events: Any = None, **settings: Any) -> None:
+    def __init__(self, tmp_path: Path, snapshots: Path, events: Any = None, keep_alive: int = 5,
+                 **settings: Any) -> None:
         folder = tmp_path / "events"
         folder.mkdir(parents=True)
         self.events_dir = folder
@@ -58,7 +59,7 @@ class LiveEdge:
         self.app.state.access.fd = self._log_fd
         self.port = free_port()
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, http=PROTOCOL, lifespan="on",
-                                log_config=None, access_log=False, server_header=False)
+                                log_config=None, access_log=False, server_header=False, timeout_keep_alive=keep_alive)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -270,3 +271,14 @@ def test_cors_turns_the_fast_path_off(live: Any) -> None:
     answer = exchange(edge.port, request(b"GET", VERSIONS, authed(b"o1", origin=b"https://app.example")))[0]
     assert answer.header("access-control-allow-origin") == "https://app.example"
 
+
+
+def test_an_idle_keep_alive_connection_is_closed_and_a_busy_one_is_not(live: Any) -> None:
+    edge = live(keep_alive=1)
+    with socket.create_connection(("127.0.0.1", edge.port), timeout=30) as sock:
+        for n in range(6):  # busy for longer than the timeout, never idle for as long
+            sock.sendall(request(b"GET", VERSIONS, authed(b"k%d" % n)))
+            assert read_answers(sock, [False])[0].header("x-request-id") == f"k{n}"
+            time.sleep(0.3)
+        sock.settimeout(10)
+        assert sock.recv(1) == b""  # then idle: closed by the server (within a sweep of the timeout)
