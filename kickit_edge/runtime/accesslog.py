@@ -60,7 +60,8 @@ _MAX_TARGET = 512
 # keys are 16 + 64 hex digits, their x-api-token is 108 base64 characters.
 # "/" is base64 too, so a secret in a path takes the segments around it along
 # (masking too much is the safe side: a base64 token cut at its "/" would leak).
-_SECRET = re.compile(r"[A-Za-z0-9+][A-Za-z0-9+/]{31,}={0,2}")
+_SECRET_LENGTH = 32
+_SECRET = re.compile(r"[A-Za-z0-9+][A-Za-z0-9+/]{%d,}={0,2}" % (_SECRET_LENGTH - 1))
 MASK = "***"
 
 QueryRedaction = Callable[[bytes], str]
@@ -69,7 +70,7 @@ Observe = Callable[[str, int, "str | None", float], None]  # route, status, verd
 
 def mask_secrets(text: str) -> str:
     """``text`` with every key-shaped run of characters replaced by ``***``."""
-    return _SECRET.sub(MASK, text)
+    return _SECRET.sub(MASK, text) if len(text) >= _SECRET_LENGTH else text  # shorter: no run can be one
 
 
 def shown_params(names: Collection[str]) -> QueryRedaction:

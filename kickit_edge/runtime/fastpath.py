@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from starlette.applications import Starlette
@@ -45,7 +46,7 @@ from .accesslog import RequestLog
 from .checks import CheckRoute, Pending
 from .context import Runtime
 from .limits import _BODY, BoundedProtocol
-from .wire import INTERNAL_ERROR, OPERATOR, Header, answer_message, request_id, rule_header
+from .wire import INTERNAL_ERROR, OPERATOR, Family, answer_message, request_id, rule_header
 
 __all__ = ["FastPath", "FastCycle", "EdgeProtocol", "PROTOCOL"]
 
@@ -161,9 +162,12 @@ class FastCycle:
 
     def answer(self, answer: Answer, rid: bytes) -> None:
         route = self.route
-        if_none_match = self.headers.get(b"if-none-match") if route.conditional else None
-        status, headers, body, verdict = answer_message(answer, route.check.family, rid, if_none_match=if_none_match)
-        self.send(status, headers, body)
+        if route.conditional:  # a GET: one of the snapshot's prebuilt answers, asked for again and again
+            framed = _framed(answer, route.check.family, self.headers.get(b"if-none-match"))
+        else:  # a POST's echo is new each time
+            framed = _frame(answer, route.check.family, None)
+        status, before, after, body, verdict = framed
+        self.send(status, before, rid, after, body)
         self.fast.log.done(self.protocol.client, route.method, route.path, self.query, status, verdict, len(body),
                            time.perf_counter() - self.since, rid, rule_header(answer.rule) if answer.rule else None)
 
@@ -171,21 +175,22 @@ class FastCycle:
         """An unexpected exception: what Starlette's error handling does (a JSON 500, the connection closed)."""
         log.exception("Exception in the fast path")
         self.keep_alive = False
-        status, headers, body, _ = answer_message(INTERNAL_ERROR, OPERATOR, request_id(self.headers))
-        self.send(status, headers, body)
+        status, before, after, body, _ = _frame(INTERNAL_ERROR, OPERATOR, None)
+        self.send(status, before, request_id(self.headers), after, body)
         # The access line of an exception under Starlette: the middleware saw no answer of the app's.
         self.fast.log.done(self.protocol.client, self.route.method, self.route.path, self.query, 500, None, 0,
                            time.perf_counter() - self.since, b"-", None)
 
-    def send(self, status: int, headers: list[Header], body: bytes) -> None:
+    def send(self, status: int, before: bytes, rid: bytes, after: bytes, body: bytes) -> None:
         """Write the whole answer with one call, as uvicorn would frame it; then the next request's turn."""
         protocol = self.protocol
         self.response_started = True
         if self.disconnected or protocol.transport.is_closing():
             return
         parts = [STATUS_LINE[status]]
-        for name, value in (*protocol.server_state.default_headers, *headers):
+        for name, value in protocol.server_state.default_headers:  # the date (uvicorn renews it every second)
             parts += (name, b": ", value, b"\r\n")
+        parts += (before, rid, after)
         if not self.keep_alive:
             parts.append(b"connection: close\r\n")
         parts += (b"\r\n", body)
@@ -194,6 +199,22 @@ class FastCycle:
         if not self.keep_alive:
             protocol.transport.close()
         protocol.on_response_complete()
+
+
+_RID = b"\0request-id\0"
+Framed = tuple[int, bytes, bytes, bytes, "str | None"]  # status, headers before the request id, after it, body, verdict
+
+
+def _frame(answer: Answer, family: Family, if_none_match: bytes | None) -> Framed:
+    """:func:`~.wire.answer_message`'s headers as bytes, split where each request puts its own id."""
+    status, headers, body, verdict = answer_message(answer, family, _RID, if_none_match=if_none_match)
+    before, after = b"".join([name + b": " + value + b"\r\n" for name, value in headers]).split(_RID)
+    return status, before, after, body, verdict
+
+
+# A GET's answer is one of the snapshot's few prebuilt ones, and a client's If-None-Match is the ETag it was
+# given: their bytes are framed once (answers of an older snapshot leave the cache as new ones come).
+_framed = lru_cache(maxsize=4096)(_frame)
 
 
 def _fast_path_of(app: Any) -> FastPath | None:
