@@ -157,8 +157,7 @@ class FastCycle:
         if events is None:
             self.answer(result.failed, rid)
             return
-        events.enqueue(result.event).add_done_callback(
-            lambda done: self.answer(result.failed if done.exception() else result.written, rid))
+        events.submit(result.event, lambda error: self.answer(result.written if error is None else result.failed, rid))
 
     def answer(self, answer: Answer, rid: bytes) -> None:
         route = self.route
