@@ -49,7 +49,7 @@ class LiveEdge:
     """The edge app under uvicorn with :data:`PROTOCOL`, in a thread of this process; its access log in a file."""
 
     def __init__(self, tmp_path: Path, snapshots: Path, events: Any = None, keep_alive: int = 5,
-                 **settings: Any) -> None:
+                 limit_concurrency: int | None = None, **settings: Any) -> None:
         folder = tmp_path / "events"
         folder.mkdir(parents=True)
         self.events_dir = folder
@@ -59,7 +59,8 @@ class LiveEdge:
         self.app.state.access.fd = self._log_fd
         self.port = free_port()
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, http=PROTOCOL, lifespan="on",
-                                log_config=None, access_log=False, server_header=False, timeout_keep_alive=keep_alive)
+                                log_config=None, access_log=False, server_header=False, timeout_keep_alive=keep_alive,
+                                limit_concurrency=limit_concurrency)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -282,3 +283,16 @@ def test_an_idle_keep_alive_connection_is_closed_and_a_busy_one_is_not(live: Any
             time.sleep(0.3)
         sock.settimeout(10)
         assert sock.recv(1) == b""  # then idle: closed by the server (within a sweep of the timeout)
+
+
+def test_a_proxied_request_names_the_forwarded_client_and_the_limit_still_answers_503(live: Any) -> None:
+    edge = live(limit_concurrency=3)
+    forwarded = exchange(edge.port, request(b"GET", VERSIONS, authed(b"p1", x_forwarded_for=b"203.0.113.9")))[0]
+    assert forwarded.status == 200
+    wait_until(lambda: "203.0.113.9" in edge.log_path.read_text(), what="the forwarded client in the access line")
+    # uvicorn counts open connections, the asking one included: two held open leave no room for a third.
+    with socket.create_connection(("127.0.0.1", edge.port)), socket.create_connection(("127.0.0.1", edge.port)):
+        wait_until(lambda: exchange(edge.port, request(b"GET", VERSIONS, authed(b"p2")))[0].status == 503,
+                   what="503 beyond the limit")
+    wait_until(lambda: exchange(edge.port, request(b"GET", VERSIONS, authed(b"p3")))[0].status == 200,
+               what="the slot free again")
