@@ -48,11 +48,11 @@ from ..events import Event
 from ..keys import decode_token
 from ..snapshot import Answer, AppIndex, Snapshot, error_answer, etag_of
 from ..vocabulary import platform_of
-from .checks import Admitted, BodyCheck, Pending, body_too_large
+from .checks import Admitted, BodyCheck, Pending
 from .context import Runtime
 from .wire import APPCOCKPIT, headers_of, parse_query, request_id, send_answer
 
-__all__ = ["VersionsEndpoint", "MaintenanceEndpoint", "AuthenticateEndpoint", "body_too_large"]
+__all__ = ["VersionsEndpoint", "MaintenanceEndpoint", "AuthenticateEndpoint"]
 
 _REQUIRED = {name: error_answer(400, f"{name} is required")
              for name in ("app_id", "app_version", "platform", "environment", "user_id")}
@@ -73,6 +73,7 @@ def _admit(runtime: Runtime, headers: dict[bytes, bytes]) -> Admitted | Answer:
 class _Check:
     """A GET check: authorize, require parameters, match the app and environment, answer."""
 
+    family = APPCOCKPIT
     params: tuple[str, ...] = ()
     platform_param = False  # whether ``platform`` is one of them (checked: ios or android, any case)
 
@@ -81,8 +82,6 @@ class _Check:
 
     def answer(self, snapshot: Snapshot, app: AppIndex, query: dict[str, str]) -> Answer:
         raise NotImplementedError
-
-    family = APPCOCKPIT
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = headers_of(scope)
