@@ -160,7 +160,7 @@ def _fast_path(settings: Settings, runtime: Runtime, routes: list[Route], access
     assert exposition.recorder is not None
     checks: dict[tuple[str, str], CheckRoute] = {}
     for route in routes:
-        if isinstance(route.app, CheckRoute):
+        if isinstance(route.app, CheckRoute) and "{" not in route.path:  # exact paths only
             checks.update({(method, route.path): route.app for method in ("GET", "POST") if method in route.methods})
     writer = access if settings.access_log else None
     return FastPath(runtime, checks, RequestLog(writer, shown_params(LOGGED_PARAMS), exposition.recorder.observe,

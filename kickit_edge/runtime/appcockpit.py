@@ -74,6 +74,7 @@ class _Check:
     """A GET check: authorize, require parameters, match the app and environment, answer."""
 
     family = APPCOCKPIT
+    conditional = True  # GET and HEAD answers honour If-None-Match
     params: tuple[str, ...] = ()
     platform_param = False  # whether ``platform`` is one of them (checked: ios or android, any case)
 

@@ -39,9 +39,10 @@ class Pending(NamedTuple):
 
 @runtime_checkable
 class CheckRoute(Protocol):
-    """What the fast path needs of a check endpoint."""
+    """What the fast path needs of a check endpoint: its headers, whether If-None-Match applies, its decision."""
 
     family: Family
+    conditional: bool
 
     def respond(self, headers: dict[bytes, bytes], query: bytes, body: bytes, rid: bytes) -> Answer | Pending: ...
 
@@ -58,6 +59,7 @@ class BodyCheck:
     """
 
     family: Family
+    conditional = False  # a POST writes its event and sends its body every time
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime

@@ -13,7 +13,8 @@ It takes only what it fully understands, and leaves everything else to the
 ASGI app unchanged:
 
 - ``GET`` on the versions and maintenance paths (no body), ``POST`` on
-  ``/v2/authenticate`` and ``/api/v1/target-checks`` with a ``Content-Length``
+  ``/v2/authenticate``, ``/api/v1/target-checks`` and the OFREP paths (bulk,
+  and each flag's own) with a ``Content-Length``
   within ``--max-body`` and uvicorn's read buffer (the ASGI path answers 413,
   and reads larger bodies as the endpoint asks for them); the path exactly as
   routed, no fragment, no absolute-form target;
@@ -62,7 +63,7 @@ class FastRoute(NamedTuple):
     path: str
     method: str
     check: CheckRoute
-    conditional: bool  # GET: If-None-Match may answer 304
+    conditional: bool  # If-None-Match may answer 304
 
 
 class FastPath:
@@ -70,7 +71,7 @@ class FastPath:
 
     def __init__(self, runtime: Runtime, checks: dict[tuple[str, str], CheckRoute], log: RequestLog) -> None:
         self.runtime = runtime
-        self.routes = {(method.encode("ascii"), path.encode("ascii")): FastRoute(path, method, check, method == "GET")
+        self.routes = {(method.encode("ascii"), path.encode("ascii")): FastRoute(path, method, check, check.conditional)
                        for (method, path), check in checks.items()}
         self.log = log
         # A body past uvicorn's high-water mark pauses reading until an ASGI app receives it.
@@ -89,7 +90,7 @@ class FastPath:
             if name in headers:
                 return None
         length = headers.get(b"content-length")
-        if route.conditional:
+        if route.method == "GET":
             if length is not None and length != b"0":
                 return None
         elif length is None or not length.isdigit() or int(length) > self.max_body:
@@ -161,10 +162,11 @@ class FastCycle:
 
     def answer(self, answer: Answer, rid: bytes) -> None:
         route = self.route
-        if route.conditional:  # a GET: one of the snapshot's prebuilt answers, asked for again and again
-            framed = _framed(answer, route.check.family, self.headers.get(b"if-none-match"))
-        else:  # a POST's echo is new each time
-            framed = _frame(answer, route.check.family, None)
+        if_none_match = self.headers.get(b"if-none-match") if route.conditional else None
+        if route.method == "GET":  # one of the snapshot's prebuilt answers, asked for again and again
+            framed = _framed(answer, route.check.family, if_none_match)
+        else:  # a POST's answer is often new (an echo, an evaluation for one context)
+            framed = _frame(answer, route.check.family, if_none_match)
         status, before, after, body, verdict = framed
         self.send(status, before, rid, after, body)
         self.fast.log.done(self.protocol.client, route.method, route.path, self.query, status, verdict, len(body),
