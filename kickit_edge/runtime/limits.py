@@ -87,9 +87,10 @@ class BoundedProtocol(HttpToolsProtocol):
             self._sweepers[self.loop] = self.loop.create_task(self._sweep(self.limits, self.connections))
 
     def data_received(self, data: bytes) -> None:
-        # Only two methods are wrapped, each a call per request: a head starts with the first
+        # Three methods are wrapped, each a call per request: a head starts with the first
         # bytes after a whole request (or the connection's first), the body with the head's end,
-        # and the sweep reads the end of the body from uvicorn's own ``cycle.more_body``.
+        # an answer starts the idle time; the sweep reads the end of the body from uvicorn's
+        # own ``cycle.more_body``.
         self._idle_since = None
         if self._reading == _BODY and (self.cycle is None or not self.cycle.more_body):
             self._reading, self._since, self._head_bytes = _HEAD, self.loop.time(), 0
