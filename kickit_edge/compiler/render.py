@@ -9,6 +9,7 @@ the same rules always render the same bytes, whatever the comments or layout.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -62,6 +63,8 @@ class _Bodies:
 
 
 def _json(value: Any) -> str:
+    if type(value) is str:  # what json.dumps does for a string, without building an encoder per call
+        return encode_basestring(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
