@@ -52,6 +52,12 @@ _PLAIN = re.compile(
     r"(?:([yYnNtTfFoO0-9+\-.<~=_?&*!|>%@`:][^\s,\[\]{}#:]*(?::[^\s,\[\]{}#:]+)*)|(?=" + _KEY + "))"
     r"(?=(" + _KEY + ")?)")
 _INDICATORS = tuple("?&*!|>%@`<=:") + ("---", "...")
+# The same test for ASCII text: every byte but these is unsure, and so are these pairs.
+_ASCII_SURE = b"\n" + bytes(range(0x20, 0x7f)).replace(b"\\", b"")
+_UNSURE_PAIRS = re.compile(r":[,\[\]{}]")
+# Words (as str.split gives them) whose scalars both parsers read alike: see _words_agree.
+# "-" alone is a sequence entry, or a scalar both read alike or both refuse.
+_SAFE_WORDS: set[str] = {"-"}
 _STRING_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}  # dates stay the text written
 _TYPED_TAGS = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
                "tag:yaml.org,2002:null"}
@@ -101,14 +107,40 @@ def _agree(found: set[tuple[str, str]]) -> bool:
     return True
 
 
+def _words_agree(text: str) -> bool:
+    """Whether every word of ``text``, each taken as if it started a plain scalar, holds only agreed scalars.
+
+    A superset of the scalars :data:`_PLAIN` finds in the whole text (a word
+    is not always where a scalar starts), at the cost of a ``split`` (most
+    words recur from file to file); but a key whose ":" is a word of its own
+    ("true :") is left to the whole text.
+    """
+    fresh = set(text.split()).difference(_SAFE_WORDS)
+    for word in fresh:
+        if word[0] == ":" or not _agree(set(_PLAIN.findall("\n" + word + "\n"))):
+            return False
+    if len(_SAFE_WORDS) > _AGREED_CAP:
+        _SAFE_WORDS.clear()
+        _SAFE_WORDS.add("-")
+    _SAFE_WORDS.update(fresh)
+    return True
+
+
+def _sure_text(text: str) -> bool:
+    """No character or ":" that :data:`_UNSURE_TEXT` finds (an ASCII text is checked with bytes operations)."""
+    if not text.isascii():
+        return _UNSURE_TEXT.search(text) is None
+    return not text.encode().translate(None, _ASCII_SURE) and _UNSURE_PAIRS.search(text) is None
+
+
 def quick_load(text: str) -> tuple[bool, Any]:
     """(True, data) if yaml-rs read ``text`` exactly as PyYAML would; (False, None) if PyYAML must read it.
 
     An empty document is left to PyYAML too (it reports it).
     """
-    if _UNSURE_TEXT.search(text):
+    if not _sure_text(text):
         return False, None
-    if not _agree(set(_PLAIN.findall("\n" + text + "\n"))):
+    if not _words_agree(text) and not _agree(set(_PLAIN.findall("\n" + text + "\n"))):
         return False, None
     try:
         data: Any = yaml_rs.loads(text, parse_datetime=False)
