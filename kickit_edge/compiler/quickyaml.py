@@ -116,9 +116,13 @@ def _words_agree(text: str) -> bool:
     ("true :") is left to the whole text.
     """
     fresh = set(text.split()).difference(_SAFE_WORDS)
+    found: set[tuple[str, str]] = set()
     for word in fresh:
-        if word[0] == ":" or not _agree(set(_PLAIN.findall("\n" + word + "\n"))):
+        if word[0] == ":":
             return False
+        found.update(_PLAIN.findall("\n" + word + "\n"))
+    if not _agree(found):
+        return False
     if len(_SAFE_WORDS) > _AGREED_CAP:
         _SAFE_WORDS.clear()
         _SAFE_WORDS.add("-")
