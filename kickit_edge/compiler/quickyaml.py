@@ -12,8 +12,8 @@ scalars, so it is used only for a file where the two cannot differ:
 * no anchor, alias, tag, directive, document marker, block scalar or complex
   key: every plain scalar that starts like a number, a boolean, a null or one
   of those indicators is found in the text (:data:`_PLAIN`), and each is read
-  by both parsers: they must give the same type and value, and a key must be
-  a string to both (PyYAML would turn ``1:`` into the key ``"1"``);
+  by both parsers: they must give the same type and value, and every key must
+  be a string to both (PyYAML would turn ``1:`` into the key ``"1"``);
 * yaml-rs accepts the file (a duplicate key, a syntax error or anything else
   it refuses goes to PyYAML, which reports it with today's text).
 
@@ -45,11 +45,14 @@ _UNSURE_TEXT = re.compile("[\x00-\x09\x0b-\x1f\x7f\\\\\x80-\x9f\u2028\u2029\ufef
 # is an indicator (else nothing, before a ":": an empty key, or a flow
 # collection used as a key), and the key's ":" if one follows. The ":" is
 # looked at, not taken, so that the value after it is the next match: nothing
-# a match takes may hold the start of another scalar.
+# a match takes may hold the start of another scalar. A scalar that starts
+# with a letter or digit and goes on after a space on its line ("No update
+# needed", "2 new features") holds a space: a string to both parsers.
 _KEY = r"[ ]*:[\s,\[\]{}]"
+_REST = r"[^\s,\[\]{}#:]*+(?::[^\s,\[\]{}#:]++)*+"
 _PLAIN = re.compile(
     r"(?:\n[ ]*(?:-[ ]+)*+|:[ ]+|[\"']:[ ]*|[\[{,\]}][ ]*)"
-    r"(?:([yYnNtTfFoO0-9+\-.<~=_?&*!|>%@`:][^\s,\[\]{}#:]*(?::[^\s,\[\]{}#:]+)*)|(?=" + _KEY + "))"
+    r"(?:([yYnNtTfFoO0-9]" + _REST + r"(?![ ]+[^\s#:,\[\]{}])|[+\-.<~=_?&*!|>%@`:]" + _REST + ")|(?=" + _KEY + "))"
     r"(?=(" + _KEY + ")?)")
 _INDICATORS = tuple("?&*!|>%@`<=:") + ("---", "...")
 # The same test for ASCII text: every byte but these is unsure, and so are these pairs.
@@ -137,6 +140,20 @@ def _sure_text(text: str) -> bool:
     return not text.encode().translate(None, _ASCII_SURE) and _UNSURE_PAIRS.search(text) is None
 
 
+def _string_keys(value: Any) -> bool:
+    """Whether every mapping key in ``value`` is a string (a flow mapping's key needs no ":", so the text cannot
+    tell; PyYAML makes ``{1}``'s key "1" and refuses ``{null}``'s). yaml-rs nests at most a few hundred deep."""
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str or ((type(item) is dict or type(item) is list) and not _string_keys(item)):
+                return False
+    elif type(value) is list:
+        for item in value:
+            if (type(item) is dict or type(item) is list) and not _string_keys(item):
+                return False
+    return True
+
+
 def quick_load(text: str) -> tuple[bool, Any]:
     """(True, data) if yaml-rs read ``text`` exactly as PyYAML would; (False, None) if PyYAML must read it.
 
@@ -150,4 +167,6 @@ def quick_load(text: str) -> tuple[bool, Any]:
         data: Any = yaml_rs.loads(text, parse_datetime=False)
     except (yaml_rs.YAMLDecodeError, ValueError):
         return False, None
-    return data is not None, data
+    if data is None or not _string_keys(data):
+        return False, None
+    return True, data

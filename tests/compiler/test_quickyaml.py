@@ -64,7 +64,8 @@ def test_a_generated_app_file_and_the_demo_are_read_alike(tmp_path: Path) -> Non
     "- - yes\n", "- a: 1\n  b: no\n", "a: [1, [2, {b: off}]]\n", "a: b\nc: -.inf\n", "a: 1.10\n", "a: -0.0\n",
     "a: 2024-02-30\n", "force_update: yes\n", "name: no\n", "- nan: on\n", "{'yes': yes}\n", "'yes' : on\n",
     "a: [b:, c]\n", "a: [:x, y]\n", "a: [b, c:]\n", "ap : x\n", "yes : x\n", "{a :b}\n", "- a : 1\n  b : no\n",
-    "a: b\xa0yes\n", "a: yes\xa0\n", "a: `x`\n", "a: @x\n",  # the first three: LibYAML refuses them, yaml-rs not "a: 2024-01-01 10:00:00\n", "a:\n  - y\n  - n\n", "a: 'it''s'\nb: \"say \"\n",
+    "a: b\xa0yes\n", "a: yes\xa0\n", "a: `x`\n", "a: @x\n", "--- yes\n", "? yes\n: x\n", "a: [no way, yes]\n",
+    "a: {null}\n", "a: {2 ,}\n", "a: {~}\n", "a: {b, true}\n", "a: {yes}\n", "a: No update needed\n", "a: yes # c\n", "a: yes, please\n", "a: [yes , no]\n", "a: no way: x\n", "a: 1 :x\n",  # the first three: LibYAML refuses them, yaml-rs not "a: 2024-01-01 10:00:00\n", "a:\n  - y\n  - n\n", "a: 'it''s'\nb: \"say \"\n",
 ])
 def test_files_yaml_reads_differently_are_left_to_pyyaml(text: str) -> None:
     _same(text)
@@ -78,6 +79,8 @@ def test_a_typed_scalar_that_differs_sends_the_file_to_pyyaml() -> None:
                                                                              "c": 12})
     # A word that only looks like one inside a sentence or quotes is a string to both.
     assert quickyaml.quick_load("a: turn on updates\nb: 'yes'\n") == (True, {"a": "turn on updates", "b": "yes"})
+    assert quickyaml.quick_load("a: No update needed\nb: [2 new, x]\n") == (True, {"a": "No update needed",
+                                                                                   "b": ["2 new", "x"]})
 
 
 def test_problems_keep_their_texts() -> None:
@@ -91,7 +94,7 @@ _SCALARS = ["yes", "No", "on", "OFF", "y", "n", "true", "False", "null", "~", ""
             "0x1F", "0b101", "1_000", "1:20", "-1:20.5", "1e3", "1.0e+3", ".5", "-.5", "1.", "1.10", "-0.0", ".inf",
             "-.Inf", ".NaN", "_1", "0_", "2024-01-01", "2024-01-01 10:00:00", "=", "<<", "-", "?", "a b", "a:b",
             "a #b", "ios", "1.0.0", "it's", "x,y", "[x]", "{x}", "&a", "*a", "!t", "|", ">", "%", "@", "`", "...",
-            "---", "a: b", "é", "name", "force", "tags", "fr", "12345678901234567890123", "1e400", "Infinity", "nan"]
+            "---", "a: b", "é", "name", "force", "tags", "fr", "No way", "yes please", "1 2", "on  # c", "true :x", "0 -x", "12345678901234567890123", "1e400", "Infinity", "nan"]
 
 
 def _scalar(text: str, quote: str) -> str:
