@@ -196,11 +196,20 @@ def _too_large(shown_path: str) -> Diagnostic:
 def load_yaml_text(text: str, shown_path: str) -> tuple[SourceFile | None, list[Diagnostic]]:
     """Parse one YAML document; return the file or the diagnostics that stop it.
 
-    Bounded: a text over :data:`MAX_FILE_BYTES` is not parsed, and aliases may
-    not expand it beyond its size plus :data:`MAX_ALIAS_VALUES` values.
+    Bounded: a text over :data:`MAX_FILE_BYTES` is not parsed, aliases may
+    not expand it beyond its size plus :data:`MAX_ALIAS_VALUES` values, and
+    collections nested deeper than the readers can recurse are refused.
     """
     if len(text) > MAX_FILE_BYTES:
         return None, [_too_large(shown_path)]
+    try:
+        return _load_bounded(text, shown_path)
+    except RecursionError:
+        return None, [Diagnostic(shown_path, 1, 1, "", "YAML error: collections nested too deeply to read; "
+                                                        "a config file needs only a few levels")]
+
+
+def _load_bounded(text: str, shown_path: str) -> tuple[SourceFile | None, list[Diagnostic]]:
     quick, data = quick_load(text)
     if quick:
         return SourceFile(shown_path, data, text), []
