@@ -87,6 +87,8 @@ _NULLABLE_STRINGS = (
     "rule",
 )
 
+_NULLABLE_TYPES = frozenset({str, type(None)})
+
 # Built once: json.dumps with options builds a new encoder on every call.
 _string = json.encoder.encode_basestring_ascii  # the C escaper JSONEncoder uses for ensure_ascii
 _STRICT_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
@@ -121,6 +123,22 @@ class Event:
     data: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        # Events are built per request and the edge's all pass: one expression checks them,
+        # and only a failure goes through the checks that say what is wrong.
+        if (type(self.app) is str and type(self.request_id) is str  # noqa: E721 - exact types: the quick test
+                and {type(self.user), type(self.platform), type(self.app_version), type(self.environment),
+                     type(self.snapshot), type(self.build_number), type(self.os_version),
+                     type(self.rule)} <= _NULLABLE_TYPES
+                and (self.data is None or type(self.data) is dict)  # noqa: E721
+                and (self.verdict in UPGRADE_VERDICTS if self.type == "target_check" else
+                     self.type == "authenticate" and self.build_number is None and self.os_version is None
+                     and self.verdict is None and self.rule is None and self.data is None)
+                and self.time.utcoffset() is not None):
+            return
+        self._explain()
+
+    def _explain(self) -> None:
+        """Raise the error that says what is wrong with this event (a subclass of str passes here)."""
         if self.time.utcoffset() is None:
             raise ValueError(f"time: expected an aware datetime, got naive {self.time.isoformat()}")
         if self.type not in EVENT_TYPES:

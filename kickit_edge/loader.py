@@ -24,7 +24,7 @@ from .appline import MALFORMED, answer_of, app_index, strings
 from .errors import SnapshotError
 from .snapshot import SCHEMA_VERSION, Answer, AppIndex, KeyRecord, Snapshot
 
-__all__ = ["MANIFEST_LIMIT", "ManifestCheck", "read_snapshot", "load_snapshot"]
+__all__ = ["MANIFEST_LIMIT", "ManifestCheck", "read_snapshot", "load_snapshot", "read_head"]
 
 # A manifest line is a few hundred bytes; a file without a line break this early is not a snapshot.
 MANIFEST_LIMIT = 64 * 1024
@@ -175,3 +175,12 @@ def read_snapshot(source: IO[bytes], check_manifest: ManifestCheck | None = None
 def load_snapshot(data: bytes, check_manifest: ManifestCheck | None = None) -> Snapshot:
     """:func:`read_snapshot` of bytes in memory (read in place, not copied)."""
     return read_snapshot(io.BytesIO(data), check_manifest)
+
+
+def read_head(data: bytes) -> tuple[dict[str, Any], list[str], dict[str, KeyRecord], Answer]:
+    """The manifest and the header of snapshot bytes, checked as :func:`read_snapshot` checks them:
+    (manifest, app ids, keys, the answer of no maintenance). The apps and the digest are the caller's."""
+    stream = _Lines(io.BytesIO(data))
+    manifest = _manifest(stream.readline(MANIFEST_LIMIT))
+    ids, keys, off = _header(stream.readline())
+    return manifest, ids, keys, off

@@ -14,7 +14,7 @@ Reports, in one run:
     and noisy; plus the median per kind of check.
 
     python scripts/bench_compiler.py [--apps 10000] [--work DIR] [--checks 100000]
-    python scripts/bench_compiler.py --compile-only --baseline /tmp/main   # compile before/after, same run
+    python scripts/bench_compiler.py --compile-only --baseline main   # compile before/after, same run
 """
 
 from __future__ import annotations
@@ -53,6 +53,23 @@ def _run_measured(argv: list[str], env: dict[str, str] | None = None, cwd: Path 
     if done["rc"] != 0:
         sys.exit(f"{' '.join(argv)} failed:\n{done['stderr']}")
     return {"wall_s": round(done["wall_s"], 1), "cpu_s": round(done["cpu_s"], 1), "peak_mib": done["peak_mib"]}
+
+
+def _checkout(baseline: str, work: Path) -> Path:
+    """The code to compare with: a folder as given, or a git revision of this repository exported into ``work``."""
+    if Path(baseline).is_dir():
+        return Path(baseline)
+    commit = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--verify", baseline + "^{commit}"],
+                            capture_output=True, text=True)
+    if commit.returncode != 0:
+        sys.exit(f"--baseline {baseline}: neither a folder nor a git revision of {HERE.parent}")
+    folder = work / f"baseline-code-{commit.stdout.strip()[:12]}"
+    if not (folder / "kickit_edge").is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", commit.stdout.strip(), "kickit_edge"],
+                                 capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
 
 
 def _compile(python: str, config: Path, out: Path, code: Path | None = None) -> dict[str, float]:
@@ -202,9 +219,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--load-only", action="store_true",
                         help="measure loading the snapshot compiled by an earlier run; skip compile and checks")
-    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
-                        help="also compile with the code of another checkout (e.g. a worktree of main), first, "
-                             "and report both and their ratios")
+    parser.add_argument("--baseline", metavar="REF",
+                        help="also compile with other code, first, and report both and their ratios: a git revision "
+                             "of this repository (e.g. main) or the folder of another checkout")
     parser.add_argument("--compile-only", action="store_true", help="measure the compile only")
     args = parser.parse_args()
     python = sys.executable
@@ -220,8 +237,9 @@ def main() -> int:
         return 0
     baseline = None
     if args.baseline is not None:  # compile with the other checkout first, then compare the bytes
-        print(f"compiling with {args.baseline} ...", file=sys.stderr)
-        baseline = _compile(python, config, args.work / f"baseline-{args.apps}", args.baseline)
+        code = _checkout(args.baseline, args.work)
+        print(f"compiling with {args.baseline} ({code}) ...", file=sys.stderr)
+        baseline = _compile(python, config, args.work / f"baseline-{args.apps}", code)
     print("compiling ...", file=sys.stderr)
     compiled = _compile(python, config, out)
     if baseline is not None:

@@ -9,6 +9,7 @@ the same rules always render the same bytes, whatever the comments or layout.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -39,6 +40,8 @@ class _Bodies:
     def __init__(self, app: AppConfig) -> None:
         self.app = app
         self._messages: dict[str | None, tuple[str, str]] = {None: ("null", "null")}
+        # A body does not name the environment: a version listed for two environments has the same bodies.
+        self._bodies: dict[tuple[str, str, bool, str | None], tuple[str, str, str, str]] = {}
 
     def _message(self, name: str | None) -> tuple[str, str]:
         """JSON of the default text and of all locales (default first, then sorted)."""
@@ -53,6 +56,12 @@ class _Bodies:
 
     def render(self, version: str, platform: str, force: bool, message: str | None) -> tuple[str, str, str, str]:
         """v1 body, its ETag, v2 body, its ETag."""
+        key = (version, platform, force, message)
+        if key not in self._bodies:
+            self._bodies[key] = self._render(version, platform, force, message)
+        return self._bodies[key]
+
+    def _render(self, version: str, platform: str, force: bool, message: str | None) -> tuple[str, str, str, str]:
         default, localized = self._message(message)
         head = '{"version":%s,"platform":%s,"force_update":%s,' % (
             _json(version), _json(platform), "true" if force else "false")
@@ -62,6 +71,8 @@ class _Bodies:
 
 
 def _json(value: Any) -> str:
+    if type(value) is str:  # what json.dumps does for a string, without building an encoder per call
+        return encode_basestring(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 

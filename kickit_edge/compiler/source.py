@@ -3,7 +3,9 @@
 PyYAML's safe composer gives a node tree with marks; we build plain Python
 data from it ourselves so that every value keeps the place it came from, a
 duplicate key is an error instead of a silent overwrite, and dates stay the
-strings the author wrote (JSON Schema checks their form).
+strings the author wrote (JSON Schema checks their form). A file that the
+faster yaml-rs provably reads the same way is read by it (:mod:`.quickyaml`);
+every other file, and every file with a problem, is read as described here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, TypeVar
 import yaml
 
 from ..errors import Diagnostic
+from .quickyaml import quick_load
 
 __all__ = [
     "SourceFile", "DataPath", "Progress", "PROGRESS_FILES", "CONFIG_SUFFIXES", "is_config_path", "config_files",
@@ -193,11 +196,23 @@ def _too_large(shown_path: str) -> Diagnostic:
 def load_yaml_text(text: str, shown_path: str) -> tuple[SourceFile | None, list[Diagnostic]]:
     """Parse one YAML document; return the file or the diagnostics that stop it.
 
-    Bounded: a text over :data:`MAX_FILE_BYTES` is not parsed, and aliases may
-    not expand it beyond its size plus :data:`MAX_ALIAS_VALUES` values.
+    Bounded: a text over :data:`MAX_FILE_BYTES` is not parsed, aliases may
+    not expand it beyond its size plus :data:`MAX_ALIAS_VALUES` values, and
+    collections nested deeper than the readers can recurse are refused.
     """
     if len(text) > MAX_FILE_BYTES:
         return None, [_too_large(shown_path)]
+    try:
+        return _load_bounded(text, shown_path)
+    except RecursionError:
+        return None, [Diagnostic(shown_path, 1, 1, "", "YAML error: collections nested too deeply to read; "
+                                                        "a config file needs only a few levels")]
+
+
+def _load_bounded(text: str, shown_path: str) -> tuple[SourceFile | None, list[Diagnostic]]:
+    quick, data = quick_load(text)
+    if quick:
+        return SourceFile(shown_path, data, text), []
     try:
         node = yaml.compose(text, Loader=_FAST_LOADER)
     except yaml.YAMLError:

@@ -4,7 +4,10 @@ Each app file is read, validated, modelled, checked and rendered on its own
 (in worker processes when there are many), and only its snapshot line and
 what the checks across files need (ids, uuids, public keys, key prefixes,
 version ids) come back. So a big config never holds every app's model at
-once, and the work of every app is spread over the cores.
+once, and the work of every app is spread over the cores. Each line is also
+built there into the app the edge's loader would build from it, so the
+snapshot is verified as a whole load would verify it, without one process
+building every app again.
 
 The bytes out are those of :func:`~.compile.compile_config` (a test compares
 them). A config with any problem is compiled again by
@@ -15,14 +18,17 @@ again from their files.
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigTestFailure
-from ..loader import load_snapshot
-from ..snapshot import Snapshot, canonical_json, encode_lines
+from ..appline import MALFORMED, app_index
+from ..errors import ConfigTestFailure, SnapshotError
+from ..loader import read_head
+from ..snapshot import AppIndex, Snapshot, canonical_json, encode_lines
 from .builder import build_file
 from .checks import check_app
 from .compile import Seal, compile_config, manifest, no_gc, stamp
@@ -79,8 +85,58 @@ def _one(file: Path, shown: str) -> _Done:
     if next(check_app(app), None) is not None:
         return False
     versions = app.raw.get("versions", [])
+    line = canonical_json(render_app(app))
+    _built(app.id, line)
     return _App(app.id, app.uuid, app.public_key, key_records(app), [str(v["id"]) for v in versions if "id" in v],
-                bool(app.tests), canonical_json(render_app(app)))
+                bool(app.tests), line)
+
+
+def _built(app_id: str, line: bytes) -> AppIndex:
+    """The app the edge's loader builds from this line; a line it would reject stops the compile, with its reason."""
+    try:
+        return app_index(app_id, json.loads(line))
+    except MALFORMED as exc:
+        raise SnapshotError(f"snapshot app {app_id!r} is not valid: {type(exc).__name__}: {exc}") from None
+
+
+class _Apps(Mapping[str, AppIndex]):
+    """The apps of snapshot bytes this compile wrote, each built again from its line when asked for (and kept).
+
+    Every line was built once already, where it was rendered (:func:`_built`,
+    in the worker processes), so the whole snapshot is verified without one
+    process building, and holding, every app: the config tests ask for a few.
+    """
+
+    def __init__(self, data: bytes, ids: list[str]) -> None:
+        self._data = data
+        self._spans: dict[str, tuple[int, int]] = {}
+        end = data.index(b"\n", data.index(b"\n") + 1)  # after the manifest and the header
+        for app_id in ids:
+            start, end = end + 1, data.index(b"\n", end + 1)
+            self._spans[app_id] = (start, end)
+        self._apps: dict[str, AppIndex] = {}
+
+    def __getitem__(self, app_id: str) -> AppIndex:
+        if app_id not in self._apps:
+            start, end = self._spans[app_id]
+            self._apps[app_id] = _built(app_id, self._data[start:end])
+        return self._apps[app_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+
+def _snapshot(data: bytes) -> Snapshot:
+    """The snapshot of bytes just encoded from verified lines: its manifest and header read back and checked."""
+    manifest, ids, keys, off = read_head(data)
+    known = set(ids)
+    for prefix, record in keys.items():
+        if record.app not in known:
+            raise SnapshotError(f"snapshot key {prefix} names unknown app {record.app!r}")
+    return Snapshot(manifest, _Apps(data, ids), keys, off, len(data))
 
 
 def _many(jobs: list[tuple[Path, str]]) -> list[_Done]:
@@ -140,7 +196,7 @@ def compile_folder(config_dir: str, revision: str | None = None, progress: Progr
     revision, created = stamp(config_dir, revision)
     with no_gc():
         data = encode_lines(header, _lines(apps), manifest(len(apps), revision, created), seal)
-        snapshot = load_snapshot(data)
+        snapshot = _snapshot(data)
     if report is not None:
         report(f"rendered {snapshot.size} bytes")
     results = _tests(config_dir, jobs, done, snapshot)

@@ -14,10 +14,10 @@ admin, which filters ``auth_token``); and a key-shaped run of characters (a
 key's hex secret, its base64 ``x-api-token`` form) is masked wherever a client
 put it, in the path or in any value that is shown.
 
-Almost free: no ``logging`` record per request. The middleware formats one
-line from the scope and the response it watched; the lines of one turn of the
-event loop are joined once at the end of the turn and handed to a thread that
-writes them with one ``os.write``. The request path never waits for the
+Almost free: no ``logging`` record per request. :class:`RequestLog` formats
+one line from what the request path already parsed; the lines of
+:data:`FLUSH_INTERVAL` (10 ms, the batch's time in their prefix) are joined
+once and handed to a thread that writes them with one ``os.write``. The request path never waits for the
 destination: if it is slow or full, batches wait in memory up to
 :data:`MAX_PENDING_BYTES`, then are dropped and counted, and the count is
 reported on the ``kickit_edge.access`` logger at most once per
@@ -42,13 +42,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .wire import VERDICT_KEY
 
-__all__ = ["AccessLog", "AccessLogWriter", "LOGGED_PARAMS", "QueryRedaction", "filtered_params", "mask_secrets",
+__all__ = ["AccessLog", "AccessLogWriter", "RequestLog", "LOGGED_PARAMS", "QueryRedaction", "filtered_params", "mask_secrets",
            "shown_params"]
 
 log = logging.getLogger("kickit_edge.access")
 
 LOGGED_PARAMS = frozenset({"app_id", "app_version", "platform", "environment"})
 MAX_PENDING_BYTES = 4 * 1024 * 1024
+# A batch is handed to the writer thread this long after its first line (or at BATCH_LINES):
+# waking the thread at every turn of a busy event loop cost more than formatting the lines.
+FLUSH_INTERVAL = 0.01
+BATCH_LINES = 1000
 REPORT_INTERVAL = 10.0
 _MAX_VALUE = 64
 _MAX_TARGET = 512
@@ -56,7 +60,8 @@ _MAX_TARGET = 512
 # keys are 16 + 64 hex digits, their x-api-token is 108 base64 characters.
 # "/" is base64 too, so a secret in a path takes the segments around it along
 # (masking too much is the safe side: a base64 token cut at its "/" would leak).
-_SECRET = re.compile(r"[A-Za-z0-9+][A-Za-z0-9+/]{31,}={0,2}")
+_SECRET_LENGTH = 32
+_SECRET = re.compile(r"[A-Za-z0-9+][A-Za-z0-9+/]{%d,}={0,2}" % (_SECRET_LENGTH - 1))
 MASK = "***"
 
 QueryRedaction = Callable[[bytes], str]
@@ -65,7 +70,7 @@ Observe = Callable[[str, int, "str | None", float], None]  # route, status, verd
 
 def mask_secrets(text: str) -> str:
     """``text`` with every key-shaped run of characters replaced by ``***``."""
-    return _SECRET.sub(MASK, text)
+    return _SECRET.sub(MASK, text) if len(text) >= _SECRET_LENGTH else text  # shorter: no run can be one
 
 
 def shown_params(names: Collection[str]) -> QueryRedaction:
@@ -110,7 +115,7 @@ def _path(path: str) -> str:
 
 
 class AccessLogWriter:
-    """Writes the lines of each event-loop turn with one ``os.write`` on a thread of its own.
+    """Writes the lines of each batch (see :data:`FLUSH_INTERVAL`) with one ``os.write`` on a thread of its own.
 
     ``fd`` is where lines go (stderr by default, as every other log line).
     Create it in the process that serves (after any fork); the thread starts
@@ -145,9 +150,12 @@ class AccessLogWriter:
         self.add(json.dumps(fields, ensure_ascii=False)[1:])  # the batch's prefix opens the object
 
     def add(self, line: str) -> None:
-        """Queue ``line`` for the end of this turn of the event loop."""
-        self._lines.append(line)
-        if len(self._lines) == 1:
+        """Queue ``line`` for the next batch: :data:`FLUSH_INTERVAL` after the first line, or sooner when it is full."""
+        lines = self._lines
+        lines.append(line)
+        if len(lines) == 1:
+            asyncio.get_running_loop().call_later(FLUSH_INTERVAL, self.flush)
+        elif len(lines) == BATCH_LINES:
             asyncio.get_running_loop().call_soon(self.flush)
 
     def flush(self) -> None:
@@ -206,16 +214,40 @@ class AccessLogWriter:
             log.warning("access log lines dropped (%d so far)%s", self.dropped, why)
 
 
+class RequestLog:
+    """What an answered request leaves behind: its metrics count (``observe``) and its access line (``writer``).
+
+    One home for both ways a request is served (the :class:`AccessLog`
+    middleware and the edge's fast path), so their lines and counts cannot
+    differ. Without a writer only the metrics count; without ``observe`` only
+    the line is written.
+    """
+
+    def __init__(self, writer: AccessLogWriter | None, redact: QueryRedaction,
+                 observe: Observe | None = None, route_of: Callable[[str], str] | None = None) -> None:
+        self.writer = writer
+        self.redact = redact
+        self.observe = observe
+        self.route_of = route_of
+
+    def done(self, client: tuple[str, int] | None, method: str, path: str, query: bytes, status: int,
+             verdict: str | None, size: int, seconds: float, rid: bytes, rule: bytes | None) -> None:
+        if self.observe is not None and self.route_of is not None:
+            self.observe(self.route_of(path), status, verdict, seconds)
+        if self.writer is not None:
+            self.writer.record(f"{client[0]}:{client[1]}" if client else "-", method, _path(path), self.redact(query),
+                               status, size, seconds * 1000, mask_secrets(rid.decode("latin-1")),
+                               rule.decode("latin-1") if rule else None)
+
+
 class AccessLog:
     """ASGI middleware: one line per HTTP request into ``writer``, the query through ``redact``."""
 
     def __init__(self, app: ASGIApp, writer: AccessLogWriter, redact: QueryRedaction,
                  observe: Observe | None = None, route_of: Callable[[str], str] | None = None) -> None:
         self.app = app
-        self.writer = writer
-        self.redact = redact
-        self.observe = observe  # the metrics' counter, fed here so a request passes one wrapper, not two
-        self.route_of = route_of
+        # The metrics' counter is fed here too, so a request passes one wrapper, not two.
+        self.log = RequestLog(writer, redact, observe, route_of)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -242,11 +274,5 @@ class AccessLog:
         try:
             await self.app(scope, receive, watch)
         finally:
-            elapsed = time.perf_counter() - started
-            if self.observe is not None and self.route_of is not None:
-                self.observe(self.route_of(scope["path"]), status, verdict, elapsed)
-            client = scope.get("client")
-            self.writer.record(f"{client[0]}:{client[1]}" if client else "-", scope["method"], _path(scope["path"]),
-                               self.redact(scope["query_string"]), status, size,
-                               elapsed * 1000, mask_secrets(rid.decode("latin-1")),
-                               rule.decode("latin-1") if rule else None)
+            self.log.done(scope.get("client"), scope["method"], scope["path"], scope["query_string"], status, verdict,
+                          size, time.perf_counter() - started, rid, rule)

@@ -41,12 +41,14 @@ from ..errors import OperatorError
 from ..settings import Settings
 from ..signing import Verifier, read_verify_key
 from ..snapshot import Answer
-from .accesslog import LOGGED_PARAMS, AccessLog, AccessLogWriter, shown_params
+from .accesslog import LOGGED_PARAMS, AccessLog, AccessLogWriter, RequestLog, shown_params
 from .appcockpit import AuthenticateEndpoint, MaintenanceEndpoint, VersionsEndpoint
+from .checks import CheckRoute
 from .context import Runtime
 from .cors import CHECK_HEADERS, cors
 from .eventcommit import BatchSink, GroupCommit
 from .eventlog import EventLog
+from .fastpath import FastPath
 from .kickit import TargetChecksEndpoint
 from .metrics import FOLDER_ENV, Exposition, Measure, MetricsEndpoint, Recorder, edge_figures, route_labels
 from .openapi import OpenApiEndpoint, edge_document
@@ -150,6 +152,21 @@ def _middleware(settings: Settings, routes: list[Route], access: AccessLogWriter
     return middleware
 
 
+def _fast_path(settings: Settings, runtime: Runtime, routes: list[Route], access: AccessLogWriter,
+               exposition: Exposition) -> FastPath | None:
+    """The check routes answered inside the protocol (see .fastpath); none when CORS must see every request."""
+    if settings.cors_origin:
+        return None
+    assert exposition.recorder is not None
+    checks: dict[tuple[str, str], CheckRoute] = {}
+    for route in routes:
+        if isinstance(route.app, CheckRoute) and "{" not in route.path:  # exact paths only
+            checks.update({(method, route.path): route.app for method in ("GET", "POST") if method in route.methods})
+    writer = access if settings.access_log else None
+    return FastPath(runtime, checks, RequestLog(writer, shown_params(LOGGED_PARAMS), exposition.recorder.observe,
+                                                route_labels(routes)))
+
+
 def _routes(runtime: Runtime, source: Source) -> list[Route]:
     status = StatusEndpoint(runtime)
     status.source = source
@@ -212,6 +229,8 @@ def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starle
         exception_handlers={404: _http_error, 405: _http_error, Exception: _server_error},
     )
     app.router.redirect_slashes = False
+    app.state.fastpath = _fast_path(settings, runtime, routes, access, exposition)
+    app.state.access = access
     app.state.runtime = runtime
     app.state.source = source
     return app

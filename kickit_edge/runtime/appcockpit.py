@@ -48,8 +48,9 @@ from ..events import Event
 from ..keys import decode_token
 from ..snapshot import Answer, AppIndex, Snapshot, error_answer, etag_of
 from ..vocabulary import platform_of
+from .checks import Admitted, BodyCheck, Pending
 from .context import Runtime
-from .wire import APPCOCKPIT, NOT_READY, BodyTooLarge, headers_of, query_of, read_body, request_id, send_answer
+from .wire import APPCOCKPIT, headers_of, parse_query, request_id, send_answer
 
 __all__ = ["VersionsEndpoint", "MaintenanceEndpoint", "AuthenticateEndpoint"]
 
@@ -65,17 +66,15 @@ MAINTENANCE_PARAMS = ("app_id", "environment")
 AUTHENTICATE_FIELDS = ("user_id", "platform", "app_version")
 
 
-def body_too_large(limit: int) -> Answer:
-    return error_answer(413, f"Request body is larger than {limit} bytes")
-
-
-def _authorize(runtime: Runtime, snapshot: Snapshot, headers: dict[bytes, bytes]) -> Grant | Answer:
-    return runtime.authorize_header(snapshot, headers.get(b"x-api-token"), decode_token)
+def _admit(runtime: Runtime, headers: dict[bytes, bytes]) -> Admitted | Answer:
+    return runtime.admit(headers.get(b"x-api-token"), decode_token)
 
 
 class _Check:
     """A GET check: authorize, require parameters, match the app and environment, answer."""
 
+    family = APPCOCKPIT
+    conditional = True  # GET and HEAD answers honour If-None-Match
     params: tuple[str, ...] = ()
     platform_param = False  # whether ``platform`` is one of them (checked: ios or android, any case)
 
@@ -87,33 +86,30 @@ class _Check:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = headers_of(scope)
-        rid = request_id(headers)
-        active = self.runtime.state.current
-        if active is None:
-            await send_answer(send, NOT_READY, APPCOCKPIT, rid)
-            return
-        snapshot = active.snapshot
-        grant = _authorize(self.runtime, snapshot, headers)
-        if not isinstance(grant, Grant):
-            await send_answer(send, grant, APPCOCKPIT, rid)
-            return
-        query = query_of(scope)
+        answer = self.decide(headers, scope["query_string"])
+        await send_answer(send, answer, APPCOCKPIT, request_id(headers), if_none_match=headers.get(b"if-none-match"),
+                          head=scope["method"] == "HEAD")
+
+    def respond(self, headers: dict[bytes, bytes], query: bytes, body: bytes, rid: bytes) -> Answer:
+        return self.decide(headers, query)
+
+    def decide(self, headers: dict[bytes, bytes], raw_query: bytes) -> Answer:
+        admitted = _admit(self.runtime, headers)
+        if isinstance(admitted, Answer):
+            return admitted
+        snapshot, grant = admitted
+        query = parse_query(raw_query)
         for name in self.params:
             if not query.get(name):
-                await send_answer(send, _REQUIRED[name], APPCOCKPIT, rid)
-                return
+                return _REQUIRED[name]
         if self.platform_param:
             platform = platform_of(query["platform"])
             if platform is None:
-                await send_answer(send, BAD_PLATFORM, APPCOCKPIT, rid)
-                return
+                return BAD_PLATFORM
             query["platform"] = platform
         if query["app_id"] != grant.app.id or not grant.allows(query["environment"]):
-            answer = FORBIDDEN
-        else:
-            answer = self.answer(snapshot, grant.app, query)
-        await send_answer(send, answer, APPCOCKPIT, rid, if_none_match=headers.get(b"if-none-match"),
-                          head=scope["method"] == "HEAD")
+            return FORBIDDEN
+        return self.answer(snapshot, grant.app, query)
 
 
 class VersionsEndpoint(_Check):
@@ -146,32 +142,17 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-class AuthenticateEndpoint:
+class AuthenticateEndpoint(BodyCheck):
     """``POST /v2/authenticate``: validate, append one event, echo."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.too_large = body_too_large(runtime.max_body)
+    family = APPCOCKPIT
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = headers_of(scope)
-        rid = request_id(headers)
-        answer = await self._answer(scope, receive, headers, rid)
-        await send_answer(send, answer, APPCOCKPIT, rid)
+    def admit(self, headers: dict[bytes, bytes]) -> Admitted | Answer:
+        return _admit(self.runtime, headers)
 
-    async def _answer(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], rid: bytes) -> Answer:
+    def decide(self, admitted: Admitted, headers: dict[bytes, bytes], raw: bytes, rid: bytes) -> Answer | Pending:
+        snapshot, grant = admitted
         runtime = self.runtime
-        active = runtime.state.current
-        if active is None:
-            return NOT_READY
-        snapshot = active.snapshot
-        grant = _authorize(runtime, snapshot, headers)
-        if not isinstance(grant, Grant):
-            return grant
-        try:
-            raw = await read_body(receive, headers, runtime.max_body)
-        except BodyTooLarge:
-            return self.too_large
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
@@ -194,15 +175,13 @@ class AuthenticateEndpoint:
         environment = environment or None
         if not grant.allows(environment):
             return FORBIDDEN
-        written = await runtime.write_event(Event(
+        event = Event(
             time=datetime.fromtimestamp(runtime.clock(), UTC), type="authenticate", app=grant.app.id,
             request_id=rid.decode("ascii"), user=user, platform=platform, app_version=version.strip(),
             environment=environment, snapshot=snapshot.revision or snapshot.id,
-        ))
-        if not written:
-            return WRITE_FAILED
+        )
         # The seed's echo, joined from strings encoded by json's C encoder (no
         # dumps call overhead); ASCII escapes keep any client text valid JSON.
         rendered = ('{"success":true,"user_id":%s,"platform":%s,"app_version":%s}' % (
             _json_string(user), _json_string(sent_platform), _json_string(version))).encode("ascii")
-        return Answer(200, rendered, etag_of(rendered), "ok", None)
+        return Pending(event, Answer(200, rendered, etag_of(rendered), "ok", None), WRITE_FAILED)

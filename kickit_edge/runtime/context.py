@@ -13,6 +13,7 @@ from ..keys import Key
 from ..snapshot import Answer, Snapshot
 from .eventcommit import GroupCommit
 from .state import SnapshotState
+from .wire import NOT_READY
 
 __all__ = ["Runtime"]
 
@@ -62,6 +63,14 @@ class Runtime:
                 self._verified.clear()
             self._verified[(decode, header)] = result
         return result
+
+    def admit(self, header: bytes | None, decode: Decode) -> tuple[Snapshot, Grant] | Answer:
+        """The snapshot to answer from and the key header's grant, or the 503/401/402 answer."""
+        active = self.state.current
+        if active is None:
+            return NOT_READY
+        grant = self.authorize_header(active.snapshot, header, decode)
+        return grant if isinstance(grant, Answer) else (active.snapshot, grant)
 
     def authorize(self, snapshot: Snapshot, key: Key | None) -> Grant | Answer:
         """The key's grant, or the 401/402 answer."""

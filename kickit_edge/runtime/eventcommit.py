@@ -34,7 +34,9 @@ log = logging.getLogger("kickit_edge.runtime")
 
 FAILURE_LOG_INTERVAL = 10.0
 
-_Waiter = tuple[Event, "asyncio.Future[None]"]
+# Told, on the event loop, that its event was written (None) or why it was not.
+Settle = Callable[["EventWriteError | None"], None]
+_Waiter = tuple[Event, Settle]
 
 
 class BatchSink(Protocol):
@@ -67,16 +69,21 @@ class GroupCommit:
 
     async def append(self, event: Event) -> bool:
         """Keep ``event`` with the others of this turn; True once written, False (counted, logged) if not."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        self._waiting.append((event, done))
+        done: asyncio.Future[EventWriteError | None] = asyncio.get_running_loop().create_future()
+
+        def settle(error: EventWriteError | None) -> None:
+            if not done.done():  # a request whose client went away was cancelled
+                done.set_result(error)
+
+        self.submit(event, settle)
+        return await done is None
+
+    def submit(self, event: Event, settle: Settle) -> None:
+        """Keep ``event`` with the others of this turn and call ``settle`` when its batch is done (for
+        callers that answer from a callback, not a task)."""
+        self._waiting.append((event, settle))
         if len(self._waiting) == 1 and not self._writing:
-            loop.call_soon(self._start)  # at the end of this turn, with whatever else arrived in it
-        try:
-            await done
-        except EventWriteError:
-            return False
-        return True
+            asyncio.get_running_loop().call_soon(self._start)  # at the end of this turn, with whatever else came
 
     def close(self) -> None:
         """Wait for the batch being written; later appends fail."""
@@ -116,14 +123,12 @@ class GroupCommit:
         self._settle(batch, error)
         self._start()  # what arrived while this batch was being written
 
-    def _settle(self, batch: list[_Waiter], error: BaseException | None) -> None:
-        for _, done in batch:
-            if done.done():  # a request whose client went away was cancelled
-                continue
-            if error is None:
-                done.set_result(None)
-            else:
-                done.set_exception(error)
+    def _settle(self, batch: list[_Waiter], error: EventWriteError | None) -> None:
+        for _, settle in batch:
+            try:
+                settle(error)
+            except Exception:  # noqa: BLE001 - one waiter's bug must not leave the others unanswered
+                log.exception("answering a request of an event batch failed")
         if error is None:
             self.written += len(batch)
         else:

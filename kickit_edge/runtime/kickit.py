@@ -31,16 +31,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from starlette.types import Receive, Scope, Send
-
-from ..evaluation import FORBIDDEN, Grant, TargetRequest, check_target
+from ..evaluation import FORBIDDEN, TargetRequest, check_target
 from ..events import Event
 from ..keys import parse_key
 from ..snapshot import Answer, error_answer
 from ..vocabulary import UPGRADE_VERDICTS, UpgradeVerdict, platform_of
-from .appcockpit import BAD_PLATFORM, INVALID_BODY, body_too_large
-from .context import Runtime
-from .wire import KICKIT, NOT_READY, BodyTooLarge, headers_of, read_body, request_id, send_answer
+from .appcockpit import BAD_PLATFORM, INVALID_BODY
+from .checks import Admitted, BodyCheck, Pending
+from .wire import KICKIT
 
 __all__ = ["TargetChecksEndpoint", "MAX_HEADER_VALUE"]
 
@@ -63,30 +61,15 @@ _TOO_LONG = {header: error_answer(400, f"{header.decode().upper()} is longer tha
              for header, _ in _FIELDS}
 
 
-class TargetChecksEndpoint:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.too_large = body_too_large(runtime.max_body)
+class TargetChecksEndpoint(BodyCheck):
+    family = KICKIT
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = headers_of(scope)
-        rid = request_id(headers)
-        answer = await self._answer(receive, headers, rid)
-        await send_answer(send, answer, KICKIT, rid)
+    def admit(self, headers: dict[bytes, bytes]) -> Admitted | Answer:
+        return self.runtime.admit(headers.get(b"x-api-key"), parse_key)
 
-    async def _answer(self, receive: Receive, headers: dict[bytes, bytes], rid: bytes) -> Answer:
+    def decide(self, admitted: Admitted, headers: dict[bytes, bytes], raw: bytes, rid: bytes) -> Answer | Pending:
+        snapshot, grant = admitted
         runtime = self.runtime
-        active = runtime.state.current
-        if active is None:
-            return NOT_READY
-        snapshot = active.snapshot
-        grant = runtime.authorize_header(snapshot, headers.get(b"x-api-key"), parse_key)
-        if not isinstance(grant, Grant):
-            return grant
-        try:
-            raw = await read_body(receive, headers, runtime.max_body)
-        except BodyTooLarge:
-            return self.too_large
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError):
@@ -118,11 +101,11 @@ class TargetChecksEndpoint:
         environment = sent["environment"] or grant.default_environment()
         request = TargetRequest(sent["version"], sent["build"], sent["platform"], sent["os_version"], environment)
         answer = check_target(app, request, runtime.clock() if app.changes else None)
-        await runtime.write_event(Event(
+        event = Event(
             time=datetime.fromtimestamp(runtime.clock(), UTC), type="target_check", app=app.id,
             request_id=rid.decode("ascii"), platform=request.platform, app_version=request.version,
             environment=environment, snapshot=snapshot.revision or snapshot.id, build_number=request.build,
             os_version=request.os_version, verdict=_UPGRADE[answer.verdict],
             rule=answer.rule, data=data,
-        ))
-        return answer
+        )
+        return Pending(event, answer, answer)  # the check only reads: it answers even if the event is lost

@@ -16,8 +16,11 @@ is that protocol plus three limits, given to uvicorn as its ``http`` class:
 A request past a deadline is answered ``408`` (JSON) if no answer has started,
 and its connection is closed. The deadlines are checked by one sweep per
 second per worker over the open connections, not by a timer per request, so a
-request pays a clock read and a few attribute stores. Idle keep-alive
-connections are uvicorn's (``timeout_keep_alive``).
+request pays a clock read and a few attribute stores. The same sweep closes a
+keep-alive connection idle for uvicorn's ``timeout_keep_alive`` seconds (up to
+one more): uvicorn arms a timer after every answer and cancels it at the next
+request, two timer operations per request that cost more than a whole access
+line.
 
 Worker processes do not inherit Python objects, so the limits are read from
 the settings' environment variables (:meth:`ProcessSettings.resolve`) once per
@@ -79,13 +82,16 @@ class BoundedProtocol(HttpToolsProtocol):
         self._reading = _HEAD
         self._since = self.loop.time()
         self._head_bytes = 0
+        self._idle_since: float | None = None  # since the last answer, while no byte of another request came
         if self.loop not in self._sweepers:
             self._sweepers[self.loop] = self.loop.create_task(self._sweep(self.limits, self.connections))
 
     def data_received(self, data: bytes) -> None:
-        # Only two methods are wrapped, each a call per request: a head starts with the first
+        # Three methods are wrapped, each a call per request: a head starts with the first
         # bytes after a whole request (or the connection's first), the body with the head's end,
-        # and the sweep reads the end of the body from uvicorn's own ``cycle.more_body``.
+        # an answer starts the idle time; the sweep reads the end of the body from uvicorn's
+        # own ``cycle.more_body``.
+        self._idle_since = None
         if self._reading == _BODY and (self.cycle is None or not self.cycle.more_body):
             self._reading, self._since, self._head_bytes = _HEAD, self.loop.time(), 0
         if self._reading == _HEAD:
@@ -104,6 +110,18 @@ class BoundedProtocol(HttpToolsProtocol):
         self._reading, self._since = _BODY, self.loop.time()
         HttpToolsProtocol.on_headers_complete(self)
 
+    def on_response_complete(self) -> None:
+        # uvicorn's, with the idle time noted for the sweep instead of a keep-alive timer armed.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._idle_since = self.loop.time()
+
     def _refuse(self, answer: bytes) -> None:
         """Answer ``answer`` unless an answer has started, and close the connection."""
         self._reading = 0
@@ -120,6 +138,10 @@ class BoundedProtocol(HttpToolsProtocol):
             await asyncio.sleep(SWEEP_INTERVAL)
             now = loop.time()
             for connection in list(connections):
+                idle = getattr(connection, "_idle_since", None)
+                if idle is not None and now - idle > connection.timeout_keep_alive:
+                    connection.timeout_keep_alive_handler()  # closes it, as uvicorn's timer would
+                    continue
                 reading = getattr(connection, "_reading", 0)
                 if reading == _HEAD and now - connection._since > limits.header_timeout \
                         or reading == _BODY and getattr(connection.cycle, "more_body", False) \

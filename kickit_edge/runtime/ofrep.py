@@ -133,61 +133,78 @@ def read_context(grant: Grant, raw: Any, flag: str | None) -> Context | Answer:
 
 class OfrepEndpoint:
     """``POST /ofrep/v1/evaluate/flags/{key}`` (one flag, for server-side providers) or, with ``bulk``,
-    ``POST /ofrep/v1/evaluate/flags`` (every flag, with ETag and 304, for client-side providers)."""
+    ``POST /ofrep/v1/evaluate/flags`` (every flag, with ETag and 304, for client-side providers).
 
-    def __init__(self, runtime: Runtime, flags: Flags, *, bulk: bool) -> None:
+    ``flag`` fixes the flag of an endpoint that serves one flag's own path (it
+    decides without a path, so the fast path can answer it); without it, the
+    flag is read from the path and an unknown one is FLAG_NOT_FOUND.
+    """
+
+    family = OFREP
+
+    def __init__(self, runtime: Runtime, flags: Flags, contexts: SnapshotMemory[Context | Answer], *, bulk: bool,
+                 flag: FlagKey | None = None) -> None:
         self.runtime = runtime
         self.flags = flags
         self.bulk = bulk
+        self.flag = flag
+        self.conditional = bulk  # the spec revalidates bulk answers only
         self.too_large = _general(413, f"Request body is larger than {runtime.max_body} bytes")
-        self.contexts: SnapshotMemory[Context | Answer] = SnapshotMemory(CONTEXTS)
+        self.contexts = contexts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = headers_of(scope)
         rid = request_id(headers)
         answer = await self._answer(scope, receive, headers)
-        etag = headers.get(b"if-none-match") if self.bulk else None  # the spec revalidates bulk answers only
+        etag = headers.get(b"if-none-match") if self.conditional else None
         await send_answer(send, answer, OFREP, rid, if_none_match=etag)
 
+    def respond(self, headers: dict[bytes, bytes], query: bytes, body: bytes, rid: bytes) -> Answer:
+        admitted = self.admit(headers)
+        return admitted if isinstance(admitted, Answer) else self.decide(admitted, body, self.flag)
+
     async def _answer(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]) -> Answer:
-        active = self.runtime.state.current
-        if active is None:
-            return NOT_READY
-        snapshot = active.snapshot
-        grant = self.authorize(snapshot, headers)
-        if isinstance(grant, Answer):
-            return grant
-        flag: FlagKey | None = None
-        if not self.bulk:
+        admitted = self.admit(headers)
+        if isinstance(admitted, Answer):
+            return admitted
+        flag = self.flag
+        if not self.bulk and flag is None:
             asked = scope["path"].removeprefix(FLAGS_PATH + "/")
             if asked not in FLAG_KEYS:
                 return failure(404, "FLAG_NOT_FOUND", f"flag {asked[:80]!r} was not found; "
                                                       f"the flags are {', '.join(FLAG_KEYS)}", asked)
             flag = asked
-        context = await self.context(receive, headers, snapshot, grant, flag)
+        try:
+            raw = await read_body(receive, headers, self.runtime.max_body)
+        except BodyTooLarge:
+            return self.too_large
+        return self.decide(admitted, raw, flag)
+
+    def admit(self, headers: dict[bytes, bytes]) -> tuple[Snapshot, Grant] | Answer:
+        """The snapshot and the key's grant, or the 503, 401 or 403 answer in OFREP's error shape."""
+        active = self.runtime.state.current
+        if active is None:
+            return NOT_READY
+        header = headers.get(b"x-api-key")
+        decode: Decode = parse_key
+        if header is None:
+            header = headers.get(b"authorization")
+            decode = decode_bearer
+        grant = self.runtime.authorize_header(active.snapshot, header, decode)
+        if isinstance(grant, Answer):  # restated in OFREP's error shape
+            return _REFUSED.get(grant.status) or _general(grant.status, json.loads(grant.body)["error"])
+        return active.snapshot, grant
+
+    def decide(self, admitted: tuple[Snapshot, Grant], raw: bytes, flag: FlagKey | None) -> Answer:
+        snapshot, grant = admitted
+        context = self.context(raw, snapshot, grant, flag)
         if isinstance(context, Answer):
             return context
         if flag is None:
             return self.flags.evaluate_all(snapshot, grant.app, context, self.runtime.clock())
         return self.flags.evaluate(flag, snapshot, grant.app, context, self.runtime.clock())
 
-    def authorize(self, snapshot: Snapshot, headers: dict[bytes, bytes]) -> Grant | Answer:
-        header = headers.get(b"x-api-key")
-        decode: Decode = parse_key
-        if header is None:
-            header = headers.get(b"authorization")
-            decode = decode_bearer
-        grant = self.runtime.authorize_header(snapshot, header, decode)
-        if isinstance(grant, Answer):  # restated in OFREP's error shape
-            return _REFUSED.get(grant.status) or _general(grant.status, json.loads(grant.body)["error"])
-        return grant
-
-    async def context(self, receive: Receive, headers: dict[bytes, bytes], snapshot: Snapshot, grant: Grant,
-                      flag: str | None) -> Context | Answer:
-        try:
-            raw = await read_body(receive, headers, self.runtime.max_body)
-        except BodyTooLarge:
-            return self.too_large
+    def context(self, raw: bytes, snapshot: Snapshot, grant: Grant, flag: str | None) -> Context | Answer:
         # A client sends the same body on every check: the context read from it is remembered.
         memo = (raw, grant.key.prefix, flag) if len(raw) <= REMEMBERED_BODY else None
         known = self.contexts.get(snapshot, memo) if memo is not None else None
@@ -206,14 +223,15 @@ class OfrepEndpoint:
 def ofrep_routes(runtime: Runtime) -> list[Route]:
     """The OFREP routes, sharing one memory of rendered evaluations.
 
-    Each flag's path is a route of its own, so the edge's exact-path table
-    finds it with one dict lookup; any other key reaches the pattern route
-    and gets FLAG_NOT_FOUND.
+    Each flag's path is a route of its own (its endpoint knows its flag), so
+    the edge's exact-path table and the fast path find it with one dict
+    lookup; any other key reaches the pattern route and gets FLAG_NOT_FOUND.
     """
     flags = Flags()
-    one = OfrepEndpoint(runtime, flags, bulk=False)
+    single: SnapshotMemory[Context | Answer] = SnapshotMemory(CONTEXTS)  # the one-flag endpoints share theirs
     return [
-        Route(FLAGS_PATH, OfrepEndpoint(runtime, flags, bulk=True), methods=["POST"]),
-        *(Route(f"{FLAGS_PATH}/{flag}", one, methods=["POST"]) for flag in FLAG_KEYS),
-        Route(FLAGS_PATH + "/{key:path}", one, methods=["POST"]),
+        Route(FLAGS_PATH, OfrepEndpoint(runtime, flags, SnapshotMemory(CONTEXTS), bulk=True), methods=["POST"]),
+        *(Route(f"{FLAGS_PATH}/{flag}", OfrepEndpoint(runtime, flags, single, bulk=False, flag=flag),
+                methods=["POST"]) for flag in FLAG_KEYS),
+        Route(FLAGS_PATH + "/{key:path}", OfrepEndpoint(runtime, flags, single, bulk=False), methods=["POST"]),
     ]

@@ -30,6 +30,7 @@ The URL's query string (often a signature) is never logged or shown.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -38,6 +39,7 @@ import tempfile
 import time
 import urllib.parse
 from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import IO
 
 import httpx2 as httpx
@@ -151,7 +153,7 @@ class UrlSource:
         deadline = self.deadline if self.state.current is not None else min(self.deadline, FIRST_DEADLINE)
         try:
             async with asyncio.timeout(deadline):
-                async with self._client.stream("GET", self.url, headers=headers) as response:
+                async with self._open(headers) as response:
                     if response.status_code == 304:
                         return None, None
                     if response.status_code != 200:
@@ -174,6 +176,25 @@ class UrlSource:
                     return spool, response.headers.get("etag")
         except TimeoutError:
             raise _Failed(f"no complete answer within {deadline:g} s") from None
+
+    @contextlib.asynccontextmanager
+    async def _open(self, headers: dict[str, str]) -> AsyncIterator[httpx.Response]:
+        """Send the GET; once more on a fresh connection if the kept-alive one was closed before any answer.
+
+        An origin may close an idle keep-alive connection just as a poll reuses
+        it: the request then meets a closed socket. HTTP clients retry an
+        idempotent request once for this; a second failure is the origin's.
+        """
+        assert self._client is not None
+        request = self._client.build_request("GET", self.url, headers=headers)
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.RemoteProtocolError:
+            response = await self._client.send(request, stream=True)
+        try:
+            yield response
+        finally:
+            await response.aclose()
 
     def _too_big(self) -> str:
         return f"the snapshot is larger than --max-snapshot-bytes ({self.max_bytes} bytes)"

@@ -4,8 +4,9 @@ Worker processes do not inherit Python objects from the CLI, so the settings
 travel as the ``KICKIT_*`` environment variables of :mod:`kickit_edge.settings`
 and each worker builds its app with :func:`app_from_environ` (a uvicorn
 factory). uvicorn's own access log is off: :mod:`.accesslog` writes one that
-never records a header. Requests are bounded by :mod:`.limits` (uvicorn's
-``http`` class), keep-alive, concurrency and shutdown by uvicorn's own settings.
+never records a header. uvicorn's ``http`` class is :mod:`.fastpath`'s: requests
+are bounded by :mod:`.limits` and the check routes answered inside the
+protocol; keep-alive, concurrency and shutdown follow uvicorn's own settings.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from starlette.applications import Starlette
 from ..errors import OperatorError
 from ..settings import Settings
 from .app import create_app
-from .limits import PROTOCOL
+from .fastpath import PROTOCOL
 from .logformat import log_config
 from .metrics import FOLDER_ENV, Exposition, serve_metrics
 

@@ -23,7 +23,8 @@ from ..snapshot import Answer, error_answer
 
 __all__ = [
     "Family", "APPCOCKPIT", "KICKIT", "OPERATOR",
-    "headers_of", "query_of", "read_body", "BodyTooLarge", "etag_matches", "request_id", "send_answer",
+    "headers_of", "query_of", "parse_query", "read_body", "BodyTooLarge", "etag_matches", "request_id", "rule_header",
+    "answer_message", "send_answer",
     "NOT_READY", "NOT_FOUND", "METHOD_NOT_ALLOWED", "INTERNAL_ERROR",
 ]
 
@@ -54,12 +55,17 @@ def headers_of(scope: Scope) -> dict[bytes, bytes]:
 
 
 def query_of(scope: Scope) -> dict[str, str]:
+    """The query parameters of an ASGI request; see :func:`parse_query`."""
+    return parse_query(scope["query_string"])
+
+
+def parse_query(raw: bytes) -> dict[str, str]:
     """The query parameters; the last of repeated ones wins (as in Starlette).
 
     Clients send plain ``name=value`` pairs; only a query with escapes
     (``%``, ``+``) takes the general parser, so the common case is two splits.
     """
-    text = scope["query_string"].decode("latin-1")
+    text = raw.decode("latin-1")
     if "%" in text or "+" in text:
         return dict(parse_qsl(text, keep_blank_values=True))
     params = {}
@@ -126,7 +132,7 @@ def request_id(headers: dict[bytes, bytes]) -> bytes:
 
 
 @lru_cache(maxsize=4096)
-def _rule_header(rule: str) -> bytes:
+def rule_header(rule: str) -> bytes:
     # Rule names come from the YAML (target ids); headers must be ASCII.
     return rule.encode("ascii", "backslashreplace")
 
@@ -135,27 +141,35 @@ def _rule_header(rule: str) -> bytes:
 VERDICT_KEY = "kickit.verdict"
 
 
-async def send_answer(send: Send, answer: Answer, family: Family, rid: bytes, *,
-                      if_none_match: bytes | None = None, head: bool = False,
-                      extra: tuple[Header, ...] = ()) -> None:
-    """Send ``answer``: its body and ETag, the family's headers, the rule, the request id.
+def answer_message(answer: Answer, family: Family, rid: bytes, *, if_none_match: bytes | None = None,
+                   extra: tuple[Header, ...] = ()) -> tuple[int, list[Header], bytes, str | None]:
+    """The status, headers, body and (for the metrics) verdict that answer ``answer``.
 
-    A 200 whose ETag matches ``if_none_match`` becomes a 304 with the same
-    headers and no body (only GET and HEAD callers pass ``if_none_match``).
+    Headers: the family's, the ETag, the request id, ``extra``, the rule and
+    the deadline of a soft answer. A 200 whose ETag matches ``if_none_match``
+    becomes a 304 with the same headers and no body (only GET and HEAD callers
+    pass ``if_none_match``). One home for both ways an answer leaves: ASGI
+    messages (:func:`send_answer`) and the fast path's bytes (:mod:`.fastpath`).
     """
     headers = [*family.fixed, (b"etag", answer.etag.encode("ascii")), (b"x-request-id", rid), *extra]
     verdict = None if family is OPERATOR else answer.verdict
     if answer.rule is not None:
-        headers.append((b"x-kickit-rule", _rule_header(answer.rule)))
+        headers.append((b"x-kickit-rule", rule_header(answer.rule)))
     if answer.hard_from is not None:  # a soft answer with a deadline: when it turns hard
         headers.append((b"x-kickit-hard-from", answer.hard_from.encode("ascii")))
     if if_none_match is not None and answer.status == 200 and etag_matches(if_none_match, answer.etag):
-        await send({"type": "http.response.start", "status": 304, "headers": headers, VERDICT_KEY: verdict})
-        await send({"type": "http.response.body", "body": b""})
-        return
+        return 304, headers, b"", verdict
     headers.append((b"content-length", str(len(answer.body)).encode("ascii")))
-    await send({"type": "http.response.start", "status": answer.status, "headers": headers, VERDICT_KEY: verdict})
-    await send({"type": "http.response.body", "body": b"" if head else answer.body})
+    return answer.status, headers, answer.body, verdict
+
+
+async def send_answer(send: Send, answer: Answer, family: Family, rid: bytes, *,
+                      if_none_match: bytes | None = None, head: bool = False,
+                      extra: tuple[Header, ...] = ()) -> None:
+    """Send ``answer`` as :func:`answer_message` says (no body for ``head``)."""
+    status, headers, body, verdict = answer_message(answer, family, rid, if_none_match=if_none_match, extra=extra)
+    await send({"type": "http.response.start", "status": status, "headers": headers, VERDICT_KEY: verdict})
+    await send({"type": "http.response.body", "body": b"" if head else body})
 
 
 NOT_READY = error_answer(503, "Service Unavailable: no snapshot loaded yet")

@@ -91,3 +91,20 @@ def test_failing_config_tests_fail_the_compile(demo_config: Path) -> None:
     with pytest.raises(ConfigTestFailure) as whole:
         compile_config(str(demo_config))
     assert streamed.value.failures and streamed.value.failures == whole.value.failures
+
+
+def test_every_line_is_verified_as_the_edge_loads_it(write_config: WriteConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line the edge's loader would reject stops the compile with the loader's reason, before anything is published."""
+    from kickit_edge.compiler import stream
+    from kickit_edge.errors import SnapshotError
+    from kickit_edge.loader import load_snapshot
+
+    config = write_config()
+    published = compile_folder(str(config))
+    assert list(published.snapshot.apps) == ["shop"] and len(published.snapshot.apps) == 1
+    assert published.snapshot.apps["shop"] == load_snapshot(published.data).apps["shop"]
+    render = stream.render_app
+    monkeypatch.setattr(stream, "render_app", lambda app: {k: v for k, v in render(app).items() if k != "minimum"})
+    with pytest.raises(SnapshotError) as refused:
+        compile_folder(str(config))
+    assert str(refused.value) == "snapshot app 'shop' is not valid: KeyError: 'minimum'"

@@ -53,3 +53,16 @@ def test_compile_refuses_a_bomb_and_an_oversized_file(tmp_path: Path, monkeypatc
     assert err[1] == (f"config/apps/huge.yaml:1:1: file is larger than {MAX_FILE_BYTES} bytes; expected a config "
                       "file of at most that size (split a big app into several files?)")
     assert err[2] == "2 problems found; nothing published" and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text", [
+    "a: " + "[" * 100_000 + "\n",                                         # LibYAML refuses it; the pure reader recursed
+    "a: " + "[" * 990 + "]" * 990 + "\n",                                  # within LibYAML's bound, past Python's
+    "a:\n" + "".join("  " * i + "b:\n" for i in range(1, 3000)),           # block mappings
+], ids=["unclosed-flow", "closed-flow", "block"])
+def test_collections_nested_too_deeply_are_a_diagnostic_not_a_traceback(text: str) -> None:
+    source, problems = load_yaml_text(text, "config/apps/deep.yaml")
+    assert source is None
+    assert [str(p) for p in problems] == [
+        "config/apps/deep.yaml:1:1: YAML error: collections nested too deeply to read; a config file needs only a "
+        "few levels"]

@@ -18,7 +18,7 @@ from typing import Literal
 
 __all__ = ["Origin", "MODES", "Mode"]
 
-Mode = Literal["good", "gzip", "truncated", "bad-status-line", "101-headers", "long-header-line", "huge", "drip", "hang",
+Mode = Literal["good", "gzip", "close-reused", "truncated", "bad-status-line", "101-headers", "long-header-line", "huge", "drip", "hang",
                "redirect-loop", "error-500", "reset"]
 MODES: tuple[Mode, ...] = ("truncated", "bad-status-line", "101-headers", "long-header-line", "huge", "drip", "hang",
                            "redirect-loop", "error-500", "reset")
@@ -35,6 +35,7 @@ class _Handler(socketserver.BaseRequestHandler):
         origin.connections += 1
         sock: socket.socket = self.request
         sock.settimeout(5)
+        self.served = 0
         while True:  # keep-alive: one request after another on this connection
             request = _read_head(sock)
             if request is None:
@@ -42,6 +43,7 @@ class _Handler(socketserver.BaseRequestHandler):
             origin.requests += 1
             if not self._answer(origin, sock, request):
                 return
+            self.served += 1
 
     def _answer(self, origin: Origin, sock: socket.socket, request: bytes) -> bool:
         """Answer one request; False when the connection must end."""
@@ -53,7 +55,9 @@ class _Handler(socketserver.BaseRequestHandler):
                          f"Content-Length: {len(packed)}\r\n\r\n".encode() + packed)
             origin.gzip_asked = b"accept-encoding: gzip" in request.lower()
             return True
-        if mode == "good":
+        if mode == "close-reused" and self.served:
+            return False  # the idle connection closed just as a request came: no answer at all
+        if mode in ("good", "close-reused"):
             if f"if-none-match: {etag}".encode() in request.lower():
                 sock.sendall(f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n".encode())
             else:

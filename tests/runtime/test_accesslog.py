@@ -1,4 +1,4 @@
-"""The access log's writer: lines of one turn written together, and a stuck destination never stops a request."""
+"""The access log's writer: lines of one batch written together, and a stuck destination never stops a request."""
 
 from __future__ import annotations
 
@@ -6,22 +6,22 @@ import asyncio
 import os
 import threading
 
-from kickit_edge.runtime.accesslog import MAX_PENDING_BYTES, AccessLogWriter, filtered_params, mask_secrets, \
-    shown_params
+from kickit_edge.runtime.accesslog import FLUSH_INTERVAL, MAX_PENDING_BYTES, AccessLogWriter, filtered_params, \
+    mask_secrets, shown_params
 
 KEY = "2d71d7ebb9e2c0ed.dd24791ce6985c826497ec3fdcb4126521deff88f613db6680eea15a0d9f9b01"
 
 
-def test_the_lines_of_one_turn_are_written_together() -> None:
+def test_the_lines_of_one_batch_are_written_together() -> None:
     read, write = os.pipe()
     writer = AccessLogWriter(write)
 
-    async def turn() -> None:
+    async def batch() -> None:
         for n in range(3):
             writer.add(f"line {n}")
-        await asyncio.sleep(0)  # the end of the turn
+        await asyncio.sleep(FLUSH_INTERVAL * 2)  # the batch is handed to the writer thread
 
-    asyncio.run(turn())
+    asyncio.run(batch())
     writer.close()
     os.close(write)
     with os.fdopen(read, "rb") as pipe:

@@ -82,6 +82,18 @@ def test_gzip_is_asked_for_and_one_connection_serves_every_poll(origin: Origin, 
     source.close()
 
 
+def test_a_kept_alive_connection_the_origin_closed_is_retried_once_on_a_fresh_one(origin: Origin,
+                                                                                  tmp_path: Path) -> None:
+    state = SnapshotState()
+    source = UrlSource(state, origin.url, cache_dir=tmp_path)
+    origin.mode = "close-reused"  # answers a connection's first request, closes it at the second
+    assert source.refresh() == "loaded"
+    for polls in range(2, 5):
+        assert source.refresh() == "unchanged" and source.failures == 0 and state.rejected is None
+        assert origin.connections == polls
+    source.close()
+
+
 def test_the_same_failure_is_logged_once_then_counted(origin: Origin, tmp_path: Path,
                                                      caplog: pytest.LogCaptureFixture) -> None:
     state = SnapshotState()
