@@ -98,11 +98,8 @@ DROP TABLE new_rows
 # Only a run going on from a checkpoint file needs to know (to read the rest from there, and to update it).
 _NOTE_CHANGED = f"INSERT INTO changed SELECT {_KEY} FROM new_rows"
 _ORDER = f"ORDER BY {_KEY}"
-# The records as the output names their fields; a record as a JSON Lines line, written by the engine
-# as formats.write_records writes it (a control character is escaped in upper case: \u001F).
-_OUTPUT = "SELECT {} FROM records {}".format(", ".join(
-    f"{column} AS {name}" for name, column in zip(FIELDS, (
-        "app", "user_id", "platform", "first_at", "last_at", "app_version", "environment"))), _ORDER)
+# A record as a JSON Lines line, made by the engine as formats.write_records writes it (a control
+# character is escaped in upper case: \u001F).
 _JSON_LINES = "SELECT to_json(struct_pack({}))::VARCHAR FROM records {}".format(
     ", ".join(f"{name} := {column}" for name, column in zip(FIELDS, (
         "app", "user_id", "platform", "first_at", "last_at", "app_version", "environment"))), _ORDER)
@@ -177,7 +174,9 @@ class FoldResult:
         self.engine.execute("SET preserve_insertion_order = true")
         try:
             quoted = path.replace("'", "''")
-            self.engine.execute(f"COPY ({_OUTPUT}) TO '{quoted}' (FORMAT json)")
+            # Each row is one finished JSON line (``to_json``, as :meth:`json_lines` gives): written as a
+            # one-column CSV without quoting, it is copied as it is, faster than the engine's JSON writer.
+            self.engine.execute(f"COPY ({_JSON_LINES}) TO '{quoted}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '')")
         finally:
             self.engine.execute("SET preserve_insertion_order = false")
 

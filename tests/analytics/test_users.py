@@ -176,7 +176,7 @@ def test_jsonl_and_csv_output(fleet, tmp_path):
 def test_the_engine_writes_the_json_lines_file_as_the_records_are_written_anywhere(tmp_path, capsys, frozen_now):
     folder = tmp_path / "events"
     folder.mkdir()
-    names = ["plain", "ünï 漢字 😀", 'quo"te', "back\\slash", "sl/ash <&>", ""]
+    names = ["plain", "ünï 漢字 😀", 'quo"te', "back\\slash", "sl/ash <&>", "", "com,ma", "ta\tb", "new\nline"]
     write(folder, "events-20261122-web1-1-0",
           [auth("11-22 08:00:00.000000", name, f"1.{i}", environment=None if i % 2 else "production")
            for i, name in enumerate(names)])
