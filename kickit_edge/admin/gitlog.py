@@ -38,7 +38,7 @@ from ..editing.edit import write_edits
 from ..errors import OperatorError
 from ..review.diff import diff_sides
 from ..review.report import NO_CHANGE, render_diff
-from ..review.repository import Repository
+from ..compiler.repository import Repository
 from ..review.side import Side, config_side
 from ..settings import AdminSettings
 from ..snapshot import Snapshot

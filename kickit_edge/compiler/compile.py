@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import os
-import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,13 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import __version__
-from ..errors import ConfigTestFailure
+from ..errors import ConfigTestFailure, OperatorError
 from ..loader import load_snapshot
 from ..snapshot import Snapshot, encode_snapshot
 from .configtests import CaseResult, run_config_tests
 from .builder import read_config
 from .model import Config
 from .render import render_content
+from .repository import run_git
 from .source import PROGRESS_FILES, Progress
 
 __all__ = ["Compiled", "compile_config", "build_snapshot", "git_revision", "manifest", "stamp", "no_gc"]
@@ -46,11 +46,12 @@ def no_gc() -> Iterator[None]:
 
 
 def _git(config_dir: str, *args: str) -> str | None:
+    """The output of a git command in the config folder; None where git is missing, fails or is not there."""
     try:
-        done = subprocess.run(["git", "-C", config_dir, *args], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
+        done = run_git(list(args), config_dir)
+    except OperatorError:
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    return done.stdout.decode(errors="replace").strip() if done.returncode == 0 else None
 
 
 def git_revision(config_dir: str) -> tuple[str | None, str | None]:

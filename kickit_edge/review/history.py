@@ -21,7 +21,7 @@ from ..errors import ConfigError, OperatorError
 from .diff import Diff, diff_sides
 from ..vocabulary import ReportFormat
 from .report import render_diff
-from .repository import Repository
+from ..compiler.repository import Repository
 from .side import Side, config_side, revision_side
 
 __all__ = ["Entry", "read_history", "render_history"]

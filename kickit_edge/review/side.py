@@ -33,7 +33,7 @@ from ..compiler.compile import build_snapshot, compile_config
 from ..compiler.model import Config
 from ..compiler.source import config_files
 from .explain import rule_sources
-from .repository import Repository, run_git
+from ..compiler.repository import Repository, run_git
 
 __all__ = ["SideKind", "Side", "open_side", "config_side", "revision_side", "raw_at", "reasons_at"]
 
