@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -207,6 +208,12 @@ def load_yaml_text(text: str, shown_path: str) -> tuple[SourceFile | None, list[
     except RecursionError:
         return None, [Diagnostic(shown_path, 1, 1, "", "YAML error: collections nested too deeply to read; "
                                                         "a config file needs only a few levels")]
+    except ValueError as exc:  # a plain scalar PyYAML's constructor cannot make: an integer too long for Python
+        if "integer string conversion" not in str(exc):
+            raise
+        return None, [Diagnostic(shown_path, 1, 1, "", f"YAML error: a number with more than "
+                                                        f"{sys.get_int_max_str_digits()} digits; quote it if it "
+                                                        "is meant as text")]
 
 
 def _load_bounded(text: str, shown_path: str) -> tuple[SourceFile | None, list[Diagnostic]]:

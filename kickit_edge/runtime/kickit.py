@@ -100,9 +100,10 @@ class TargetChecksEndpoint(BodyCheck):
             return FORBIDDEN
         environment = sent["environment"] or grant.default_environment()
         request = TargetRequest(sent["version"], sent["build"], sent["platform"], sent["os_version"], environment)
-        answer = check_target(app, request, runtime.clock() if app.changes else None)
+        now = runtime.clock()
+        answer = check_target(app, request, now if app.changes else None)
         event = Event(
-            time=datetime.fromtimestamp(runtime.clock(), UTC), type="target_check", app=app.id,
+            time=datetime.fromtimestamp(now, UTC), type="target_check", app=app.id,
             request_id=rid.decode("ascii"), platform=request.platform, app_version=request.version,
             environment=environment, snapshot=snapshot.revision or snapshot.id, build_number=request.build,
             os_version=request.os_version, verdict=_UPGRADE[answer.verdict],

@@ -3,6 +3,7 @@ compiler and the admin API's loader alike (they all read through compiler/source
 
 from __future__ import annotations
 
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -66,3 +67,12 @@ def test_collections_nested_too_deeply_are_a_diagnostic_not_a_traceback(text: st
     assert [str(p) for p in problems] == [
         "config/apps/deep.yaml:1:1: YAML error: collections nested too deeply to read; a config file needs only a "
         "few levels"]
+
+
+@pytest.mark.parametrize("text", ["a: " + "9" * 5000 + "\n", "a: [1, -" + "9" * 5000 + "]\n"], ids=["value", "in-a-list"])
+def test_a_number_too_long_for_python_is_a_diagnostic_not_a_traceback(text: str) -> None:
+    source, problems = load_yaml_text(text, "config/apps/big.yaml")
+    assert source is None
+    assert [str(p) for p in problems] == [
+        f"config/apps/big.yaml:1:1: YAML error: a number with more than {sys.get_int_max_str_digits()} digits; "
+        "quote it if it is meant as text"]
