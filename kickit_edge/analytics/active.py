@@ -30,11 +30,7 @@ from .queries import AUTHENTICATIONS, QueryName, query
 from .scan import Scan, ScanReport
 from .window import event_time
 
-__all__ = ["UserKey", "Seen", "Active", "scan_active", "load_events"]
-
-UserKey = tuple[str, str, str]  # app, user, platform
-# (time, request_id, app_version, environment) of one authentication
-Seen = tuple[str, str, str, str | None]
+__all__ = ["Active", "scan_active", "load_events"]
 
 
 @dataclass
@@ -55,12 +51,6 @@ class Active:
     def users(self) -> int:
         row = self.connection.execute("SELECT count(*) FROM active_users").fetchone()
         return int(row[0]) if row else 0
-
-    @property
-    def latest(self) -> dict[UserKey, Seen]:
-        rows = self.connection.execute("SELECT app, user_id, platform, time, request_id, app_version, environment "
-                                       "FROM active_users").fetchall()
-        return {(app, user, platform): (at, rid, version, env) for app, user, platform, at, rid, version, env in rows}
 
     def run(self, name: QueryName) -> list[tuple[Any, ...]]:
         """The rows of query ``name`` over this window's users."""
