@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import duckdb
 
-from .engine import connect, create_events_table
+from .engine import connect, create_events_table, duckdb
 from .eventfiles import list_event_files
 from .parquet import is_export, read_export
 from .queries import AUTHENTICATIONS, QueryName, query

@@ -36,9 +36,9 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-import duckdb
 
 from ..events import COMMON_KEYS, TARGET_CHECK_KEYS, TIME_FORMAT
+from .engine import duckdb
 from ..vocabulary import UPGRADE_VERDICTS
 from .eventfiles import EventFile
 

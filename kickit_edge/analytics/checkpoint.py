@@ -29,11 +29,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-import duckdb
 
 from ..atomicfile import atomic_file, sync_folder
 from ..errors import OperatorError
-from .engine import connect, insert_columns
+from .engine import connect, duckdb, insert_columns
 from .scan import Mark
 from .users import STATE_COLUMNS, Checkpoint
 

@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 
-import duckdb
 
 from ..errors import OperatorError
 from .checkpoint import load_checkpoint, make_atomically, save_checkpoint, write_atomically
 from .database import load_db, save_db
-from .engine import connect
+from .engine import connect, duckdb
 from ..vocabulary import RecordFormat
 from .formats import write_records
 from .users import RETENTION_DAYS, Checkpoint, FoldResult, fold_users

@@ -20,10 +20,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
 
 from ..errors import OperatorError
-from .engine import EVENT_COLUMNS, connect, create_events_table
+from .engine import connect, create_events_table, duckdb, EVENT_COLUMNS
 from .eventfiles import list_event_files
 from .scan import Scan, ScanReport
 from .window import event_time

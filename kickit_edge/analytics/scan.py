@@ -35,12 +35,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import duckdb
 
 from ..events import TIME_FORMAT, MalformedEvent, decode_event
 from ..vocabulary import UPGRADE_VERDICTS
 from .bulk import FOLD_GROUP_BYTES, GROUP_BYTES, Fold, check_whole, content_size, insert_whole
-from .engine import EVENT_COLUMNS, create_events_table, insert_columns
+from .engine import create_events_table, duckdb, EVENT_COLUMNS, insert_columns
 from .eventfiles import Block, ContentChanged, DamagedFile, EventFile, read_blocks
 
 __all__ = ["Mark", "ScanReport", "Scan", "decode_line", "PROBLEMS_SHOWN"]

@@ -34,10 +34,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import duckdb
 
 from ..errors import OperatorError
-from .engine import connect, insert_columns
+from .engine import connect, duckdb, insert_columns
 from .eventfiles import list_event_files, remove_expired
 from .parquet import is_export, read_export
 from .bulk import Fold

@@ -111,7 +111,7 @@ def test_stdout_with_a_checkpoint_file(tmp_path, capsys, frozen_now):
         assert saved.execute("SELECT user_id, app_version FROM user_state").fetchall() == [("alice", "1.0.0")]
 
 
-_HEAVY = ("duckdb", "sqlglot", "httpx", "starlette", "jsonschema", "ruamel")
+_HEAVY = ("duckdb", "_duckdb", "sqlglot", "httpx", "starlette", "jsonschema", "ruamel")
 _LOADED = ("import sys; from kickit_edge.cli.main import main\n"
            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({_HEAVY!r})), file=sys.stderr)")
@@ -127,5 +127,6 @@ def test_the_command_line_imports_only_what_the_command_needs(tmp_path):
     # Every command's parser is built on each run: it must not import what only some commands use.
     assert loaded("events", "users", "--help") == []
     write(tmp_path, "events-20261122-web1-1-0", [auth("11-22 08:00:00.000000", "alice", "1.0")])
+    # The engine's compiled module, without the package around it (~0.07 s of a run's import time).
     assert loaded("events", "users", "--events-dir", str(tmp_path), "--out", str(tmp_path / "users.jsonl")) == \
-        ["duckdb"]
+        ["_duckdb"]
