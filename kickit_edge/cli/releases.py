@@ -39,6 +39,13 @@ def cmd_releases_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _country(text: str) -> str:
+    """Argument type of ``--country``: a storefront is named by its two-letter ISO 3166 code."""
+    if len(text) != 2 or not text.isascii() or not text.isalpha():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a two-letter country code such as us or de")
+    return text.lower()
+
+
 def _said(outcome: str, release: str, detail: str) -> None:
     out(f"release {release} already recorded: {detail}" if outcome == "unchanged"
         else f"{outcome} release {release}: {detail}")
@@ -67,7 +74,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--app", required=True, metavar="ID")
     p.add_argument("--platform", choices=["ios"], default="ios",
                    help="ios (Google Play has no public lookup API: use releases add)")
-    p.add_argument("--country", action="append", metavar="CC",
+    p.add_argument("--country", action="append", metavar="CC", type=_country,
                    help="a storefront country such as us or de (repeatable; default: us)")
     p.add_argument("--lookup-url", default=APP_STORE_LOOKUP, metavar="URL",
                    help=f"the lookup API (default: {APP_STORE_LOOKUP})")

@@ -170,6 +170,11 @@ def test_sync_explains_what_it_cannot_read(demo_config: Path, store: tuple[str, 
         "error: the App Store lists no app with bundle id 'com.example.kickit' in country 'fr'\n")
     assert main([*args, "--lookup-url", "http://127.0.0.1:9/lookup"]) == 2
     assert capsys.readouterr().err.startswith("error: cannot read the App Store lookup at http://127.0.0.1:9/lookup?")
+    with pytest.raises(SystemExit) as usage:
+        main([*args[:-1], "usa", "--lookup-url", url])
+    assert usage.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "error: argument --country: 'usa': expected a two-letter country code such as us or de\n")
 
 
 def test_add_to_an_app_without_releases_starts_the_list(write_config: WriteConfig, capsys: Capture) -> None:
