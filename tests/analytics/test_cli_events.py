@@ -86,6 +86,10 @@ def test_a_missing_snapshot(tmp_path, capsys):
     assert code == 2
     assert err == (f"error: cannot read snapshot {tmp_path / 's'}: No such file or directory: expected a snapshot "
                    "file, or a folder holding snapshot.json (kickit-edge compile --out)")
+    page = tmp_path / "adoption.html"
+    page.write_text("<!doctype html>\n")
+    code, err = run(capsys, "events", "impact", "--events-dir", str(tmp_path), "--snapshot", str(page))
+    assert (code, err.split(": snapshot manifest")[0]) == (2, f"error: {page} is not a snapshot kickit-edge can read")
 
 
 def test_bad_retention_days(tmp_path, capsys):
