@@ -9,7 +9,7 @@ from ..compiler.compile import compile_config
 from ..compiler.builder import read_config
 from ..compiler.publish import publish_snapshot
 from ..runtime.accesslog import AccessLogWriter
-from ..runtime.limits import BoundedProtocol, HttpLimits, raw_answer
+from ..runtime.limits import BoundedProtocol, HttpLimits, json_answer
 from ..runtime.logformat import log_config as make_log_config
 from ..runtime.metrics import Exposition, Recorder, serve_metrics
 from ..settings import AdminSettings
@@ -23,11 +23,11 @@ log = logging.getLogger("kickit_edge.admin")
 
 
 class AdminProtocol(BoundedProtocol):
-    """The edge's bounded HTTP, answering in the Kickfolio error shape."""
+    """The edge's bounded HTTP, answering in the Kickfolio error shape (no --limit-concurrency here: no 503)."""
 
-    TOO_LARGE = raw_answer(431, "Request Header Fields Too Large",
-                           error_body(BadRequest("the request head (request line and headers) is too large")))
-    TIMEOUT = raw_answer(408, "Request Timeout", error_body(BadRequest("the request was not received in time")))
+    TOO_LARGE = json_answer(431, error_body(BadRequest("the request head (request line and headers) is too large")))
+    TIMEOUT = json_answer(408, error_body(BadRequest("the request was not received in time")))
+    INVALID = json_answer(400, error_body(BadRequest("the request is not valid HTTP")))
 
 
 def serve_admin(settings: AdminSettings) -> None:

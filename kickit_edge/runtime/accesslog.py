@@ -30,9 +30,7 @@ import asyncio
 import json
 import logging
 import os
-import queue
 import re
-import threading
 import time
 from collections.abc import Callable, Collection
 from functools import lru_cache
@@ -40,6 +38,7 @@ from urllib.parse import parse_qsl, quote, unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .logformat import MAX_PENDING_BYTES, BackgroundWriter
 from .wire import VERDICT_KEY
 
 __all__ = ["AccessLog", "AccessLogWriter", "RequestLog", "LOGGED_PARAMS", "QueryRedaction", "filtered_params", "mask_secrets",
@@ -48,7 +47,6 @@ __all__ = ["AccessLog", "AccessLogWriter", "RequestLog", "LOGGED_PARAMS", "Query
 log = logging.getLogger("kickit_edge.access")
 
 LOGGED_PARAMS = frozenset({"app_id", "app_version", "platform", "environment"})
-MAX_PENDING_BYTES = 4 * 1024 * 1024
 # A batch is handed to the writer thread this long after its first line (or at BATCH_LINES):
 # waking the thread at every turn of a busy event loop cost more than formatting the lines.
 FLUSH_INTERVAL = 0.01
@@ -123,19 +121,23 @@ class AccessLogWriter:
     """
 
     def __init__(self, fd: int = 2, name: str = "kickit_edge.access", *, json: bool = False) -> None:
-        self.fd = fd
         self.name = name
         self.json = json
         self.dropped = 0
         self._lines: list[str] = []
-        self._queued = 0  # bytes handed to the thread (counted by the loop)
-        self._written = 0  # bytes the thread is done with (counted by the thread)
-        self._jobs: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._out = BackgroundWriter(fd, "kickit-accesslog", self._failed, MAX_PENDING_BYTES)
         self._reported = 0.0
         self._prefix_second = -1
         self._prefix = ""
         self._pid = os.getpid()  # created in the serving process, after any fork
+
+    @property
+    def fd(self) -> int:
+        return self._out.fd
+
+    @fd.setter
+    def fd(self, fd: int) -> None:  # before the first line
+        self._out.fd = fd
 
     def record(self, client: str, method: str, path: str, query: str, status: int, size: int, ms: float,
                rid: str, rule: str | None) -> None:
@@ -166,23 +168,14 @@ class AccessLogWriter:
         now = time.time()
         prefix = self._prefix_at(now)
         batch = "".join([prefix + line + "\n" for line in lines]).encode("utf-8", "backslashreplace")
-        if self._queued - self._written + len(batch) > MAX_PENDING_BYTES:
+        if not self._out.offer(batch):
             self.dropped += len(lines)
             self._report(now)
-            return
-        self._queued += len(batch)
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="kickit-accesslog", daemon=True)
-            self._thread.start()
-        self._jobs.put(batch)
 
     def close(self, timeout: float = 2.0) -> None:
         """Write what is queued (waiting at most ``timeout`` seconds) and stop the thread."""
         self.flush()
-        if self._thread is not None:
-            self._jobs.put(None)
-            self._thread.join(timeout)
-            self._thread = None
+        self._out.close(timeout)
 
     def _prefix_at(self, now: float) -> str:
         # The same fields as the processes' log format; the time is the batch's.
@@ -196,16 +189,9 @@ class AccessLogWriter:
                     f'"logger": "{self.name}", "pid": {self._pid}, ')
         return f"{self._prefix},{int(now % 1 * 1000):03d} INFO {self.name} [{self._pid}] "
 
-    def _work(self) -> None:
-        while (batch := self._jobs.get()) is not None:
-            view = memoryview(batch)
-            try:
-                while view:
-                    view = view[os.write(self.fd, view):]
-            except OSError as exc:
-                self.dropped += batch[len(batch) - len(view):].count(b"\n")
-                self._report(time.time(), exc)
-            self._written += len(batch)
+    def _failed(self, lost: bytes, exc: OSError) -> None:
+        self.dropped += lost.count(b"\n")
+        self._report(time.time(), exc)
 
     def _report(self, now: float, exc: OSError | None = None) -> None:
         if now - self._reported >= REPORT_INTERVAL:

@@ -47,7 +47,7 @@ from .accesslog import RequestLog
 from .checks import CheckRoute, Pending
 from .context import Runtime
 from .limits import _BODY, BoundedProtocol
-from .wire import INTERNAL_ERROR, OPERATOR, Family, answer_message, request_id, rule_header
+from .wire import INTERNAL_ERROR, OPERATOR, Family, answer_message, header_fields, request_id, rule_header
 
 __all__ = ["FastPath", "FastCycle", "EdgeProtocol", "PROTOCOL"]
 
@@ -85,7 +85,7 @@ class FastPath:
         if route is None or b"#" in query or protocol.expect_100_continue or parser.should_upgrade() \
                 or parser.get_http_version() != "1.1":
             return None
-        headers = dict(protocol.headers)
+        headers = header_fields(protocol.headers)
         for name in _DECLINED_HEADERS:
             if name in headers:
                 return None

@@ -14,7 +14,10 @@ is that protocol plus three limits, given to uvicorn as its ``http`` class:
 - ``body_timeout``: seconds from the end of the head to the end of the body.
 
 A request past a deadline is answered ``408`` (JSON) if no answer has started,
-and its connection is closed. The deadlines are checked by one sweep per
+and its connection is closed. What uvicorn itself answers in plain text is
+answered in the same JSON shape too: a request the HTTP parser refuses (``400``,
+the connection closed) and one beyond ``--limit-concurrency`` (``503``). Each
+of these answers carries the ETag and a request id, as every JSON answer does. The deadlines are checked by one sweep per
 second per worker over the open connections, not by a timer per request, so a
 request pays a clock read and a few attribute stores. The same sweep closes a
 keep-alive connection idle for uvicorn's ``timeout_keep_alive`` seconds (up to
@@ -34,12 +37,15 @@ import os
 import weakref
 from typing import Any, ClassVar, NamedTuple
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.flow_control import service_unavailable
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from ..settings import Settings
-from ..snapshot import error_answer
+from ..snapshot import Answer, error_answer, etag_of
+from .wire import OPERATOR, answer_message, request_id
 
-__all__ = ["HttpLimits", "BoundedProtocol", "PROTOCOL", "raw_answer"]
+__all__ = ["HttpLimits", "BoundedProtocol", "PROTOCOL", "closing_answer", "json_answer"]
 
 PROTOCOL = "kickit_edge.runtime.limits:BoundedProtocol"
 SWEEP_INTERVAL = 1.0
@@ -57,19 +63,29 @@ class HttpLimits(NamedTuple):
         return cls(settings.max_header_bytes, settings.header_timeout, settings.body_timeout)
 
 
-def raw_answer(status: int, reason: str, body: bytes) -> bytes:
-    """A whole HTTP/1.1 answer with a JSON ``body`` that closes the connection."""
-    return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
-            "connection: close\r\n\r\n").encode("ascii") + body
+def json_answer(status: int, body: bytes) -> Answer:
+    """An answer of the protocol itself: ``body`` (JSON) with its ETag."""
+    return Answer(status, body, etag_of(body), "error", None)
+
+
+def closing_answer(answer: Answer, default_headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The whole HTTP/1.1 message of ``answer``, with the edge's headers and a new request id, closing the connection."""
+    _, headers, body, _ = answer_message(answer, OPERATOR, request_id({}))
+    parts = [STATUS_LINE[answer.status]]
+    for name, value in (*default_headers, *headers, (b"connection", b"close")):
+        parts += (name, b": ", value, b"\r\n")
+    parts += (b"\r\n", body)
+    return b"".join(parts)
 
 
 class BoundedProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with :class:`HttpLimits`; see the module docstring."""
 
     limits: ClassVar[HttpLimits | None] = None
-    TOO_LARGE: ClassVar[bytes] = raw_answer(431, "Request Header Fields Too Large",
-                                             error_answer(431, "Request Header Fields Too Large").body)
-    TIMEOUT: ClassVar[bytes] = raw_answer(408, "Request Timeout", error_answer(408, "Request Timeout").body)
+    TOO_LARGE: ClassVar[Answer] = error_answer(431, "Request Header Fields Too Large")
+    TIMEOUT: ClassVar[Answer] = error_answer(408, "Request Timeout")
+    INVALID: ClassVar[Answer] = error_answer(400, "Bad Request: invalid HTTP request")
+    BUSY: ClassVar[Answer] = error_answer(503, "Service Unavailable: too many concurrent requests")
     _sweepers: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]]] = \
         weakref.WeakKeyDictionary()
 
@@ -83,6 +99,7 @@ class BoundedProtocol(HttpToolsProtocol):
         self._since = self.loop.time()
         self._head_bytes = 0
         self._idle_since: float | None = None  # since the last answer, while no byte of another request came
+        self._final: Answer | None = None  # the refusal that closes the connection once earlier answers are out
         if self.loop not in self._sweepers:
             self._sweepers[self.loop] = self.loop.create_task(self._sweep(self.limits, self.connections))
 
@@ -92,6 +109,8 @@ class BoundedProtocol(HttpToolsProtocol):
         # an answer starts the idle time; the sweep reads the end of the body from uvicorn's
         # own ``cycle.more_body``.
         self._idle_since = None
+        if self._final is not None:
+            return  # refused: nothing more is read
         if self._reading == _BODY and (self.cycle is None or not self.cycle.more_body):
             self._reading, self._since, self._head_bytes = _HEAD, self.loop.time(), 0
         if self._reading == _HEAD:
@@ -102,7 +121,7 @@ class BoundedProtocol(HttpToolsProtocol):
             self._head_bytes += len(data) if end < 0 else end + 4
             if self._head_bytes > self._max_head:
                 if not self.transport.is_closing():
-                    self._refuse(self.TOO_LARGE)
+                    self._refuse_in_turn(self.TOO_LARGE)
                 return
         HttpToolsProtocol.data_received(self, data)
 
@@ -115,6 +134,9 @@ class BoundedProtocol(HttpToolsProtocol):
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
+        if self._final is not None and not self.pipeline:
+            self._refuse(self._final)
+            return
         self.flow.resume_reading()
         if self.pipeline:
             cycle, app = self.pipeline.pop()
@@ -122,13 +144,35 @@ class BoundedProtocol(HttpToolsProtocol):
         else:
             self._idle_since = self.loop.time()
 
-    def _refuse(self, answer: bytes) -> None:
-        """Answer ``answer`` unless an answer has started, and close the connection."""
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn's answer to a request its parser refuses (it has logged ``msg``), in plain text there.
+        self._refuse_in_turn(self.INVALID)
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        # uvicorn runs its plain-text 503 app on a request beyond --limit-concurrency.
+        HttpToolsProtocol._start_asgi_task(self, cycle, self._busy if app is service_unavailable else app)  # type: ignore[arg-type]
+
+    async def _busy(self, scope: Scope, receive: Receive, send: Send) -> None:
+        _, headers, body, _ = answer_message(self.BUSY, OPERATOR, request_id({}))
+        await send({"type": "http.response.start", "status": 503, "headers": [*headers, (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+    def _refuse_in_turn(self, answer: Answer) -> None:
+        """:meth:`_refuse` now, or after the answers to the requests before this one (pipelined)."""
+        if self.cycle is None or self.cycle.response_complete:
+            self._refuse(answer)
+        else:
+            self._final = answer
+            self.flow.pause_reading()
+
+    def _refuse(self, answer: Answer) -> None:
+        """Answer ``answer`` unless an answer is under way, and close the connection."""
         self._reading = 0
-        if self.cycle is None or not self.cycle.response_started:
-            self.transport.write(answer)
-        if self.cycle is not None:
-            self.cycle.keep_alive = False
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete or not cycle.response_started:
+            self.transport.write(closing_answer(answer, self.server_state.default_headers))
+        if cycle is not None:
+            cycle.keep_alive = False
         self.transport.close()
 
     @classmethod

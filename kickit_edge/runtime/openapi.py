@@ -14,7 +14,9 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from .. import __version__
+from ..snapshot import Answer, etag_of
 from .cors import CHECK_HEADERS
+from .wire import OPERATOR, headers_of, request_id, send_answer
 
 __all__ = ["edge_document", "admin_document", "OpenApiEndpoint", "EDGE_OPERATIONS", "render"]
 
@@ -200,7 +202,7 @@ def admin_document(*, metrics: bool = True) -> dict[str, Any]:
     many = {"type": "object", "required": ["apps"], "properties": {"apps": {"type": "array", "items": _APP}}}
     versions, version = _versions(())
     app_versions, app_version = _versions(("app_id",))
-    metrics = EDGE_OPERATIONS["/metrics"]["get"]
+    scrape = EDGE_OPERATIONS["/metrics"]["get"]
     return {
         "openapi": "3.1.0",
         "info": {"title": "kickit-edge management API", "version": __version__,
@@ -216,7 +218,7 @@ def admin_document(*, metrics: bool = True) -> dict[str, Any]:
             "/api/versions/{id}": version,
             "/api/apps/{app_id}/versions": app_versions,
             "/api/apps/{app_id}/versions/{id}": app_version,
-            "/metrics": {"get": {**metrics, "security": []}},
+            "/metrics": {"get": {**scrape, "security": []}},
             "/openapi.json": {"get": {"summary": "this document", "security": [],
                                       "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
         }, metrics),
@@ -233,12 +235,13 @@ def render(document: dict[str, Any]) -> bytes:
 
 
 class OpenApiEndpoint:
-    """``GET /openapi.json``: a fixed body, rendered once."""
+    """``GET /openapi.json``: a fixed body, rendered once, with its ETag (a matching If-None-Match: 304)."""
 
     def __init__(self, document: dict[str, Any]) -> None:
-        self.body = render(document)
+        body = render(document)
+        self.answer = Answer(200, body, etag_of(body), "ok", None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(self.body)).encode("ascii"))]})
-        await send({"type": "http.response.body", "body": self.body})
+        headers = headers_of(scope)
+        await send_answer(send, self.answer, OPERATOR, request_id(headers), if_none_match=headers.get(b"if-none-match"),
+                          head=scope["method"] == "HEAD")

@@ -54,6 +54,10 @@ def serve(settings: Settings) -> None:
     """Run uvicorn with ``settings`` until interrupted."""
     if not settings.snapshots and not settings.snapshot_url:
         raise OperatorError("no snapshot source: give --snapshots DIR or --snapshot-url URL")
+    # A folder that does not exist yet is waited for (a volume mounted later); a file is a mistake.
+    if settings.snapshots and os.path.exists(settings.snapshots) and not os.path.isdir(settings.snapshots):
+        raise OperatorError(f"--snapshots {settings.snapshots!r} is not a folder: give the folder that holds "
+                            "snapshot.json (as written by kickit-edge compile --out DIR)")
     prepare_events_dir(settings)
     os.environ.update(settings.to_environ())
     # The workers' metrics meet in a folder made fresh for this start (counts of an earlier run never add up).

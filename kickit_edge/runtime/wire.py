@@ -23,7 +23,7 @@ from ..snapshot import Answer, error_answer
 
 __all__ = [
     "Family", "APPCOCKPIT", "KICKIT", "OPERATOR",
-    "headers_of", "query_of", "parse_query", "read_body", "BodyTooLarge", "etag_matches", "request_id", "rule_header",
+    "headers_of", "header_fields", "query_of", "parse_query", "read_body", "BodyTooLarge", "etag_matches", "request_id", "rule_header",
     "answer_message", "send_answer",
     "NOT_READY", "NOT_FOUND", "METHOD_NOT_ALLOWED", "INTERNAL_ERROR",
 ]
@@ -50,8 +50,23 @@ OPERATOR = Family(b"application/json", b"no-store", None)
 
 
 def headers_of(scope: Scope) -> dict[bytes, bytes]:
-    """The request headers by lower-case name (ASGI already lower-cases names); the last one wins."""
-    return dict(scope["headers"])
+    """The request headers by lower-case name (ASGI already lower-cases names); see :func:`header_fields`."""
+    return header_fields(scope["headers"])
+
+
+# Repeated fields of these are one comma-separated list (RFC 9110 5.3); of any other name the last one wins.
+_LIST_FIELDS = (b"if-none-match",)
+
+
+def header_fields(fields: list[Header]) -> dict[bytes, bytes]:
+    """The request headers by (lower-case) name: a list-valued field sent more than once joined with ", "."""
+    headers = dict(fields)
+    if len(headers) < len(fields):  # a name came more than once
+        for name in _LIST_FIELDS:
+            values = [value for field, value in fields if field == name]
+            if len(values) > 1:
+                headers[name] = b", ".join(values)
+    return headers
 
 
 def query_of(scope: Scope) -> dict[str, str]:
