@@ -54,9 +54,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.events is not None:
         from ..analytics.active import scan_active
         from ..analytics.reach import reach_of
+        from .events import report_scan
 
         active = scan_active(args.events, args.since, now(), progress=progress())
+        report_scan(active.report)
         reach = reach_of(diff, active, args.events, at)
+        if not reach.users:
+            err(f"warning: {reach.nobody()}")
         reach = replace(reach, overruns=tuple(reach.over_budget(args.max_forced, args.max_forced_share)))
     sys.stdout.write(render_diff(diff, args.format, reach))
     if args.fail_on == "hard" and diff.forcing or args.fail_on == "any" and diff.changed:

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..vocabulary import ReportFormat
-from .diff import AppDiff, Diff, Later, VersionChange
+from .changes import Later, VersionChange
+from .diff import AppDiff, Diff
 from .matrix import AppMatrix, Cell, PolicyTable, Row, describe_target, format_instant, notice_title
 from .side import Side
 from ..vocabulary import minimum_rule, target_rule
@@ -89,17 +90,29 @@ def _app_lines(app: AppDiff, reach: Reach | None = None) -> list[tuple[str, list
 
 
 def later_lines(steps: list[Later], sources: dict[str, str] | None = None) -> list[str]:
-    """``from 2027-01-13 08:00 UTC: ios/staging: versions < 3.0.0: not found -> hard (minimum:ios/staging)``."""
+    """``from 2027-01-13 08:00 UTC: ios/staging: versions < 3.0.0: not found -> hard (minimum:ios/staging)``.
+
+    A diff's step says what the comparison turns into then, and what it was
+    until then when it differed already; a matrix step (no ``until``) is one
+    side's answer before and after.
+    """
     lines = []
     for later in steps:
         why = f" ({'; '.join(later.why)})" if later.why else ""
         when = f"from {format_instant(later.at)}{why}: "
-        lines += [f"{when}{v.platform}/{v.environment}: versions {v.range}: {_verdict(v.base)} -> {_verdict(v.head)}"
-                  f" ({_rule(v.base, v.head)}{_source(sources, v.head.rule or v.base.rule)})" for v in later.versions]
-        lines += [f"{when}target {t.id}: {t.base or '(none)'} -> {t.head or '(none)'}"
-                  f"{_source(sources, target_rule(t.id))}" for t in later.targets]
-        if not later.versions and not later.targets:
-            lines.append(f"{when}both sides answer alike")
+        for v in later.versions:
+            now = (f"alike again: {_verdict(v.head)}" if v.ends else f"{_verdict(v.base)} -> {_verdict(v.head)}")
+            until = (f"; until then {_verdict(v.until[0])} -> {_verdict(v.until[1])}"
+                     if v.until is not None and v.until[0].verdict != v.until[1].verdict else "")
+            lines.append(f"{when}{v.platform}/{v.environment}: versions {v.range}: {now} ({_rule(v.base, v.head)}"
+                         f"{_source(sources, v.head.rule or v.base.rule)}{until})")
+        for t in later.targets:
+            now = f"alike again: {t.head or '(none)'}" if t.change == "alike" else f"{t.base or '(none)'} -> {t.head or '(none)'}"
+            until = f" (until then {t.until[0] or '(none)'} -> {t.until[1] or '(none)'})" if t.until else ""
+            lines.append(f"{when}target {t.id}: {now}{_source(sources, target_rule(t.id))}{until}")
+        lines += [f"{when}{m.environment}: maintenance: {_verdict(m.before)} -> {_verdict(m.after)}"
+                  f" ({_rule(m.before, m.after)}{_source(sources, m.after.rule or m.before.rule)})"
+                  for m in later.maintenance]
     return lines
 
 
@@ -199,10 +212,13 @@ def _diff_json(diff: Diff, reach: Reach | None) -> dict[str, Any]:
             "keys": [{"prefix": k.prefix, "change": k.change, "detail": k.detail} for k in app.keys],
             "later": [{"at": datetime.fromtimestamp(later.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "why": list(later.why),
                        "versions": [{"platform": v.platform, "environment": v.environment, "range": str(v.range),
-                                     "base": cell(v.base), "head": cell(v.head), "forces": v.forces}
+                                     "base": cell(v.base), "head": cell(v.head), "forces": v.forces,
+                                     "until": {"base": cell(v.until[0]), "head": cell(v.until[1])} if v.until else None}
                                     for v in later.versions],
                        "targets": [{"id": t.id, "change": t.change, "base": t.base, "head": t.head,
-                                    "forces": t.forces} for t in later.targets]}
+                                    "forces": t.forces,
+                                    "until": {"base": t.until[0], "head": t.until[1]} if t.until else None}
+                                   for t in later.targets]}
                       for later in app.later],
         })
     out = {"base": _side_json(diff.base), "head": _side_json(diff.head), "changed": bool(apps),
