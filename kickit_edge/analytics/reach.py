@@ -136,7 +136,7 @@ def reach_of(diff: Diff, active: Active, source: str, at: float | None = None) -
         groups[(app_id, platform)] += sum(counter.values())
     when = float("-inf") if at is None else at
     for app in diff.changed:
-        for change in app.versions:
+        for change in [*app.versions, *(v for later in app.later for v in later.versions)]:
             counter = versions.get((app.id, change.platform, change.environment), Counter())
             changes[(app.id, change)] = sum(n for v, n in counter.items() if in_range(v, change.range))
         if app.status != "changed":

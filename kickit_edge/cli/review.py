@@ -77,7 +77,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from ..review.report import render_matrix
     from ..review.side import open_side
 
-    from ..review.diff import timeline_of
+    from ..review.timeline import timeline_of
 
     side = open_side(args.source, args.config_path)
     at = (args.at or now()).timestamp()

@@ -57,7 +57,8 @@ class TargetChange:
     head: str | None
     fields: tuple[str, ...]  # for "changed": which fields differ
     forces: bool
-    until: tuple[str | None, str | None] | None = None  # from a later instant: base and head just before, if they differed
+    # From a later instant: the target on each side just before it, when the sides differed then.
+    until: tuple[str | None, str | None] | None = None
 
 
 @dataclass(frozen=True)

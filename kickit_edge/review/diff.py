@@ -27,19 +27,17 @@ pipeline on those.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from ..evaluation import app_at, check_maintenance
-from ..snapshot import Answer, AppIndex, KeyRecord, Snapshot, Target, condition_covers
-from ..vocabulary import maintenance_rule
-from .changes import (KeyChange, Later, MaintenanceChange, MaintenanceStep, MessageChange, SettingChange,
+from ..evaluation import app_at
+from ..snapshot import Answer, AppIndex, KeyRecord, Target, condition_covers
+from .changes import (KeyChange, Later, MaintenanceChange, MessageChange, SettingChange,
                       TargetChange, VersionChange)
-from .matrix import Cell, describe_target, format_instant, notice_title, version_rows
+from .matrix import describe_target, format_instant, notice_title, version_rows
 from .side import Side, raw_at, reasons_at
 
-__all__ = ["AppDiff", "Diff", "diff_sides", "timeline_of"]
+__all__ = ["AppDiff", "Diff", "diff_sides", "compare"]
 
 
 @dataclass
@@ -255,9 +253,12 @@ _SETTINGS = ("name", "uuid", "disabled", "default_locale", "platforms", "environ
 Changes = tuple[list[VersionChange], list[TargetChange]]
 
 
-def _compare(old: AppIndex, raw_old: dict[str, Any], old_at: float,
+def compare(old: AppIndex, raw_old: dict[str, Any], old_at: float,
              new: AppIndex, raw_new: dict[str, Any], new_at: float) -> Changes:
-    """The verdict and target changes from ``old`` as at ``old_at`` to ``new`` as at ``new_at``."""
+    """The verdict and target changes from ``old`` as at ``old_at`` to ``new`` as at ``new_at``.
+
+    Two apps at one instant for a diff; one app at two instants for a timeline.
+    """
     before, after = app_at(old, old_at), app_at(new, new_at)
     return _version_changes(before, after), _target_changes(
         before, after, raw_at(raw_old, old.changes, old_at), raw_at(raw_new, new.changes, new_at))
@@ -281,11 +282,17 @@ def _version_shifts(old: AppIndex, new: AppIndex, then: float, instant: float) -
     return out
 
 
-def _target_shifts(old: AppIndex, raw_old: dict[str, Any], new: AppIndex, raw_new: dict[str, Any],
-                   then: float, instant: float) -> list[TargetChange]:
-    """The target changes that begin, turn into others, or end at ``instant`` (against ``then``)."""
-    before = {t.id: t for t in _compare(old, raw_old, then, new, raw_new, then)[1]}
-    after = {t.id: t for t in _compare(old, raw_old, instant, new, raw_new, instant)[1]}
+def _targets_at(old: AppIndex, raw_old: dict[str, Any], new: AppIndex, raw_new: dict[str, Any],
+                at: float) -> dict[str, TargetChange]:
+    """Target id -> how the sides differ on it at the instant ``at``."""
+    changes = _target_changes(app_at(old, at), app_at(new, at), raw_at(raw_old, old.changes, at),
+                              raw_at(raw_new, new.changes, at))
+    return {t.id: t for t in changes}
+
+
+def _target_shifts(before: dict[str, TargetChange], after: dict[str, TargetChange], new: AppIndex,
+                   raw_new: dict[str, Any], instant: float) -> list[TargetChange]:
+    """The target changes that begin, turn into others, or end at ``instant`` (``before``: just before it)."""
     out = []
     for tid in sorted(before.keys() | after.keys()):
         was, now = before.get(tid), after.get(tid)
@@ -310,57 +317,15 @@ def _described(app: AppIndex, raw: dict[str, Any], tid: str) -> str | None:
 def _later(old: AppIndex, new: AppIndex, raw_old: dict[str, Any], raw_new: dict[str, Any], at: float) -> list[Later]:
     """Each instant after ``at`` at which the comparison changes, with only what changes then."""
     out = []
-    then = at
+    then, targets_then = at, _targets_at(old, raw_old, new, raw_new, at)
     for instant in sorted({t for t in (*old.changes, *new.changes) if t > at}):
+        targets_now = _targets_at(old, raw_old, new, raw_new, instant)
         versions = _version_shifts(old, new, then, instant)
-        targets = _target_shifts(old, raw_old, new, raw_new, then, instant)
+        targets = _target_shifts(targets_then, targets_now, new, raw_new, instant)
         if versions or targets:
             out.append(Later(instant, versions, targets, tuple(sorted({*reasons_at(raw_old, instant),
                                                                        *reasons_at(raw_new, instant)}))))
-        then = instant
-    return out
-
-
-def _maintenance_steps(snapshot: Snapshot, app: AppIndex, start: float,
-                       end: float) -> dict[float, tuple[list[MaintenanceStep], list[str]]]:
-    """Instant -> (environments whose maintenance answer changes then, why), for ``start`` < instant <= ``end``.
-
-    A window starts at its start and ends at its end (exclusive); the switch,
-    when on, answers throughout, so its windows change nothing.
-    """
-    out: dict[float, tuple[list[MaintenanceStep], list[str]]] = {}
-    for env, plan in app.maintenance.items():
-        for index, (opens, closes, answer) in enumerate(plan.windows):
-            for instant, what in ((opens, "starts"), (closes, "ends")):
-                if not start < instant <= end:
-                    continue
-                before = Cell.of(check_maintenance(snapshot, app, env, math.nextafter(instant, -math.inf)))
-                after = Cell.of(check_maintenance(snapshot, app, env, instant))
-                steps, why = out.setdefault(instant, ([], []))
-                if before != after and all(step.environment != env for step in steps):
-                    steps.append(MaintenanceStep(env, before, after))
-                if before != after:
-                    why.append(f"{maintenance_rule(env, index)} {notice_title(answer)} {what}")
-    return out
-
-
-def timeline_of(side: Side, app_id: str, start: float, end: float) -> list[Later]:
-    """When the app's answers change after ``start`` up to ``end``: each change against the moment before it.
-
-    Verdicts, targets, and maintenance (a scheduled window starting or ending).
-    """
-    app, raw = side.snapshot.apps[app_id], side.raw[app_id]
-    maintenance = _maintenance_steps(side.snapshot, app, start, end)
-    out = []
-    for instant in sorted({*(t for t in app.changes if start < t <= end), *maintenance}):
-        steps, why = maintenance.get(instant, ([], []))
-        versions: list[VersionChange] = []
-        targets: list[TargetChange] = []
-        if instant in app.changes:
-            i = app.changes.index(instant)
-            versions, targets = _compare(app, raw, app.changes[i - 1] if i else float("-inf"), app, raw, instant)
-        if versions or targets or steps:
-            out.append(Later(instant, versions, targets, (*reasons_at(raw, instant), *why), steps))
+        then, targets_then = instant, targets_now
     return out
 
 

@@ -119,6 +119,17 @@ def test_a_user_forced_now_is_counted_once(tmp_path: Path, events: Path, capsys:
     assert main(["diff", *pair, "--events", str(events), "--at", NOW, "--max-forced", "2"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[2] == "2 users newly forced to update, 0 newly prompted, 0 newly locked out by maintenance."
+    # Each change counts the users on its range, the later one too, and once.
+    assert out[5:10] == [
+        "shop (Shop): 4 active users",
+        "  upgrade verdicts",
+        "    ios/production: versions >= 2.0.0, < 2.3.0: not found -> hard (no rule -> minimum:ios/production): 1 user",
+        "  over time",
+        f"    {LATER}: 1 user",
+    ]
+    assert main(["diff", *pair, "--events", str(events), "--at", NOW, "--format", "json"]) == 0
+    [later] = json.loads(capsys.readouterr().out)["apps"][0]["later"]
+    assert [v["users"] for v in later["versions"]] == [1]
     assert main(["diff", *pair, "--events", str(events), "--at", NOW, "--max-forced", "1"]) == 3
     assert capsys.readouterr().err == "over budget: newly forces 2 users, more than --max-forced 1\n"
 
