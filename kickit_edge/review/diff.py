@@ -254,7 +254,7 @@ Changes = tuple[list[VersionChange], list[TargetChange]]
 
 
 def compare(old: AppIndex, raw_old: dict[str, Any], old_at: float,
-             new: AppIndex, raw_new: dict[str, Any], new_at: float) -> Changes:
+            new: AppIndex, raw_new: dict[str, Any], new_at: float) -> Changes:
     """The verdict and target changes from ``old`` as at ``old_at`` to ``new`` as at ``new_at``.
 
     Two apps at one instant for a diff; one app at two instants for a timeline.
@@ -267,9 +267,9 @@ def compare(old: AppIndex, raw_old: dict[str, Any], old_at: float,
 def _version_shifts(old: AppIndex, new: AppIndex, then: float, instant: float) -> list[VersionChange]:
     """The ranges whose comparison at ``instant`` differs from the one at ``then`` (the instant before).
 
-    All four answers (each side, then and from ``instant``) share one set of
-    ranges, so a range that answers alike at both instants is never cut apart
-    and shown again merely because a breakpoint moved.
+    All four answers (each side, then and from ``instant``) are read over one
+    set of ranges, so a difference that holds at both instants is never shown
+    again merely because the two instants draw its bounds differently.
     """
     apps = [app_at(old, then), app_at(new, then), app_at(old, instant), app_at(new, instant)]
     out = []
