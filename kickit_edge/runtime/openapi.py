@@ -200,7 +200,7 @@ def admin_document(*, metrics: bool = True) -> dict[str, Any]:
     many = {"type": "object", "required": ["apps"], "properties": {"apps": {"type": "array", "items": _APP}}}
     versions, version = _versions(())
     app_versions, app_version = _versions(("app_id",))
-    metrics = EDGE_OPERATIONS["/metrics"]["get"]
+    scrape = EDGE_OPERATIONS["/metrics"]["get"]
     return {
         "openapi": "3.1.0",
         "info": {"title": "kickit-edge management API", "version": __version__,
@@ -216,7 +216,7 @@ def admin_document(*, metrics: bool = True) -> dict[str, Any]:
             "/api/versions/{id}": version,
             "/api/apps/{app_id}/versions": app_versions,
             "/api/apps/{app_id}/versions/{id}": app_version,
-            "/metrics": {"get": {**metrics, "security": []}},
+            "/metrics": {"get": {**scrape, "security": []}},
             "/openapi.json": {"get": {"summary": "this document", "security": [],
                                       "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
         }, metrics),
