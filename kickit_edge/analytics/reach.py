@@ -24,6 +24,7 @@ from ..review.matrix import VersionRange
 from ..versions import InvalidVersion, version_key
 from .active import Active
 from .impact import verdict_of
+from .report import counted
 
 __all__ = ["Reach", "in_range", "reach_of"]
 
@@ -65,7 +66,7 @@ class Reach:
                 f"this change touches {self.touched:,} of them and forces {self.forced:,}{skipped}.")
 
     def _skipped(self) -> str:
-        return f"{self.malformed:,} malformed line{'s' if self.malformed != 1 else ''} skipped"
+        return f"{counted(self.malformed, 'malformed line')} skipped"
 
     def over_budget(self, max_forced: int | None, max_share: float | None) -> list[str]:
         """Why the change is over the team's budget of users it may newly force (empty: within it).
