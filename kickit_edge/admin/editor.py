@@ -43,7 +43,7 @@ from .documents import (
     version_scalar,
 )
 from .errors import INTERNAL_ERROR, FieldError, RecordInvalid, Resource
-from .gitlog import GitLog
+from .gitlog import GitLog, commit_message
 from .mapping import (
     APP_FIELDS,
     VersionRef,
@@ -100,7 +100,7 @@ class Editor:
         if self.gitlog is None:
             write_edits(changes)
         else:
-            message = f"{what}\n\n{self.gitlog.verdict_changes(before, config, built[-1])}\n"
+            message = commit_message(what, self.gitlog.verdict_changes(before, config, built[-1]))
             try:
                 self.gitlog.write(changes, message, self.gitlog.author(who))
             except OperatorError as error:  # the files hold what they held: report, answer 500

@@ -17,7 +17,7 @@ import yaml
 from starlette.testclient import TestClient
 
 from kickit_edge.admin.app import create_admin_app
-from kickit_edge.admin.gitlog import GitOptions
+from kickit_edge.admin.gitlog import GitOptions, commit_message
 from kickit_edge.errors import OperatorError
 
 from ..gitrepo import bare_remote, git, log
@@ -258,3 +258,31 @@ def test_the_admin_command_refuses_publish_in_review_mode(repo: Path, config_dir
     assert done.stderr.strip().endswith("--publish and --git-branch do not go together: review mode publishes "
                                         "nothing directly, CI publishes once the pull request is merged")
     assert not (tmp_path / "out").exists()
+
+
+def test_every_commit_body_compares_the_parent_with_this_commit(client: TestClient, repo: Path) -> None:
+    for version in ("2.6.0", "2.6.1", "2.6.2"):  # the later writes reuse the earlier write's side as their base
+        assert client.post("/api/apps/DEMO1234/versions", json=new_version(version_string=version)).status_code == 201
+        body = last_commit(repo)["body"]
+        assert body.startswith("kickit-edge diff parent -> this commit\n"), body
+        assert f"versions = {version}: not found -> soft" in body
+
+
+def test_the_commit_subject_is_one_line_whatever_reaches_it() -> None:
+    message = commit_message("Create version 9.0.0\nSigned-off-by: evil\r\x00\x1b[31m\u2028x", "a\n\tb\x00c\x85")
+    subject, blank, body = message.split("\n", 2)
+    assert subject == "Create version 9.0.0\\nSigned-off-by: evil\\r\\x00\\x1b[31m\\u2028x"
+    assert blank == "" and body == "a\n\tb\\x00c\\x85\n"
+
+
+def test_review_mode_says_where_writes_go_at_every_start(repo: Path, config_dir: Path, tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    remote = bare_remote(tmp_path / "remote.git")
+    said = f"writes are committed on branch kickit/releases and pushed to {remote}"
+    options = GitOptions(branch="kickit/releases", remote=str(remote))
+    for start in ("first start, switching to the branch", "restart, already on the branch"):
+        caplog.clear()
+        with caplog.at_level("INFO", logger="kickit_edge.admin"):
+            create_admin_app(str(config_dir), git=options)
+        assert git(repo, "branch", "--show-current").strip() == "kickit/releases"
+        assert said in caplog.text, start
