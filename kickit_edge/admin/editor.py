@@ -230,13 +230,13 @@ class Editor:
         with edit_lock(self.store.root):
             catalog = self.store.fresh()
             app = self._owner(catalog, app_ident, values, errors)
-            if app is None:
-                raise RecordInvalid("Version", errors)
             bad = {e.field for e in errors}
             version = values.get("version_string")
             if version is None and "version_string" not in bad:
                 errors.append(FieldError("version_string", "Version", "can't be blank: kickit-edge matches clients "
                                                                       "by it (e.g. \"2.6.0\")"))
+            if app is None:
+                raise RecordInvalid("Version", errors)
             platform = values.get("platform")
             if platform is None and "platform" not in bad:
                 # The app's only platform, or of several the first in the vocabulary's order (ios).

@@ -23,6 +23,7 @@ from kickit_edge.errors import OperatorError
 from ..gitrepo import bare_remote, git, log
 from .gitconfig import config_dir, repo  # noqa: F401 (fixtures)
 from .kickfolio import DEMO_UUID, new_version
+from .test_admin_input import NUL, invalid
 from .test_admin_server import _serve
 
 COMMITTER = "kickit-edge admin"
@@ -286,3 +287,25 @@ def test_review_mode_says_where_writes_go_at_every_start(repo: Path, config_dir:
             create_admin_app(str(config_dir), git=options)
         assert git(repo, "branch", "--show-current").strip() == "kickit/releases"
         assert said in caplog.text, start
+
+
+def test_a_nul_through_git_is_record_invalid_not_a_500(repo: Path, config_dir: Path,
+                                                       headers: dict[str, str]) -> None:
+    head = log(repo, "%H", "-1")
+    for base in _serve(create_admin_app(str(config_dir))):  # the real server the audit found it on
+        with httpx.Client(base_url=base, headers=headers) as http:
+            response = http.post("/api/apps/DEMO1234/versions", json={"version": {"version_string": "8.0.9\x00"}})
+            assert invalid(response) == {"version_string": NUL + "5"}
+            response = http.post("/api/apps", json={"app": {"name": "Nul\x00App"}})
+            assert invalid(response) == {"name": NUL + "3"}
+    assert log(repo, "%H", "-1") == head
+    assert git(repo, "status", "--porcelain", "--", "config") == ""
+
+
+def test_a_line_break_never_reaches_a_commit(client: TestClient, repo: Path) -> None:
+    response = client.post("/api/apps/DEMO1234/versions", json=new_version(version_string="9.0.0\nSigned-off-by: evil"))
+    assert response.status_code == 422
+    assert client.post("/api/apps/DEMO1234/versions", json=new_version()).status_code == 201
+    message = git(repo, "log", "-1", "--format=%B")
+    assert "Signed-off-by" not in message and message.startswith("Create version 2.6.0 (ios/production) of demo\n\n")
+    assert git(repo, "log", "-1", "--format=%(trailers)").strip() == ""
