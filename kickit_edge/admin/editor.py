@@ -48,7 +48,6 @@ from .mapping import (
     APP_FIELDS,
     VersionRef,
     VERSION_FIELDS,
-    app_resource,
     field_errors,
     parse_app_input,
     parse_version_input,
@@ -158,7 +157,7 @@ class Editor:
             catalog = self._commit({path: dump_document(doc)}, "App", errors, who, what)
         created = catalog.config.app(app_id)
         assert created is not None
-        return app_resource(created, catalog.version_ids(created))
+        return catalog.app_resource(created)
 
     @staticmethod
     def _modeline(catalog: Catalog, folder: Path) -> str | None:
@@ -177,7 +176,7 @@ class Editor:
         with edit_lock(self.store.root):
             catalog = self.store.fresh()
             app = catalog.find_app(ident)
-            current = app_resource(app, catalog.version_ids(app))
+            current = catalog.app_resource(app)
             changed = {k: v for k, v in values.items() if current.get(k) != v}
             if "slug" in changed:
                 errors.append(FieldError("slug", "App", "can't be changed: the app's file is named after it"))
@@ -197,7 +196,7 @@ class Editor:
             catalog = self._commit({self._file(app): dump_document(doc)}, "App", errors, who,
                                    _app_update(app.id, changed))
         updated = catalog.find_app(app.uuid)
-        return app_resource(updated, catalog.version_ids(updated))
+        return catalog.app_resource(updated)
 
     def delete_app(self, ident: str, who: str) -> None:
         with edit_lock(self.store.root):

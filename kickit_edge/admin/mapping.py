@@ -44,6 +44,7 @@ from ..compiler.model import AppConfig, ExactVersion, parse_instant
 from ..compiler.schema import value_problems
 from ..errors import Diagnostic
 from .errors import FieldError, Resource, shown
+from .provenance import Stamp
 
 __all__ = [
     "VersionRef", "version_id", "app_resource", "version_resource", "parse_app_input", "parse_version_input",
@@ -59,6 +60,7 @@ class VersionRef(NamedTuple):
     position: int  # in the app file's versions:
     record: ExactVersion
     raw: dict[str, Any]
+    stamp: Stamp | None = None  # what git says of a record the YAML does not date
 
 
 def version_id(app_uuid: str, platform: str, environment: str, version: str) -> str:
@@ -85,19 +87,20 @@ def _messages(app: AppConfig, name: str | None) -> dict[str, str] | None:
     return ordered
 
 
-def app_resource(app: AppConfig, version_ids: list[str]) -> dict[str, Any]:
+def app_resource(app: AppConfig, version_ids: list[str], stamp: Stamp | None = None) -> dict[str, Any]:
+    """The Kickfolio App; ``stamp`` answers ``user_id``, ``created_at``, ``updated_at`` the YAML does not hold."""
     info = app.raw["app"]
     return {
         "id": app.uuid,
-        "user_id": info.get("owner"),
+        "user_id": info.get("owner") or (stamp.author if stamp else None),
         "name": app.name,
         "public_key": app.public_key,
         "bundle": info.get("bundle"),
         "default_to_landscape": info.get("default_to_landscape", False),
         "icon": info.get("icon"),
         "device_type": info.get("device_type"),
-        "created_at": timestamp(info.get("created_at")),
-        "updated_at": timestamp(info.get("updated_at")),
+        "created_at": timestamp(info.get("created_at")) or (stamp.created_at if stamp else None),
+        "updated_at": timestamp(info.get("updated_at")) or (stamp.updated_at if stamp else None),
         "versions": version_ids,
         "slug": app.id,
         "platforms": list(app.platforms),
@@ -118,8 +121,8 @@ def version_resource(ref: VersionRef) -> dict[str, Any]:
         "version_string": record.version,
         "default_image": raw.get("default_image"),
         "default_image_landscape": raw.get("default_image_landscape"),
-        "created_at": timestamp(raw.get("created_at")),
-        "updated_at": timestamp(raw.get("updated_at")),
+        "created_at": timestamp(raw.get("created_at")) or (ref.stamp.created_at if ref.stamp else None),
+        "updated_at": timestamp(raw.get("updated_at")) or (ref.stamp.updated_at if ref.stamp else None),
         "comments": list(raw.get("comments", [])),
         "platform": record.platform,
         "environment": record.environment,

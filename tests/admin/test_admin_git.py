@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,9 +19,10 @@ from starlette.testclient import TestClient
 
 from kickit_edge.admin.app import create_admin_app
 from kickit_edge.admin.gitlog import GitOptions, commit_message
+from kickit_edge.compiler import repository
 from kickit_edge.errors import OperatorError
 
-from ..gitrepo import bare_remote, git, log
+from ..gitrepo import bare_remote, commit_all, git, log
 from .gitconfig import config_dir, repo  # noqa: F401 (fixtures)
 from .kickfolio import DEMO_UUID, new_version
 from .test_admin_input import NUL, invalid
@@ -309,3 +311,55 @@ def test_a_line_break_never_reaches_a_commit(client: TestClient, repo: Path) -> 
     message = git(repo, "log", "-1", "--format=%B")
     assert "Signed-off-by" not in message and message.startswith("Create version 2.6.0 (ios/production) of demo\n\n")
     assert git(repo, "log", "-1", "--format=%(trailers)").strip() == ""
+
+
+def _commit_time(repo: Path, revision: str = "HEAD") -> str:
+    seconds = int(git(repo, "log", "-1", "--format=%ct", revision))
+    return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def test_hand_written_records_are_dated_from_git(client: TestClient, repo: Path, demo_yaml: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    added = _commit_time(repo)
+    app = client.get("/api/apps/DEMO1234").json()["app"]
+    assert (app["user_id"], app["created_at"], app["updated_at"]) == ("Hand Editor", added, added)
+    versions = client.get("/api/apps/DEMO1234/versions").json()["versions"]
+    assert {(v["version_string"], v["created_at"], v["updated_at"]) for v in versions} == {
+        ("2.5.0", added, added), ("2.4.0", added, added)}
+
+    # A later hand-made commit changes the 2.4.0 record only: its updated_at moves, nothing else does.
+    text = demo_yaml.read_text()
+    old = "    enabled: false            # disabled records never match; 2.4.0 falls through\n    force_update: false\n"
+    assert old in text
+    demo_yaml.write_text(text.replace(old, old + '    comments: ["checked by hand"]\n'))
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2031-05-06T07:08:09Z")
+    commit_all(repo, "A comment on 2.4.0", author=("Reviewer", "reviewer@example.com"))
+    monkeypatch.delenv("GIT_COMMITTER_DATE")
+    versions = {v["version_string"]: v for v in client.get("/api/apps/DEMO1234/versions").json()["versions"]}
+    assert (versions["2.4.0"]["created_at"], versions["2.4.0"]["updated_at"]) == (added, "2031-05-06T07:08:09Z")
+    assert versions["2.4.0"]["comments"] == ["checked by hand"]
+    assert (versions["2.5.0"]["created_at"], versions["2.5.0"]["updated_at"]) == (added, added)
+    assert client.get("/api/apps/DEMO1234").json()["app"]["updated_at"] == added
+
+    # Computed when the config is read again, never per request.
+    calls: list[tuple[str, ...]] = []
+    real = repository.run_git
+    monkeypatch.setattr(repository, "run_git", lambda args, *rest, **kw: calls.append(tuple(args)) or real(args, *rest, **kw))
+    for _ in range(3):
+        assert client.get("/api/apps").status_code == client.get("/api/versions").status_code == 200
+    assert calls == []
+
+    # A record the API writes carries its own times and owner.
+    created = client.post("/api/apps/DEMO1234/versions", json=new_version()).json()["version"]
+    written = yaml.safe_load(demo_yaml.read_text())["versions"][-1]
+    assert created["created_at"] == written["created_at"] and created["updated_at"] == written["updated_at"]
+
+
+def test_outside_git_nothing_is_known_of_hand_written_records(config_dir: Path, headers: dict[str, str],
+                                                             tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    shutil.copytree(config_dir, outside)
+    with TestClient(create_admin_app(str(outside)), headers=headers) as client:
+        app = client.get("/api/apps/DEMO1234").json()["app"]
+        assert (app["user_id"], app["created_at"], app["updated_at"]) == (None, None, None)
+        assert {v["created_at"] for v in client.get("/api/versions").json()["versions"]} == {None}
