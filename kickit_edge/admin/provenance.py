@@ -13,8 +13,8 @@ now. For the lines of one record (the ``app:`` block, one ``versions:`` item):
 
 Times are commit times, in UTC. Lines not committed yet do not count; a record
 none of whose lines is committed, or a config outside git, stays without them
-(``null``). Each file is blamed once per content and HEAD, when the config is
-read again, never per request.
+(``null``). A file is blamed again only when it changes or a commit changes
+it, when the config is read again; never per request.
 """
 
 from __future__ import annotations
@@ -72,54 +72,70 @@ def _utc(seconds: int) -> str:
 
 
 class History:
-    """The blame of the files asked about, for one read of the config (one HEAD)."""
+    """What git says of the records of one read of the config."""
 
     def __init__(self, provenance: Provenance) -> None:
         self._provenance = provenance
-        self._head: str | None = None
+        self._blobs: dict[Path, str] | None = None
 
     def stamp(self, where: Where) -> Stamp | None:
         """What git says of the record at ``where``; None when none of its lines is committed."""
-        if self._head is None:
-            self._head = self._provenance.repo.commit_of("HEAD") or ""
-        blamed = self._provenance.blamed(Path(where.source.path), self._head)
-        depth = len(where.path)
-        commits = [blamed[line] for p, (line, _) in where.source.positions.items()
-                   if p[:depth] == where.path and line in blamed]
-        if not commits:
-            return None
-        first = min(commits)
-        return Stamp(_utc(first.time), _utc(max(c.time for c in commits)), first.author)
+        if self._blobs is None:
+            self._blobs = self._provenance.committed_blobs()
+        return self._provenance.stamp(where, self._blobs)
+
+
+class _Blamed(NamedTuple):
+    key: tuple[int, int, int, str]  # the file as it is (inode, size, mtime) and as HEAD has it (its blob)
+    lines: dict[int, _Commit]
+    stamps: dict[tuple[str | int, ...], Stamp | None]  # by record path, as asked
 
 
 class Provenance:
-    """The git history of a config folder's files, blamed once per file content and HEAD."""
+    """The git history of a config folder's files: each file blamed again only when it or its committed
+    version changes (a commit of other files changes nothing here)."""
 
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
         self._lock = threading.Lock()
-        self._cache: dict[Path, tuple[tuple[int, int, int, str], dict[int, _Commit]]] = {}
+        self._cache: dict[Path, _Blamed] = {}
 
     @classmethod
     def find(cls, config_dir: str | os.PathLike[str]) -> Provenance | None:
         repo = Repository.find(config_dir)
         return None if repo is None else cls(repo)
 
-    def blamed(self, path: Path, head: str) -> dict[int, _Commit]:
-        path = path.resolve()
+    def history(self) -> History:
+        return History(self)
+
+    def committed_blobs(self) -> dict[Path, str]:
+        """Each file of the config folder as HEAD has it: path -> blob id (one git call)."""
+        done = self.repo.git("ls-tree", "-r", "-z", "HEAD", "--", self.repo.inside)
+        blobs: dict[Path, str] = {}
+        for entry in done.stdout.decode("utf-8", errors="replace").split("\0") if done.returncode == 0 else ():
+            meta, _, name = entry.partition("\t")
+            if name:
+                blobs[(self.repo.root / name).resolve()] = meta.split(" ")[-1]
+        return blobs
+
+    def stamp(self, where: Where, blobs: dict[Path, str]) -> Stamp | None:
+        path = Path(where.source.path).resolve()
         try:
             st = path.stat()
         except OSError:
-            return {}
-        key = (st.st_ino, st.st_size, st.st_mtime_ns, head)
+            return None
+        key = (st.st_ino, st.st_size, st.st_mtime_ns, blobs.get(path, ""))
         with self._lock:
-            cached = self._cache.get(path)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        blamed = _blame(self.repo, path)
-        with self._lock:
-            self._cache[path] = (key, blamed)
-        return blamed
-
-    def history(self) -> History:
-        return History(self)
+            blamed = self._cache.get(path)
+        if blamed is None or blamed.key != key:
+            blamed = _Blamed(key, _blame(self.repo, path), {})
+            with self._lock:
+                self._cache[path] = blamed
+        if where.path not in blamed.stamps:
+            depth = len(where.path)
+            commits = [blamed.lines[line] for p, (line, _) in where.source.positions.items()
+                       if p[:depth] == where.path and line in blamed.lines]
+            first = min(commits, default=None)
+            blamed.stamps[where.path] = None if first is None else Stamp(
+                _utc(first.time), _utc(max(c.time for c in commits)), first.author)
+        return blamed.stamps[where.path]
