@@ -123,6 +123,9 @@ class ConfigStore:
     def __init__(self, config_dir: str | os.PathLike[str]) -> None:
         self.root = str(config_dir)
         self.provenance = Provenance.find(config_dir)
+        # Every commit rewrites git's index: a commit of files that did not change on disk reads the config
+        # again too, so the times git gives hand-written records follow it.
+        self._git_index = [self.provenance.repo.git_path("index")] if self.provenance is not None else []
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._fingerprint: Fingerprint | None = None
@@ -134,9 +137,12 @@ class ConfigStore:
     def path(self) -> Path:
         return Path(self.root)
 
+    def _on_disk(self) -> Fingerprint:
+        return _fingerprint(self.root) + _fingerprint(self.root, self._git_index)
+
     def current(self) -> Catalog:
         """The config as it is on disk, or the last good one if it is invalid now."""
-        fingerprint = _fingerprint(self.root)
+        fingerprint = self._on_disk()
         with self._lock:
             if self._catalog is not None and fingerprint in (self._fingerprint, self._reported):
                 return self._catalog  # unchanged, or known to be invalid: not parsed again per request
@@ -178,7 +184,7 @@ class ConfigStore:
 
     def fresh(self) -> Catalog:
         """The config exactly as it is on disk; raise ConfigInvalid if it is invalid. For writers."""
-        fingerprint = _fingerprint(self.root)
+        fingerprint = self._on_disk()
         with self._lock:
             if self._catalog is not None and fingerprint == self._fingerprint:
                 return self._catalog
@@ -191,7 +197,7 @@ class ConfigStore:
     def replace(self, config: Config) -> Catalog:
         """Adopt ``config`` as current (a writer just wrote it)."""
         catalog = Catalog(config, self.provenance)
-        fingerprint = _fingerprint(self.root)
+        fingerprint = self._on_disk()
         with self._lock:
             self._catalog, self._fingerprint = catalog, fingerprint
         return catalog

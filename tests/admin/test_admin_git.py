@@ -332,6 +332,8 @@ def test_hand_written_records_are_dated_from_git(client: TestClient, repo: Path,
     old = "    enabled: false            # disabled records never match; 2.4.0 falls through\n    force_update: false\n"
     assert old in text
     demo_yaml.write_text(text.replace(old, old + '    comments: ["checked by hand"]\n'))
+    versions = {v["version_string"]: v for v in client.get("/api/apps/DEMO1234/versions").json()["versions"]}
+    assert versions["2.4.0"]["updated_at"] == added  # a line not committed yet does not count
     monkeypatch.setenv("GIT_COMMITTER_DATE", "2031-05-06T07:08:09Z")
     commit_all(repo, "A comment on 2.4.0", author=("Reviewer", "reviewer@example.com"))
     monkeypatch.delenv("GIT_COMMITTER_DATE")
