@@ -32,7 +32,8 @@ ENV PATH=/opt/kickit-edge/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     KICKIT_HOST=0.0.0.0 \
     KICKIT_PORT=8000 \
-    KICKIT_EVENTS_DIR=/var/lib/kickit-edge/events
+    KICKIT_EVENTS_DIR=/var/lib/kickit-edge/events \
+    KICKIT_CACHE_DIR=/var/lib/kickit-edge/cache
 USER 10001:10001
 WORKDIR /var/lib/kickit-edge
 VOLUME ["/snapshots", "/var/lib/kickit-edge/events"]

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
+from .keys import KEY_LENGTH, mask_keys
 from .vocabulary import UPGRADE_VERDICTS, UpgradeVerdict
 
 __all__ = [
@@ -192,7 +193,10 @@ def encode_event(event: Event, *, data_limit: int = DATA_LIMIT) -> bytes:
 
 
 def _nullable(value: str | None) -> str:
-    return "null" if value is None else _string(value)
+    if value is None:
+        return "null"
+    # A client's own text (user, versions, headers) never brings a key into the log: it is masked.
+    return _string(value if len(value) < KEY_LENGTH else mask_keys(value))
 
 
 def _bound_data(data: dict[str, Any] | None, limit: int) -> str:
@@ -200,6 +204,8 @@ def _bound_data(data: dict[str, Any] | None, limit: int) -> str:
         text = _STRICT_ENCODER.encode(data)
     except ValueError:
         return '{"_invalid":true}'
+    if len(text) >= KEY_LENGTH:
+        text = mask_keys(text)  # JSON's escaping leaves a key's characters as they are, and *** needs none
     if len(text) > limit:  # ASCII, so characters are bytes
         return f'{{"_truncated":true,"_bytes":{len(text)}}}'
     return text

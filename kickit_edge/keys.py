@@ -17,7 +17,8 @@ import re
 import secrets
 from typing import NamedTuple
 
-__all__ = ["Key", "mint_key", "hash_secret", "parse_key", "decode_token", "decode_bearer", "secret_matches"]
+__all__ = ["Key", "mint_key", "hash_secret", "parse_key", "decode_token", "decode_bearer", "secret_matches",
+           "KEY_LENGTH", "mask_keys"]
 
 PREFIX_HEX = 16
 SECRET_HEX = 64
@@ -25,6 +26,12 @@ SECRET_HEX = 64
 MAX_TOKEN_LENGTH = 256
 
 _KEY = re.compile(rf"^([0-9a-f]{{{PREFIX_HEX}}})\.([0-9a-f]{{{SECRET_HEX}}})$")
+KEY_LENGTH = PREFIX_HEX + 1 + SECRET_HEX
+# A key as client data may carry it: as is (in any case), or as the x-api-token an AppCockpit client sends: the
+# base64 of a key (108 characters, 112 with a trailing newline encoded), a run of that alphabet of its own.
+_TOKEN = KEY_LENGTH * 4 // 3
+_KEY_IN_TEXT = re.compile(rf"([0-9a-fA-F]{{{PREFIX_HEX}}})\.[0-9a-fA-F]{{{SECRET_HEX}}}"
+                          rf"|(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{{{_TOKEN},{_TOKEN + 4}}}={{0,2}}(?![A-Za-z0-9+/=])")
 
 
 class Key(NamedTuple):
@@ -75,3 +82,16 @@ def decode_bearer(header: str) -> Key | None:
 def secret_matches(secret: str, stored_sha256: str) -> bool:
     """Compare a presented secret with a stored hash in constant time."""
     return hmac.compare_digest(hash_secret(secret), stored_sha256)
+
+
+def mask_keys(text: str) -> str:
+    """``text`` with every key in it masked: ``<prefix>.***`` (the prefix is public), ``***`` for its base64."""
+    if len(text) < KEY_LENGTH:
+        return text  # the shortest form of a key does not fit
+    return _KEY_IN_TEXT.sub(_masked, text)
+
+
+def _masked(found: re.Match[str]) -> str:
+    if found[1] is not None:
+        return f"{found[1].lower()}.***"
+    return "***" if decode_token(found[0]) is not None else found[0]  # base64 of something else stays

@@ -115,6 +115,9 @@ def test_keys_new_admin_token_creates_the_admin_file(demo_config: Path, capsys: 
     (["--app", "demo", "--expires", "soon"],
      "error: --expires 'soon' is not a date: expected 2027-01-31 or 2027-01-31T12:00:00Z"),
     ([], "error: give exactly one of --app ID (an app key) or --admin NAME (a management API token)"),
+    (["--admin", "ci", "--expires", "2020-01-01"],
+     "error: --expires '2020-01-01' has passed already: a credential expiring then could never be used; "
+     "give a later date"),
 ])
 def test_keys_new_refuses_bad_requests(demo_config: Path, capsys: Capture, argv: list[str], message: str) -> None:
     before = (demo_config / "apps" / "demo.yaml").read_text()

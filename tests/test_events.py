@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from datetime import UTC, datetime, timedelta, timezone
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kickit_edge.keys import mint_key
 from kickit_edge.events import (
     COMMON_KEYS,
     TARGET_CHECK_KEYS,
@@ -77,6 +79,24 @@ def test_no_field_can_carry_a_key() -> None:
     names = [f.name for f in dataclasses.fields(Event)]
     assert sorted(names) == sorted(COMMON_KEYS + TARGET_CHECK_KEYS)
     assert not any("key" in name or "token" in name or "secret" in name for name in names)
+
+
+def test_a_key_a_client_sends_as_data_is_masked() -> None:
+    key = mint_key()
+    token = base64.b64encode(str(key).upper().encode()).decode()
+    uuid = "550e8400e29b41d4a716446655440000550e8400e29b41d4a716446655440000"  # long, but not key-shaped
+    blob = base64.b64encode(b"x" * 81).decode()  # as long as a token, but not one
+    event = Event(time=datetime(2026, 11, 22, tzinfo=UTC), type="target_check", app="shop", user=str(key),
+                  platform="ios", app_version=f"1.0+{key}", environment="production", snapshot="s", request_id="r",
+                  build_number="1", os_version="17.0", verdict="ok", rule=None,
+                  data={"k": str(key), "t": token, "in": f"x {token} y", "id": uuid, "blob": blob,
+                        "nl": base64.b64encode(f"{key}\n".encode()).decode()})
+    line = encode_event(event)
+    assert key.secret.encode() not in line and key.secret.upper().encode() not in line and token.encode() not in line
+    record = decode_event(line)
+    assert record["user"] == f"{key.prefix}.***" and record["app_version"] == f"1.0+{key.prefix}.***"
+    assert record["data"] == {"k": f"{key.prefix}.***", "t": "***", "in": "x *** y", "id": uuid, "blob": blob,
+                              "nl": "***"}
 
 
 def test_big_data_is_replaced_by_its_size() -> None:

@@ -63,7 +63,8 @@ def load_snapshot_at(path: str) -> Snapshot:
     try:
         return load_snapshot(data)
     except SnapshotError as exc:
-        raise SnapshotError(f"{target}: {exc}") from None
+        # The operator named the wrong file (an operator's mistake, exit 2, as a missing one is).
+        raise OperatorError(f"{target} is not a snapshot kickit-edge can read: {exc}") from None
 
 
 def verdict_of(snapshot: Snapshot, app_id: str, platform: str, environment: str | None, version: str,

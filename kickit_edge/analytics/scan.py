@@ -57,7 +57,9 @@ _TYPE_AT = len('{"time":"2026-11-22T19:20:52.123456Z","type":"') + 1
 _CLASSIFY = f"""
 CREATE OR REPLACE TEMP TABLE parsed AS
 SELECT file, n, line, kind, a, c,
-       CASE kind
+       -- never null (a time of the right shape that is no real instant makes strptime's answer null): a line
+       -- not passed here goes to decode_event, which names what is wrong with it
+       coalesce(CASE kind
          WHEN 'a' THEN a IS NOT NULL AND to_json(a)::VARCHAR = line AND a.app IS NOT NULL
                        AND a.request_id IS NOT NULL AND strftime(try_strptime(a.time, $fmt), $fmt) = a.time
          WHEN 'c' THEN c IS NOT NULL AND to_json(c)::VARCHAR = line AND c.app IS NOT NULL
@@ -65,7 +67,7 @@ SELECT file, n, line, kind, a, c,
                        AND c.verdict IN ({", ".join(f"'{v}'" for v in UPGRADE_VERDICTS)}) AND (c.data IS NULL OR json_type(c.data) = 'OBJECT')
                        AND NOT contains(line, 'NaN') AND NOT contains(line, 'Infinity')
          ELSE false
-       END AS fast
+       END, false) AS fast
 FROM (
     SELECT file, n, line, kind,
            CASE WHEN kind = 'a' THEN try(json_transform(line, '{_AUTH_SHAPE}')) END AS a,

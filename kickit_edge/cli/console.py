@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeAlias
 
-__all__ = ["Subparsers", "out", "err", "progress", "write_text", "now", "instant", "since"]
+__all__ = ["Subparsers", "out", "err", "progress", "write_text", "now", "instant", "since", "platform", "count"]
 
 # The object ``add_subparsers`` returns: each command module's ``register`` adds its parsers to it.
 # (argparse gives it no public name).
@@ -65,3 +65,20 @@ def since(text: str) -> datetime:
         return parse_since(text, now())
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def platform(text: str) -> str:
+    """Argument type of ``--platform``: as every endpoint reads it (``iOS``, ``Android``), or an error naming both."""
+    from ..vocabulary import PLATFORMS, platform_of
+
+    found = platform_of(text)
+    if found is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected one of {', '.join(PLATFORMS)}")
+    return found
+
+
+def count(text: str) -> int:
+    """Argument type of a count: a whole number, 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number: expected 0 or more, e.g. 500")
+    return int(text)

@@ -35,8 +35,10 @@ def cmd_events_users(args: argparse.Namespace) -> int:
 
 
 def _report_scan(scan: ScanReport) -> None:
+    from ..analytics.report import counted
+
     if scan.malformed:
-        err(f"{scan.malformed:,} malformed line{'s' if scan.malformed != 1 else ''} skipped:")
+        err(f"{counted(scan.malformed, 'malformed line')} skipped:")
         for problem in scan.problems:
             err(f"  {problem}")
     for damaged in scan.damaged:
@@ -95,13 +97,13 @@ def _horizons(text: str) -> tuple[int, ...]:
 
 def cmd_events_export(args: argparse.Namespace) -> int:
     from ..analytics.parquet import export_events
+    from ..analytics.report import counted
 
     settings = EventSettings.resolve(args)
     report, days, count = export_events(settings.events_dir, args.out, args.since, progress=progress())
     _report_scan(report)
     span = f"{days[0]} .. {days[-1]}" if days else "no day"
-    err(f"exported {count:,} event{'s' if count != 1 else ''} ({len(days)} day{'s' if len(days) != 1 else ''}: "
-        f"{span}) -> {args.out}")
+    err(f"exported {counted(count, 'event')} ({counted(len(days), 'day')}: {span}) -> {args.out}")
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import OperatorError
-from .console import Subparsers, err, out
+from .console import Subparsers, err, now, out
 
 __all__ = ["register"]
 
@@ -15,6 +15,7 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
 
     if (args.app is None) == (args.admin is None):
         raise OperatorError("give exactly one of --app ID (an app key) or --admin NAME (a management API token)")
+    _still_ahead(args.expires)
     if args.admin is not None:
         if args.environment:
             raise OperatorError("--environment applies to app keys only")
@@ -27,6 +28,19 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
         err("AppCockpit clients send it base64-encoded: x-api-token: $(printf %s KEY | base64 | tr -d '\\n')")
     out(str(key))
     return 0
+
+
+def _still_ahead(expires: str | None) -> None:
+    """A new credential that has expired already would be refused on its first use: say so now."""
+    from ..compiler.model import parse_instant
+
+    try:
+        moment = parse_instant(expires) if expires is not None else None
+    except ValueError:
+        return  # the writer names what is wrong with the text
+    if moment is not None and moment <= now():
+        raise OperatorError(f"--expires {expires!r} has passed already: a credential expiring then could never be "
+                            "used; give a later date")
 
 
 def cmd_keys_signing(args: argparse.Namespace) -> int:

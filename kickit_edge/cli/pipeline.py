@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigTestFailure, OperatorError
-from .console import Subparsers, out, progress
+from .console import Subparsers, count, out, progress
 
 __all__ = ["register"]
 
@@ -93,7 +93,8 @@ def register(sub: Subparsers) -> None:
     add_config_dir(p)
     p.add_argument("--out", default="snapshots", metavar="DIR", help="output folder (default: snapshots)")
     p.add_argument("--revision", help="revision to record (default: the git commit of CONFIG_DIR, or $KICKIT_REVISION)")
-    p.add_argument("--keep", type=int, default=5, metavar="N", help="published snapshots kept for rollback (default: 5)")
+    p.add_argument("--keep", type=count, default=5, metavar="N",
+                   help="published snapshots kept for rollback (default: 5; 0 keeps every one)")
     p.add_argument("--dry-run", action="store_true", help="check and build, but publish nothing")
     p.add_argument("--sign", metavar="KEY", help="sign the snapshot with this signing.key (from `keys signing`); "
                                                  "edges with --verify-key accept only signed snapshots")

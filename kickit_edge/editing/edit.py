@@ -64,7 +64,14 @@ def edit_lock(config_dir: str) -> Iterator[None]:
 
     with _LOCK:
         lock_path = Path(config_dir) / ".kickit-edit.lock"
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            if not Path(config_dir).is_dir():
+                raise OperatorError(f"config folder {config_dir!r} not found: expected a folder of YAML files"
+                                    ) from None
+            raise OperatorError(f"cannot lock {config_dir!r} for editing ({lock_path.name}): {exc.strerror}"
+                                ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

@@ -23,18 +23,19 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..errors import OperatorError
 from ..versions import InvalidVersion, VersionKey, version_key
-from ..compiler.model import parse_instant
+from ..compiler.model import AppConfig, parse_instant
 from . import APP_STORE_LOOKUP
 from .comments import append_entry, insert_entry, remove_entry, set_entry
 from .edit import app_to_edit, apply_edits, dump_document, edit_lock, load_document
 
-__all__ = ["ReleaseRecord", "add_release", "lookup_release", "APP_STORE_LOOKUP"]
+__all__ = ["Outcome", "ReleaseRecord", "add_release", "lookup_release", "APP_STORE_LOOKUP"]
 
 LOOKUP_TIMEOUT = 20.0
 MAX_LOOKUP_BYTES = 1 << 20
@@ -73,10 +74,17 @@ def _orderable(flag: str, text: str | None) -> None:
         raise OperatorError(f"{flag}: {exc}") from None
 
 
+Outcome = Literal["added", "updated", "unchanged"]
+
+
 def add_release(config_dir: str, app_id: str, platform: str, version: str, available_from: str | None = None,
                 min_os: str | None = None, note: str | None = None,
-                now: datetime | None = None) -> tuple[ReleaseRecord, bool]:
-    """Write a release into the app's file (default available from ``now``); return it and whether it was new."""
+                now: datetime | None = None, keep_note: bool = False) -> tuple[ReleaseRecord, Outcome]:
+    """Write a release into the app's file (default available from ``now``); return it and what was done.
+
+    An existing entry keeps its ``available_from`` as written (its time zone and comment too) when it is the
+    same instant; with ``keep_note``, it keeps a note it has (``note`` then only starts one).
+    """
     _orderable("--version", version)
     _orderable("--min-os", min_os)
     record = ReleaseRecord(platform, version, _instant(available_from, now or datetime.now(UTC)), min_os, note)
@@ -93,16 +101,17 @@ def add_release(config_dir: str, app_id: str, platform: str, version: str, avail
                       if entry.get("platform") == platform and str(entry.get("version")) == version), None)
         existing = releases[index] if index is not None else None
         if existing is not None:
-            # The old instant goes with its end-of-line comment (it described the old value) and its
-            # timezone (the instant written is UTC); the comment lines that follow stay.
-            position = list(existing).index("available_from")
-            for name in ("available_from", "timezone"):
-                if name in existing:
-                    remove_entry(releases, index, name)
-            insert_entry(existing, position, "available_from", DoubleQuotedScalarString(record.available_from))
-            if min_os is not None:
+            if not _same_instant(app, platform, version, record.available_from):
+                # The old instant goes with its end-of-line comment (it described the old value) and its
+                # timezone (the instant written is UTC); the comment lines that follow stay.
+                position = list(existing).index("available_from")
+                for name in ("available_from", "timezone"):
+                    if name in existing:
+                        remove_entry(releases, index, name)
+                insert_entry(existing, position, "available_from", DoubleQuotedScalarString(record.available_from))
+            if min_os is not None and str(existing.get("min_os")) != min_os:
                 set_entry(existing, "min_os", DoubleQuotedScalarString(min_os))
-            if note is not None:
+            if note is not None and not (keep_note and existing.get("note")) and existing.get("note") != note:
                 set_entry(existing, "note", note)
         else:
             entry = CommentedMap(platform=platform, version=DoubleQuotedScalarString(version),
@@ -112,8 +121,17 @@ def add_release(config_dir: str, app_id: str, platform: str, version: str, avail
             if note is not None:
                 entry["note"] = note
             append_entry(document, "releases", entry)
-        apply_edits(config_dir, {path: dump_document(document)})
-    return record, existing is None
+        text = dump_document(document)
+        if text == path.read_text(encoding="utf-8"):
+            return record, "unchanged"
+        apply_edits(config_dir, {path: text})
+    return record, "added" if existing is None else "updated"
+
+
+def _same_instant(app: AppConfig, platform: str, version: str, instant: str) -> bool:
+    """Whether the app's release ``platform`` ``version`` is available from ``instant`` (UTC, as written) already."""
+    release = next((r for r in app.releases if r.platform == platform and r.version == version), None)
+    return release is not None and release.available_from is not None and _utc(release.available_from) == instant
 
 
 def _lookup(url: str, bundle: str, country: str) -> dict[str, object]:

@@ -167,7 +167,7 @@ def _fast_path(settings: Settings, runtime: Runtime, routes: list[Route], access
                                                 route_labels(routes)))
 
 
-def _routes(runtime: Runtime, source: Source) -> list[Route]:
+def _routes(runtime: Runtime, source: Source, *, metrics: bool) -> list[Route]:
     status = StatusEndpoint(runtime)
     status.source = source
     versions_v1 = VersionsEndpoint(runtime, 1)
@@ -185,7 +185,7 @@ def _routes(runtime: Runtime, source: Source) -> list[Route]:
         Route("/ready", ReadyEndpoint(runtime), methods=["GET"]),
         Route("/status", status, methods=["GET"]),
         *ofrep_routes(runtime),
-        Route("/openapi.json", OpenApiEndpoint(edge_document()), methods=["GET"]),
+        Route("/openapi.json", OpenApiEndpoint(edge_document(metrics=metrics)), methods=["GET"]),
     ]
 
 
@@ -194,7 +194,7 @@ def create_app(settings: Settings, *, events: BatchSink | None = None) -> Starle
     state = SnapshotState(trusted_signers(settings.verify_key))
     runtime = Runtime(state, max_body=settings.max_body)
     source = make_source(state, settings)
-    routes = _routes(runtime, source)
+    routes = _routes(runtime, source, metrics=settings.metrics_port is None)
     exposition = Exposition(Recorder(edge_figures(runtime, source)), os.environ.get(FOLDER_ENV))
     if settings.metrics_port is None:
         routes.append(Route("/metrics", MetricsEndpoint(exposition), methods=["GET"]))

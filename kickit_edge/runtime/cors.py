@@ -21,7 +21,7 @@ CHECK_HEADERS = (
     "x-request-id", "content-type", "accept",
 )
 ADMIN_HEADERS = ("authorization", "content-type", "accept", "x-request-id")
-EXPOSED_HEADERS = ("etag", "x-request-id", "x-kickit-rule")
+EXPOSED_HEADERS = ("etag", "x-request-id", "x-kickit-rule", "x-kickit-hard-from")
 PREFLIGHT_MAX_AGE = 600
 
 

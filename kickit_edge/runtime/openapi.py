@@ -106,12 +106,14 @@ def _operations() -> dict[str, dict[str, Any]]:
         "/v2/maintenance": {"get": maint},
         "/v2/authenticate": {"post": _check(
             "AppCockpit: record that a user runs this version", _AUTHENTICATED, params=[], security="appcockpit",
-            revalidate=False, request={"type": "object", "properties": {
-                "user_id": {"type": "string"}, "platform": {"type": "string"}, "app_version": {"type": "string"},
-                "environment": {"type": "string"}}})},
+            revalidate=False, request={"type": "object", "required": ["user_id", "platform", "app_version"],
+                                       "properties": {
+                "user_id": {"type": "string", "minLength": 1}, "platform": {"type": "string", "enum": ["ios", "android"]},
+                "app_version": {"type": "string", "minLength": 1}, "environment": {"type": "string"}}})},
         "/api/v1/target-checks": {"post": _check(
             "KickIt: does a target match this build", _TARGET_CHECK, params=kickit_headers, security="kickit",
-            revalidate=False, request={"type": "object", "properties": {"data": {"type": "object"}}})},
+            revalidate=False, request={"type": "object", "required": ["data"],
+                                       "properties": {"data": {"type": "object"}}})},
         "/ofrep/v1/evaluate/flags": {"post": _ofrep(
             "OpenFeature (OFREP): every flag for this context",
             {"type": "object", "required": ["flags"], "properties": {"flags": {"type": "array"}}}, key=False)},
@@ -120,7 +122,8 @@ def _operations() -> dict[str, dict[str, Any]]:
                            "responses": {"200": _json(_READY, "ready"), "503": _json(_READY, "not ready")}}},
         "/status": {"get": {"summary": "this worker's snapshot, source and event log",
                             "responses": {"200": _json({"type": "object"}, "the status")}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics, summed over the workers (unless --metrics-port)",
+        "/metrics": {"get": {"summary": "Prometheus metrics, summed over the workers (on this port unless "
+                                        "--metrics-port moves them)",
                              "responses": {"200": {"description": "the text format",
                                                    "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
         "/openapi.json": {"get": {"summary": "this document",
@@ -131,14 +134,19 @@ def _operations() -> dict[str, dict[str, Any]]:
 EDGE_OPERATIONS = _operations()
 
 
-def edge_document() -> dict[str, Any]:
-    """The check API as OpenAPI 3.1."""
+def _here(paths: dict[str, Any], metrics: bool) -> dict[str, Any]:
+    """``paths`` as one port serves them: without ``/metrics`` where ``--metrics-port`` moved it."""
+    return paths if metrics else {path: item for path, item in paths.items() if path != "/metrics"}
+
+
+def edge_document(*, metrics: bool = True) -> dict[str, Any]:
+    """The check API as OpenAPI 3.1; ``metrics``: whether this port serves ``/metrics``."""
     return {
         "openapi": "3.1.0",
         "info": {"title": "kickit-edge check API", "version": __version__,
                  "description": "The AppCockpit and KickIt check endpoints, OpenFeature (OFREP), and the "
                                 "operator endpoints."},
-        "paths": EDGE_OPERATIONS,
+        "paths": _here(EDGE_OPERATIONS, metrics),
         "components": {"securitySchemes": {
             "appcockpit": {"type": "apiKey", "in": "header", "name": "x-api-token",
                            "description": "the key, base64-encoded"},
@@ -186,18 +194,18 @@ def _versions(path: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
     return listing, item
 
 
-def admin_document() -> dict[str, Any]:
-    """The management API (Kickfolio v1) as OpenAPI 3.1."""
+def admin_document(*, metrics: bool = True) -> dict[str, Any]:
+    """The management API (Kickfolio v1) as OpenAPI 3.1; ``metrics``: whether this port serves ``/metrics``."""
     one = {"type": "object", "required": ["app"], "properties": {"app": _APP}}
     many = {"type": "object", "required": ["apps"], "properties": {"apps": {"type": "array", "items": _APP}}}
     versions, version = _versions(())
     app_versions, app_version = _versions(("app_id",))
-    metrics = EDGE_OPERATIONS["/metrics"]["get"]
+    scrape = EDGE_OPERATIONS["/metrics"]["get"]
     return {
         "openapi": "3.1.0",
         "info": {"title": "kickit-edge management API", "version": __version__,
                  "description": "Kickfolio API v1: apps and versions, written back to the YAML config."},
-        "paths": {
+        "paths": _here({
             "/api/apps": {"get": _admin("list apps", "200", many),
                           "post": _admin("create an app", "201", one, request="app")},
             "/api/apps/{id}": {"get": _admin("show an app", "200", one, path=("id",)),
@@ -208,10 +216,10 @@ def admin_document() -> dict[str, Any]:
             "/api/versions/{id}": version,
             "/api/apps/{app_id}/versions": app_versions,
             "/api/apps/{app_id}/versions/{id}": app_version,
-            "/metrics": {"get": {**metrics, "security": []}},
+            "/metrics": {"get": {**scrape, "security": []}},
             "/openapi.json": {"get": {"summary": "this document", "security": [],
                                       "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
-        },
+        }, metrics),
         "components": {"securitySchemes": {
             "basic": {"type": "http", "scheme": "basic",
                       "description": "an admin token as the user name (or the auth_token query parameter)"},

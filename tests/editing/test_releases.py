@@ -124,17 +124,42 @@ def test_sync_records_the_version_live_in_every_country(demo_config: Path, store
     assert capsys.readouterr().out == (
         "updated release ios 3.0.0 of demo: live since 2027-01-12T07:00:00Z, min OS 16.0\n")
     assert [q["bundleId"] for q in state.queries] == [["com.example.kickit"], ["com.example.kickit"]]
+    # The note written by hand stays; the store's note goes only into entries sync starts.
     assert added_lines(before, path.read_text()) == [
         '-    available_from: "2027-01-12T09:00:00"   # local time in `timezone`',
         "-    timezone: Europe/Berlin",
         '+    available_from: "2027-01-12T07:00:00Z"',
-        "-    note: in review; the hard staging rule below waits for it",
-        "+    note: App Store (us, de)",
     ]
     state.answers = {"us": [live("3.1.0", "2027-01-20T08:00:00Z", "16.4")]}
     assert main(["releases", "sync", "--config", str(demo_config), "--app", "demo", "--lookup-url", url]) == 0
     assert capsys.readouterr().out == "added release ios 3.1.0 of demo: live since 2027-01-20T08:00:00Z, min OS 16.4\n"
     assert "# Store releases: what users can actually install" in path.read_text()
+    assert '    version: "3.1.0"\n    available_from: "2027-01-20T08:00:00Z"\n    min_os: "16.4"\n' \
+           '    note: App Store (us)\n' in path.read_text()
+
+
+def test_sync_leaves_an_entry_that_already_says_it_as_written(demo_config: Path, store: tuple[str, _Store],
+                                                              capsys: Capture) -> None:
+    url, state = store
+    # The demo's 3.0.0 is available from 09:00 Berlin time, 08:00 UTC: the store says the same instant.
+    state.answers = {"us": [live("3.0.0", "2027-01-12T08:00:00Z", "16.0")]}
+    path = demo_config / "apps" / "demo.yaml"
+    before = path.read_text()
+    assert main(["releases", "sync", "--config", str(demo_config), "--app", "demo", "--lookup-url", url]) == 0
+    assert capsys.readouterr().out == (
+        "release ios 3.0.0 of demo already recorded: live since 2027-01-12T08:00:00Z, min OS 16.0\n")
+    assert path.read_text() == before
+    # A later release date, and a new minimum OS: the instant is written in UTC, the note stays.
+    state.answers = {"us": [live("3.0.0", "2027-01-13T08:00:00Z", "16.2")]}
+    assert main(["releases", "sync", "--config", str(demo_config), "--app", "demo", "--lookup-url", url]) == 0
+    assert capsys.readouterr().out == "updated release ios 3.0.0 of demo: live since 2027-01-13T08:00:00Z, min OS 16.2\n"
+    assert added_lines(before, path.read_text()) == [
+        '-    available_from: "2027-01-12T09:00:00"   # local time in `timezone`',
+        "-    timezone: Europe/Berlin",
+        '-    min_os: "16.0"                          # clients on an older iOS get os_message instead',
+        '+    available_from: "2027-01-13T08:00:00Z"',
+        '+    min_os: "16.2"                          # clients on an older iOS get os_message instead',
+    ]
 
 
 def test_sync_explains_what_it_cannot_read(demo_config: Path, store: tuple[str, _Store], capsys: Capture) -> None:
@@ -145,6 +170,11 @@ def test_sync_explains_what_it_cannot_read(demo_config: Path, store: tuple[str, 
         "error: the App Store lists no app with bundle id 'com.example.kickit' in country 'fr'\n")
     assert main([*args, "--lookup-url", "http://127.0.0.1:9/lookup"]) == 2
     assert capsys.readouterr().err.startswith("error: cannot read the App Store lookup at http://127.0.0.1:9/lookup?")
+    with pytest.raises(SystemExit) as usage:
+        main([*args[:-1], "usa", "--lookup-url", url])
+    assert usage.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "error: argument --country: 'usa': expected a two-letter country code such as us or de\n")
 
 
 def test_add_to_an_app_without_releases_starts_the_list(write_config: WriteConfig, capsys: Capture) -> None:
