@@ -50,6 +50,19 @@ def test_explain_rejects_a_bad_time(demo_config: Path, capsys: Capture) -> None:
     assert "argument --at: 'tomorrow' is not a time: expected ISO 8601" in capsys.readouterr().err
 
 
+def test_explain_reads_the_platform_as_the_endpoints_do(demo_config: Path, capsys: Capture) -> None:
+    args = ["explain", str(demo_config), "--app", "demo", "--environment", "production", "--version", "2.5.0",
+            "--at", "2027-01-01T00:00:00Z", "--platform"]
+    assert main([*args, "ios"]) == 0
+    lower = capsys.readouterr().out
+    assert main([*args, "IOS"]) == 0
+    assert capsys.readouterr().out == lower
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "windows"])
+    assert exit_.value.code == 2
+    assert "argument --platform: 'windows': expected one of ios, android" in capsys.readouterr().err
+
+
 def test_test_command_lists_every_case(demo_config: Path, capsys: Capture) -> None:
     assert main(["test", str(demo_config)]) == 0
     out = capsys.readouterr().out.splitlines()

@@ -87,6 +87,18 @@ def test_maintenance_switch_window_and_off(demo: Snapshot) -> None:
     assert check_maintenance(demo, app, "qa", now) == off
 
 
+def test_a_window_in_utc_needs_no_timezone(write_config: WriteConfig) -> None:
+    config = write_config({"apps/shop.yaml": MINIMAL_APP + (
+        "maintenance:\n  production:\n    windows:\n"
+        "      - {start: '2027-01-02T10:00:00Z', end: '2027-01-02T12:00:00+01:00', title: Upgrade}\n")})
+    snapshot = compile_config(str(config), revision="test").snapshot
+    app = snapshot.apps["shop"]
+    start = datetime(2027, 1, 2, 10, tzinfo=UTC).timestamp()
+    title = [json.loads(check_maintenance(snapshot, app, "production", start + s).body)["title"]
+             for s in (-1, 0, 3599, 3600)]
+    assert title == [None, "Upgrade", "Upgrade", None]  # 12:00+01:00 is 11:00Z
+
+
 def test_kickit_seed_example_with_only_the_version(demo: Snapshot) -> None:
     answer = check_target(demo.apps["demo"], TargetRequest(version="1.0.1-production", environment="production"))
     assert body(answer) == {

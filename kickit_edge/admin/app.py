@@ -57,11 +57,12 @@ class Guard:
     """Refuses, before any route runs, what no route may answer: a foreign API version, an
     oversized body, a missing or wrong token. Records the token's name for the routes."""
 
-    def __init__(self, app: ASGIApp, store: ConfigStore, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, store: ConfigStore, max_body: int, metrics: bool = True) -> None:
         self.app = app
         self.store = store
         self.max_body = max_body
-        self.document = OpenApiEndpoint(admin_document())  # public, as the routes it describes are
+        # Public, as the routes it describes are; /metrics in it only where this port serves it.
+        self.document = OpenApiEndpoint(admin_document(metrics=metrics))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -150,7 +151,7 @@ def create_admin_app(config_dir: str, publish_dir: str | None = None, max_body: 
         middleware=[Middleware(AccessLog, writer=access, redact=filtered_params([TOKEN_PARAM])),
                     Middleware(Measure, recorder=recorder, route_of=route_labels(routes), exposition=exposition),
                     *cors(cors_origins, ADMIN_HEADERS, ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")),
-                    Middleware(Guard, store=store, max_body=max_body)],
+                    Middleware(Guard, store=store, max_body=max_body, metrics=metrics_on_main_port)],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
     )

@@ -43,12 +43,11 @@ from .documents import (
     version_scalar,
 )
 from .errors import INTERNAL_ERROR, FieldError, RecordInvalid, Resource
-from .gitlog import GitLog
+from .gitlog import GitLog, commit_message
 from .mapping import (
     APP_FIELDS,
     VersionRef,
     VERSION_FIELDS,
-    app_resource,
     field_errors,
     parse_app_input,
     parse_version_input,
@@ -100,7 +99,7 @@ class Editor:
         if self.gitlog is None:
             write_edits(changes)
         else:
-            message = f"{what}\n\n{self.gitlog.verdict_changes(before, config, built[-1])}\n"
+            message = commit_message(what, self.gitlog.verdict_changes(before, config, built[-1]))
             try:
                 self.gitlog.write(changes, message, self.gitlog.author(who))
             except OperatorError as error:  # the files hold what they held: report, answer 500
@@ -158,7 +157,7 @@ class Editor:
             catalog = self._commit({path: dump_document(doc)}, "App", errors, who, what)
         created = catalog.config.app(app_id)
         assert created is not None
-        return app_resource(created, catalog.version_ids(created))
+        return catalog.app_resource(created)
 
     @staticmethod
     def _modeline(catalog: Catalog, folder: Path) -> str | None:
@@ -177,7 +176,7 @@ class Editor:
         with edit_lock(self.store.root):
             catalog = self.store.fresh()
             app = catalog.find_app(ident)
-            current = app_resource(app, catalog.version_ids(app))
+            current = catalog.app_resource(app)
             changed = {k: v for k, v in values.items() if current.get(k) != v}
             if "slug" in changed:
                 errors.append(FieldError("slug", "App", "can't be changed: the app's file is named after it"))
@@ -197,7 +196,7 @@ class Editor:
             catalog = self._commit({self._file(app): dump_document(doc)}, "App", errors, who,
                                    _app_update(app.id, changed))
         updated = catalog.find_app(app.uuid)
-        return app_resource(updated, catalog.version_ids(updated))
+        return catalog.app_resource(updated)
 
     def delete_app(self, ident: str, who: str) -> None:
         with edit_lock(self.store.root):
@@ -230,13 +229,13 @@ class Editor:
         with edit_lock(self.store.root):
             catalog = self.store.fresh()
             app = self._owner(catalog, app_ident, values, errors)
-            if app is None:
-                raise RecordInvalid("Version", errors)
             bad = {e.field for e in errors}
             version = values.get("version_string")
             if version is None and "version_string" not in bad:
                 errors.append(FieldError("version_string", "Version", "can't be blank: kickit-edge matches clients "
                                                                       "by it (e.g. \"2.6.0\")"))
+            if app is None:
+                raise RecordInvalid("Version", errors)
             platform = values.get("platform")
             if platform is None and "platform" not in bad:
                 # The app's only platform, or of several the first in the vocabulary's order (ios).

@@ -22,9 +22,11 @@ pull request with the impact diff.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -44,7 +46,7 @@ from ..settings import AdminSettings
 from ..snapshot import Snapshot
 from .errors import Conflict
 
-__all__ = ["Author", "GitOptions", "GitLog", "Pusher", "DEFAULT_EMAIL_DOMAIN", "JOURNAL"]
+__all__ = ["Author", "GitOptions", "GitLog", "Pusher", "DEFAULT_EMAIL_DOMAIN", "JOURNAL", "commit_message"]
 
 log = logging.getLogger("kickit_edge.admin")
 
@@ -52,6 +54,25 @@ DEFAULT_EMAIL_DOMAIN: str = AdminSettings.git_email_domain
 JOURNAL = "kickit-edge-write.json"
 RETRY_SECONDS = 30.0
 MAX_BODY_LINES = 200  # a commit message stays readable; `kickit-edge history` shows every line
+BASE_LABEL, HEAD_LABEL = "parent", "this commit"
+# What may not stand in a subject as it is: control characters (line breaks, NUL, ESC...) and the
+# Unicode line and paragraph separators. Only a body's line feeds and tabs are kept.
+_SUBJECT_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_BODY_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match[0].encode("unicode_escape").decode("ascii")
+
+
+def commit_message(subject: str, body: str) -> str:
+    """The message of a write's commit: ``subject``, a blank line, ``body``.
+
+    The subject is always one line: any line break or control character in it is written escaped
+    (``\\n``, ``\\x00``), so no text that reaches it can add a line, a trailer such as
+    ``Signed-off-by:``, or a NUL that git refuses. The body keeps its line feeds and tabs only.
+    """
+    return f"{_SUBJECT_UNSAFE.sub(_escaped, subject)}\n\n{_BODY_UNSAFE.sub(_escaped, body)}\n"
 
 
 class GitOptions(NamedTuple):
@@ -213,8 +234,11 @@ class GitLog:
 
         ``built`` is ``after``'s snapshot when the caller has it already.
         """
-        base = self._sides[1] if self._sides and self._sides[0] is before else config_side("parent", before)
-        head = config_side("this commit", after, built)
+        if self._sides and self._sides[0] is before:  # the last write's "after", seen now as the parent
+            base = dataclasses.replace(self._sides[1], label=BASE_LABEL)
+        else:
+            base = config_side(BASE_LABEL, before)
+        head = config_side(HEAD_LABEL, after, built)
         self._sides = (after, head)
         diff = diff_sides(base, head, time.time())  # from now on: what this write changes for clients
         if not diff.changed:
@@ -320,11 +344,10 @@ def _switch(repo: Repository, branch: str, remote: str) -> None:
     """Put the work tree on ``branch``: as it is, else as ``remote`` has it, else a new one from HEAD."""
     if repo.git("check-ref-format", "--branch", branch).returncode != 0:
         raise OperatorError(f"--git-branch {branch!r} is not a valid branch name")
-    if repo.branch() == branch:
-        return
-    if repo.commit_of(f"refs/heads/{branch}") is None:
-        fetched = repo.git("fetch", "--quiet", remote, f"refs/heads/{branch}")
-        start = "FETCH_HEAD" if fetched.returncode == 0 else "HEAD"
-        repo.output("branch", branch, start)
-    repo.output("switch", "--quiet", branch)
+    if repo.branch() != branch:
+        if repo.commit_of(f"refs/heads/{branch}") is None:
+            fetched = repo.git("fetch", "--quiet", remote, f"refs/heads/{branch}")
+            start = "FETCH_HEAD" if fetched.returncode == 0 else "HEAD"
+            repo.output("branch", branch, start)
+        repo.output("switch", "--quiet", branch)
     log.info("writes are committed on branch %s and pushed to %s", branch, remote)

@@ -23,9 +23,12 @@ A record written by hand without an ``id`` is addressed by a deterministic
 uuid5 of the app's uuid and its platform/environment/version; updating it
 writes that id into the YAML so it stays put.
 
-Parsing input checks only the JSON types; everything else (patterns, lengths,
-references, duplicates, config tests) is the compiler's, whose diagnostics
-:func:`field_errors` turns back into API field names.
+Parsing input checks the JSON types, control characters (none anywhere; line
+breaks and tabs only in message texts) and spaces in ``version_string``, then
+each value alone against the app schema (patterns, lengths, enums), so one 422
+lists every field that is wrong in itself. What needs the whole config
+(references, duplicates, config tests) is the compiler's, on the values that
+passed, whose diagnostics :func:`field_errors` turns back into API field names.
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ..compiler.model import AppConfig, ExactVersion, parse_instant
+from ..compiler.schema import value_problems
 from ..errors import Diagnostic
 from .errors import FieldError, Resource, shown
+from .provenance import Stamp
 
 __all__ = [
     "VersionRef", "version_id", "app_resource", "version_resource", "parse_app_input", "parse_version_input",
@@ -55,6 +60,7 @@ class VersionRef(NamedTuple):
     position: int  # in the app file's versions:
     record: ExactVersion
     raw: dict[str, Any]
+    stamp: Stamp | None = None  # what git says of a record the YAML does not date
 
 
 def version_id(app_uuid: str, platform: str, environment: str, version: str) -> str:
@@ -81,19 +87,20 @@ def _messages(app: AppConfig, name: str | None) -> dict[str, str] | None:
     return ordered
 
 
-def app_resource(app: AppConfig, version_ids: list[str]) -> dict[str, Any]:
+def app_resource(app: AppConfig, version_ids: list[str], stamp: Stamp | None = None) -> dict[str, Any]:
+    """The Kickfolio App; ``stamp`` answers ``user_id``, ``created_at``, ``updated_at`` the YAML does not hold."""
     info = app.raw["app"]
     return {
         "id": app.uuid,
-        "user_id": info.get("owner"),
+        "user_id": info.get("owner") or (stamp.author if stamp else None),
         "name": app.name,
         "public_key": app.public_key,
         "bundle": info.get("bundle"),
         "default_to_landscape": info.get("default_to_landscape", False),
         "icon": info.get("icon"),
         "device_type": info.get("device_type"),
-        "created_at": timestamp(info.get("created_at")),
-        "updated_at": timestamp(info.get("updated_at")),
+        "created_at": timestamp(info.get("created_at")) or (stamp.created_at if stamp else None),
+        "updated_at": timestamp(info.get("updated_at")) or (stamp.updated_at if stamp else None),
         "versions": version_ids,
         "slug": app.id,
         "platforms": list(app.platforms),
@@ -114,8 +121,8 @@ def version_resource(ref: VersionRef) -> dict[str, Any]:
         "version_string": record.version,
         "default_image": raw.get("default_image"),
         "default_image_landscape": raw.get("default_image_landscape"),
-        "created_at": timestamp(raw.get("created_at")),
-        "updated_at": timestamp(raw.get("updated_at")),
+        "created_at": timestamp(raw.get("created_at")) or (ref.stamp.created_at if ref.stamp else None),
+        "updated_at": timestamp(raw.get("updated_at")) or (ref.stamp.updated_at if ref.stamp else None),
         "comments": list(raw.get("comments", [])),
         "platform": record.platform,
         "environment": record.environment,
@@ -127,7 +134,19 @@ def version_resource(ref: VersionRef) -> dict[str, Any]:
 
 # --- input -------------------------------------------------------------------
 
-Check = Callable[[Any], str | None]  # the complaint about a value, or None if its JSON type is right
+Check = Callable[[Any], str | None]  # the complaint about a value, or None if it may go on to the schema
+
+# Control characters (C0, DEL, C1) have no place in a field: a NUL stops git, a line break rewrites a
+# commit message. Message texts alone may hold line breaks and tabs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _controls(text: str, unsafe: re.Pattern[str] = _CONTROL) -> str | None:
+    found = unsafe.search(text)
+    if found is None:
+        return None
+    return f"must not contain control characters; found U+{ord(found[0]):04X} at position {found.start()}"
 
 
 def _string(value: Any) -> str | None:
@@ -136,11 +155,20 @@ def _string(value: Any) -> str | None:
     if not isinstance(value, str):
         hint = f"; send it as a string, as in \"{value}\"" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
         return f"must be a string, got {shown(value)}{hint}"
-    return None if value.strip() else "can't be blank"
+    return _controls(value) if value.strip() else "can't be blank"
 
 
 def _optional_string(value: Any) -> str | None:
     return None if value is None else _string(value)
+
+
+def _version_string(value: Any) -> str | None:
+    """Clients are matched by this text exactly: spaces around it (or in it) would make a record none matches."""
+    problem = _string(value)
+    if problem is None and any(c.isspace() for c in value):
+        return (f"must not contain spaces or line breaks, got {shown(value)}; clients send it as "
+                f"{shown(''.join(value.split()))}")
+    return problem
 
 
 def _boolean(value: Any) -> str | None:
@@ -154,7 +182,7 @@ def _optional_boolean(value: Any) -> str | None:
 def _strings(value: Any) -> str | None:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         return f"must be a list of strings, got {shown(value)}"
-    return None
+    return next((p for p in map(_controls, value) if p), None)
 
 
 def _optional_strings(value: Any) -> str | None:
@@ -164,7 +192,7 @@ def _optional_strings(value: Any) -> str | None:
 def _string_map(value: Any) -> str | None:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         return f"must be an object of strings, got {shown(value)}"
-    return None
+    return next((p for p in map(_controls, [*value, *value.values()]) if p), None)
 
 
 def _state(value: Any) -> str | None:
@@ -172,49 +200,73 @@ def _state(value: Any) -> str | None:
 
 
 def _message(value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and value.strip()):
+    if value is None:
         return None
+    if isinstance(value, str) and value.strip():
+        return _controls(value, _TEXT_CONTROL)
     if isinstance(value, dict) and value and all(isinstance(v, str) for v in value.values()):
-        return None
+        return next((p for p in (*map(_controls, value), *(_controls(v, _TEXT_CONTROL) for v in value.values()))
+                     if p), None)
     return f"must be a text, an object of texts by locale such as {{\"en\": \"...\"}}, or null; got {shown(value)}"
 
 
 class Attribute(NamedTuple):
     key: str  # the config key it maps to; "" when the editor handles it itself
     check: Check
+    # Where the app schema's $defs say what the value may be, checked alone before any write; () when the
+    # value is not written as given (state, message texts) or the editor checks it itself (slug).
+    schema: tuple[str, ...] = ()
+
+
+def _app(key: str, check: Check, schema: bool = True) -> Attribute:
+    return Attribute(key, check, ("app", "properties", key) if schema else ())
+
+
+def _version(key: str, check: Check, schema: bool = True) -> Attribute:
+    return Attribute(key, check, ("exact_version", "properties", key) if schema and key else ())
 
 
 APP_FIELDS: dict[str, Attribute] = {
-    "name": Attribute("name", _string),
-    "user_id": Attribute("owner", _optional_string),
-    "public_key": Attribute("public_key", _string),
-    "bundle": Attribute("bundle", _optional_string),
-    "icon": Attribute("icon", _optional_string),
-    "device_type": Attribute("device_type", _optional_string),
-    "default_to_landscape": Attribute("default_to_landscape", _optional_boolean),
-    "slug": Attribute("id", _string),
-    "platforms": Attribute("platforms", _strings),
-    "environments": Attribute("environments", _strings),
-    "default_locale": Attribute("default_locale", _string),
-    "disabled": Attribute("disabled", _optional_boolean),
-    "store_urls": Attribute("store_urls", _string_map),
+    "name": _app("name", _string),
+    "user_id": _app("owner", _optional_string),
+    "public_key": _app("public_key", _string),
+    "bundle": _app("bundle", _optional_string),
+    "icon": _app("icon", _optional_string),
+    "device_type": _app("device_type", _optional_string),
+    "default_to_landscape": _app("default_to_landscape", _optional_boolean),
+    "slug": _app("id", _string, schema=False),
+    "platforms": _app("platforms", _strings),
+    "environments": _app("environments", _strings),
+    "default_locale": _app("default_locale", _string),
+    "disabled": _app("disabled", _optional_boolean),
+    "store_urls": _app("store_urls", _string_map),
 }
 VERSION_FIELDS: dict[str, Attribute] = {
-    "app_id": Attribute("", _string),
-    "version_string": Attribute("version", _string),
-    "state": Attribute("enabled", _state),
-    "bundle_url": Attribute("bundle_url", _optional_string),
-    "default_image": Attribute("default_image", _optional_string),
-    "default_image_landscape": Attribute("default_image_landscape", _optional_string),
-    "comments": Attribute("comments", _optional_strings),
-    "platform": Attribute("platform", _string),
-    "environment": Attribute("environment", _string),
-    "force_update": Attribute("force_update", _boolean),
-    "message": Attribute("", _message),
-    "message_name": Attribute("message", _optional_string),
+    "app_id": _version("", _string),
+    "version_string": _version("version", _version_string),
+    "state": _version("enabled", _state, schema=False),
+    "bundle_url": _version("bundle_url", _optional_string),
+    "default_image": _version("default_image", _optional_string),
+    "default_image_landscape": _version("default_image_landscape", _optional_string),
+    "comments": _version("comments", _optional_strings),
+    "platform": _version("platform", _string),
+    "environment": _version("environment", _string),
+    "force_update": _version("force_update", _boolean),
+    "message": Attribute("", _message, ("message",)),
+    "message_name": _version("message", _optional_string),
 }
 # Sent back by clients that PUT a whole record (Ember Data does); never written.
 READ_ONLY = {"id", "created_at", "updated_at", "versions", "auth_token"}
+
+
+def _problem(attribute: Attribute, value: Any) -> str | None:
+    """The first complaint about ``value``: its JSON type or characters, then the schema's, checked alone."""
+    problem = attribute.check(value)
+    if problem is not None or value is None or not attribute.schema:
+        return problem
+    if isinstance(value, str) and attribute.schema == ("message",):
+        return None  # a text in the default locale: its length is checked with the other texts, on write
+    return next(iter(value_problems("app", attribute.schema, value)), None)
 
 
 def _parse(data: dict[str, Any], fields: dict[str, Attribute], resource: Resource) -> tuple[dict[str, Any], list[FieldError]]:
@@ -228,7 +280,7 @@ def _parse(data: dict[str, Any], fields: dict[str, Attribute], resource: Resourc
             known = ", ".join(sorted(fields))
             errors.append(FieldError(str(name)[:64], resource, f"is not an attribute of {resource}; expected one of: {known}"))
             continue
-        problem = attribute.check(value)
+        problem = _problem(attribute, value)
         if problem is not None:
             errors.append(FieldError(name, resource, problem))
         else:

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from .editor import Editor
 from .errors import BadRequest, PayloadTooLarge
-from .mapping import app_resource, version_resource
+from .mapping import version_resource
 from .store import ConfigStore
 
 __all__ = ["build_routes", "one_route", "MAX_BODY_BYTES"]
@@ -87,13 +87,13 @@ class Endpoints:
     async def list_apps(self, request: Request) -> Response:
         catalog = await run_in_threadpool(self.store.current)
         ids = requested_ids(request)
-        apps = [app_resource(a, catalog.version_ids(a)) for a in catalog.apps if ids is None or a.uuid in ids]
+        apps = [catalog.app_resource(a) for a in catalog.apps if ids is None or a.uuid in ids]
         return _json({"apps": apps})
 
     async def show_app(self, request: Request) -> Response:
         catalog = await run_in_threadpool(self.store.current)
         app = catalog.find_app(request.path_params["id"])
-        return _json({"app": app_resource(app, catalog.version_ids(app))})
+        return _json({"app": catalog.app_resource(app)})
 
     async def create_app(self, request: Request) -> Response:
         data = await read_body(request, "app", self.max_body)

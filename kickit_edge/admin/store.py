@@ -17,39 +17,50 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from ..compiler.builder import read_admin_tokens, read_config
 from ..compiler.model import AdminToken, AppConfig, Config
 from ..compiler.source import config_files
 from ..errors import ConfigError
 from .errors import ConfigInvalid, NotFound
-from .mapping import VersionRef, version_id
+from .mapping import VersionRef, app_resource, version_id
+from .provenance import Provenance, Stamp
 
 __all__ = ["Catalog", "ConfigStore"]
 
 log = logging.getLogger("kickit_edge.admin")
 
 Fingerprint = tuple[tuple[str, int, int, int], ...]
+# The keys a record written by the API always has; one written by hand without them is dated from git.
+_APP_STAMPED = ("owner", "created_at", "updated_at")
+_VERSION_STAMPED = ("created_at", "updated_at")
 
 
 class Catalog:
     """One read of the config, indexed. Immutable once built."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, provenance: Provenance | None = None) -> None:
         self.config = config
         self.apps = config.apps
         self._apps: dict[str, AppConfig] = {}
         for app in self.apps:
             self._apps.setdefault(app.uuid.lower(), app)
             self._apps.setdefault(app.public_key, app)
+        history = provenance.history() if provenance is not None else None
+        self._stamps: dict[str, Stamp | None] = {}  # app uuid -> what git says of an app the YAML does not date
         self._by_app: dict[str, list[VersionRef]] = {}
         self._versions: dict[str, VersionRef] = {}
         for app in self.apps:
+            if history is not None and not all(app.raw["app"].get(k) for k in _APP_STAMPED):
+                self._stamps[app.uuid] = history.stamp(app.where)
             refs = self._by_app.setdefault(app.uuid, [])
             for position, record in enumerate(app.versions):
                 raw = app.raw["versions"][position]
                 ident = str(raw.get("id") or version_id(app.uuid, record.platform, record.environment, record.version))
-                ref = VersionRef(ident, app, position, record, raw)
+                undated = not all(raw.get(k) for k in _VERSION_STAMPED)
+                stamp = history.stamp(record.where) if history is not None and undated else None
+                ref = VersionRef(ident, app, position, record, raw, stamp)
                 refs.append(ref)
                 self._versions.setdefault(ident, ref)
 
@@ -86,6 +97,10 @@ class Catalog:
     def version_ids(self, app: AppConfig) -> list[str]:
         return [ref.id for ref in self._by_app.get(app.uuid, [])]
 
+    def app_resource(self, app: AppConfig) -> dict[str, Any]:
+        """The Kickfolio App of ``app``, with its version ids and what git says of it where the YAML is silent."""
+        return app_resource(app, self.version_ids(app), self._stamps.get(app.uuid))
+
 
 # Where ``keys new --admin`` puts the first token, when no file holds one yet.
 TOKEN_FILES = ("admin.yaml", "admin.yml")
@@ -107,6 +122,10 @@ class ConfigStore:
 
     def __init__(self, config_dir: str | os.PathLike[str]) -> None:
         self.root = str(config_dir)
+        self.provenance = Provenance.find(config_dir)
+        # Every commit rewrites git's index: a commit of files that did not change on disk reads the config
+        # again too, so the times git gives hand-written records follow it.
+        self._git_index = [self.provenance.repo.git_path("index")] if self.provenance is not None else []
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._fingerprint: Fingerprint | None = None
@@ -118,14 +137,17 @@ class ConfigStore:
     def path(self) -> Path:
         return Path(self.root)
 
+    def _on_disk(self) -> Fingerprint:
+        return _fingerprint(self.root) + _fingerprint(self.root, self._git_index)
+
     def current(self) -> Catalog:
         """The config as it is on disk, or the last good one if it is invalid now."""
-        fingerprint = _fingerprint(self.root)
+        fingerprint = self._on_disk()
         with self._lock:
             if self._catalog is not None and fingerprint in (self._fingerprint, self._reported):
                 return self._catalog  # unchanged, or known to be invalid: not parsed again per request
             try:
-                catalog = Catalog(read_config(self.root))
+                catalog = Catalog(read_config(self.root), self.provenance)
             except ConfigError as error:
                 if self._catalog is None:
                     raise ConfigInvalid(_invalid_message(error)) from None
@@ -162,7 +184,7 @@ class ConfigStore:
 
     def fresh(self) -> Catalog:
         """The config exactly as it is on disk; raise ConfigInvalid if it is invalid. For writers."""
-        fingerprint = _fingerprint(self.root)
+        fingerprint = self._on_disk()
         with self._lock:
             if self._catalog is not None and fingerprint == self._fingerprint:
                 return self._catalog
@@ -174,8 +196,8 @@ class ConfigStore:
 
     def replace(self, config: Config) -> Catalog:
         """Adopt ``config`` as current (a writer just wrote it)."""
-        catalog = Catalog(config)
-        fingerprint = _fingerprint(self.root)
+        catalog = Catalog(config, self.provenance)
+        fingerprint = self._on_disk()
         with self._lock:
             self._catalog, self._fingerprint = catalog, fingerprint
         return catalog

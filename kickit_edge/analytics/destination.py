@@ -44,6 +44,9 @@ class Destination:
         if self.db is not None and (self.out is not None or self.checkpoint is not None):
             raise OperatorError("--db keeps the records and their checkpoint in the database: "
                                 "give it without --out and --checkpoint")
+        if self.db is not None and self.fmt != "jsonl":
+            raise OperatorError(f"--format {self.fmt} applies to --out and stdout: --db writes the records as a "
+                                "SQLite table")
 
     @property
     def checkpoint_path(self) -> str | None:

@@ -22,7 +22,7 @@ from html import escape
 
 from .adoption import Adoption, Group, newest_first
 from .conversion import Conversion
-from .report import group_title, instant_text, verdict_text
+from .report import counted, group_title, instant_text, verdict_text
 
 __all__ = ["SERIES", "render_adoption_html"]
 
@@ -164,7 +164,7 @@ def render_adoption_html(adoption: Adoption, conversion: Conversion | None = Non
         out.append("<p>No authentications in this window.</p>")
     for group in adoption.groups:
         heading = escape(group_title(group.app, group.platform, group.environment).replace("  ", " · "))
-        out += [f"<section><h2>{heading}: {group.users:,} active users</h2>", _chart(group), _table(group),
+        out += [f"<section><h2>{heading}: {counted(group.users, 'active user')}</h2>", _chart(group), _table(group),
                 "</section>"]
     out.append("</body></html>")
     return "\n".join(out) + "\n"

@@ -18,11 +18,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..review.diff import Diff, VersionChange
+from ..review.changes import VersionChange
+from ..review.diff import Diff
 from ..review.matrix import VersionRange
 from ..versions import InvalidVersion, version_key
 from .active import Active
 from .impact import verdict_of
+from .report import counted
 
 __all__ = ["Reach", "in_range", "reach_of"]
 
@@ -43,18 +45,37 @@ class Reach:
     # (app, platform) -> (users newly forced, active users): the budget's --max-forced-share
     shares: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     overruns: tuple[str, ...] = ()  # why the change is over the budget it was given, if it is
+    malformed: int = 0  # event lines skipped as unreadable
 
     def headline(self) -> str:
         """What a reviewer reads first: users newly forced, newly prompted, newly locked out."""
+        if not self.users:
+            return f"No active users counted: {self.nobody()}"
         return (f"{self.forced:,} users newly forced to update, {self.prompted:,} newly prompted, "
                 f"{self.locked_out:,} newly locked out by maintenance")
 
+    def nobody(self) -> str:
+        """Why no user is counted: no authentication was read (and how many lines could not be)."""
+        skipped = f" ({self._skipped()})" if self.malformed else ""
+        return (f"no authentication since {self.since:%Y-%m-%d %H:%M} UTC was read from {self.source}{skipped}, "
+                "so every count of users is 0")
+
     def summary(self) -> str:
+        skipped = f"; {self._skipped()}" if self.malformed else ""
         return (f"Active users: {self.users:,} since {self.since:%Y-%m-%d %H:%M} UTC in {self.source}; "
-                f"this change touches {self.touched:,} of them and forces {self.forced:,}.")
+                f"this change touches {self.touched:,} of them and forces {self.forced:,}{skipped}.")
+
+    def _skipped(self) -> str:
+        return f"{counted(self.malformed, 'malformed line')} skipped"
 
     def over_budget(self, max_forced: int | None, max_share: float | None) -> list[str]:
-        """Why the change is over the team's budget of users it may newly force (empty: within it)."""
+        """Why the change is over the team's budget of users it may newly force (empty: within it).
+
+        With no active users at all the budget cannot be judged, and a budget
+        judged on nobody would pass any change: that is an overrun too.
+        """
+        if not self.users and (max_forced is not None or max_share is not None):
+            return ["no active users were read, so nothing shows the change stays within the budget"]
         out = []
         if max_forced is not None and self.forced > max_forced:
             out.append(f"newly forces {self.forced:,} users, more than --max-forced {max_forced:,}")
@@ -116,7 +137,7 @@ def reach_of(diff: Diff, active: Active, source: str, at: float | None = None) -
         groups[(app_id, platform)] += sum(counter.values())
     when = float("-inf") if at is None else at
     for app in diff.changed:
-        for change in app.versions:
+        for change in [*app.versions, *(v for later in app.later for v in later.versions)]:
             counter = versions.get((app.id, change.platform, change.environment), Counter())
             changes[(app.id, change)] = sum(n for v, n in counter.items() if in_range(v, change.range))
         if app.status != "changed":
@@ -141,4 +162,4 @@ def reach_of(diff: Diff, active: Active, source: str, at: float | None = None) -
                 forced_in[(app_id, platform)] += n if newly_forced else 0
     shares = {group: (forced_in[group], users) for group, users in groups.items() if forced_in[group]}
     return Reach(source, active.since, sum(per_app.values()), dict(per_app), changes, touched, forced,
-                 prompted, locked, shares)
+                 prompted, locked, shares, malformed=active.report.malformed)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # imported where used: ``events users`` needs only users_summ
     from .users import FoldResult
 
 __all__ = ["render_adoption_text", "render_adoption_json", "render_impact_text", "render_impact_json",
-           "instant_text", "group_title", "table", "verdict_text", "users_summary"]
+           "instant_text", "group_title", "table", "verdict_text", "users_summary", "counted"]
 
 
 def instant_text(instant: datetime) -> str:
@@ -46,8 +46,9 @@ def verdict_text(verdict: str | None) -> str:
     return (verdict or "").replace("_", " ")
 
 
-def _users(n: int) -> str:
-    return f"{n:,} user{'s' if n != 1 else ''}"
+def counted(n: int, noun: str) -> str:
+    """``n`` (with thousands separators) and ``noun``, plural unless one."""
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
 
 
 # --- adoption ------------------------------------------------------------------
@@ -62,7 +63,7 @@ def render_adoption_text(adoption: Adoption) -> str:
     for group in adoption.groups:
         rows = [[v.app_version] + ([verdict_text(v.verdict)] if judged else []) + [f"{v.users:,}", f"{v.share:.1%}"]
                 for v in group.versions]
-        out += ["", f"{group_title(group.app, group.platform, group.environment)}  ({_users(group.users)})"]
+        out += ["", f"{group_title(group.app, group.platform, group.environment)}  ({counted(group.users, 'user')})"]
         out += table(["VERSION"] + (["VERDICT"] if judged else []) + ["USERS", "SHARE"], rows, 2 if judged else 1,
                      "  ")
     return "\n".join(out) + "\n"
@@ -133,10 +134,10 @@ def users_summary(result: FoldResult, where: str, unusable: str | None) -> list[
     out = []
     if unusable:
         out.append(f"checkpoint not used: {unusable}; reading everything")
-    out.append(f"read {scan.files_read} new or changed file{'s' if scan.files_read != 1 else ''} ({how}): "
+    out.append(f"read {counted(scan.files_read, 'new or changed file')} ({how}): "
                f"{scan.lines:,} new lines, {scan.authentications:,} authentications")
     if scan.malformed:
-        out.append(f"{scan.malformed:,} malformed line{'s' if scan.malformed != 1 else ''} skipped:")
+        out.append(f"{counted(scan.malformed, 'malformed line')} skipped:")
         out += [f"  {p}" for p in scan.problems]
         if scan.malformed > len(scan.problems):
             out.append(f"  ... and {scan.malformed - len(scan.problems):,} more")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..analytics.scan import ScanReport
     from ..snapshot import Snapshot
 
-__all__ = ["register"]
+__all__ = ["register", "report_scan"]
 
 
 def cmd_events_users(args: argparse.Namespace) -> int:
@@ -34,9 +34,12 @@ def cmd_events_users(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_scan(scan: ScanReport) -> None:
+def report_scan(scan: ScanReport) -> None:
+    """On stderr: the malformed lines skipped (the first few, by file and line) and the damaged files."""
+    from ..analytics.report import counted
+
     if scan.malformed:
-        err(f"{scan.malformed:,} malformed line{'s' if scan.malformed != 1 else ''} skipped:")
+        err(f"{counted(scan.malformed, 'malformed line')} skipped:")
         for problem in scan.problems:
             err(f"  {problem}")
     for damaged in scan.damaged:
@@ -54,7 +57,7 @@ def cmd_events_adoption(args: argparse.Namespace) -> int:
     settings = EventSettings.resolve(args)
     snapshot = load_snapshot_at(args.snapshot) if args.snapshot else None
     active = scan_active(settings.events_dir, args.since, now(), app=args.app, progress=progress())
-    _report_scan(active.report)
+    report_scan(active.report)
     adoption = adoption_of(active, daily=args.format != "table", snapshot=snapshot, at=now().timestamp())
     if args.format == "html":  # the page also tells whether the snapshot's prompts worked
         conversion = conversion_of(active, snapshot, args.snapshot, at=now().timestamp()) if snapshot else None
@@ -95,13 +98,13 @@ def _horizons(text: str) -> tuple[int, ...]:
 
 def cmd_events_export(args: argparse.Namespace) -> int:
     from ..analytics.parquet import export_events
+    from ..analytics.report import counted
 
     settings = EventSettings.resolve(args)
     report, days, count = export_events(settings.events_dir, args.out, args.since, progress=progress())
-    _report_scan(report)
+    report_scan(report)
     span = f"{days[0]} .. {days[-1]}" if days else "no day"
-    err(f"exported {count:,} event{'s' if count != 1 else ''} ({len(days)} day{'s' if len(days) != 1 else ''}: "
-        f"{span}) -> {args.out}")
+    err(f"exported {counted(count, 'event')} ({counted(len(days), 'day')}: {span}) -> {args.out}")
     return 0
 
 
@@ -151,7 +154,7 @@ def _active_and_snapshot(args: argparse.Namespace) -> tuple[Active, Snapshot]:
     settings = EventSettings.resolve(args)
     snapshot = load_snapshot_at(args.snapshot)
     active = scan_active(settings.events_dir, args.since, now(), app=args.app, progress=progress())
-    _report_scan(active.report)
+    report_scan(active.report)
     return active, snapshot
 
 

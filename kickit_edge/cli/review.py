@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from ..analytics.window import SINCE_DEFAULT
 from ..errors import OperatorError
-from ..vocabulary import PLATFORMS, REPORT_FORMATS
-from .console import Subparsers, err, instant, now, out, progress, since
+from ..vocabulary import REPORT_FORMATS
+from .console import Subparsers, count, err, instant, now, out, platform, progress, since
 from .pipeline import add_config_dir
 
 __all__ = ["register", "EXIT_FAIL_ON"]
@@ -54,9 +54,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.events is not None:
         from ..analytics.active import scan_active
         from ..analytics.reach import reach_of
+        from .events import report_scan
 
         active = scan_active(args.events, args.since, now(), progress=progress())
+        report_scan(active.report)
         reach = reach_of(diff, active, args.events, at)
+        if not reach.users:
+            err(f"warning: {reach.nobody()}")
         reach = replace(reach, overruns=tuple(reach.over_budget(args.max_forced, args.max_forced_share)))
     sys.stdout.write(render_diff(diff, args.format, reach))
     if args.fail_on == "hard" and diff.forcing or args.fail_on == "any" and diff.changed:
@@ -73,7 +77,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from ..review.report import render_matrix
     from ..review.side import open_side
 
-    from ..review.diff import timeline_of
+    from ..review.timeline import timeline_of
 
     side = open_side(args.source, args.config_path)
     at = (args.at or now()).timestamp()
@@ -83,12 +87,6 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         timeline = (timeline_of(side, args.app, at, at + args.timeline * 86400), args.timeline)
     sys.stdout.write(render_matrix(matrix, args.format, timeline))
     return 0
-
-
-def _count(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number: expected 0 or more, e.g. 500")
-    return int(text)
 
 
 def _percent(text: str) -> float:
@@ -113,7 +111,7 @@ def register(sub: Subparsers) -> None:
                        description="Show, for one client, the verdict of each endpoint, the rule behind it and the exact body.")
     add_config_dir(p)
     p.add_argument("--app", required=True, metavar="ID")
-    p.add_argument("--platform", required=True, choices=PLATFORMS)
+    p.add_argument("--platform", required=True, type=platform, metavar="{ios,android}")
     p.add_argument("--environment", required=True, metavar="E")
     p.add_argument("--version", required=True, metavar="V", help="the client's app version")
     p.add_argument("--build", metavar="N", help="the client's build number (KickIt)")
@@ -133,7 +131,7 @@ def register(sub: Subparsers) -> None:
                    help="the config folder when CONFIG_DIR is a git revision (default: config)")
     p.add_argument("--format", choices=REPORT_FORMATS, default="text", help="output (default: text)")
     p.add_argument("--at", type=instant, metavar="TIME", help="the policy as it answers at TIME (default: now)")
-    p.add_argument("--timeline", type=_count, nargs="?", const=90, metavar="DAYS",
+    p.add_argument("--timeline", type=count, nargs="?", const=90, metavar="DAYS",
                    help="then list when verdicts change over the next DAYS days, and by which rule (default: 90)")
     p.set_defaults(func=cmd_matrix)
 
@@ -168,7 +166,7 @@ def _register_diff(sub: Subparsers) -> None:
                    help="count, from the event files in DIR, the active users each verdict change touches")
     p.add_argument("--since", type=since, default=SINCE_DEFAULT, metavar="WHEN",
                    help=f"with --events: active means authenticated since WHEN (default: {SINCE_DEFAULT})")
-    p.add_argument("--max-forced", type=_count, metavar="N",
+    p.add_argument("--max-forced", type=count, metavar="N",
                    help="with --events: exit 3 when the change newly forces more than N active users (now or later)")
     p.add_argument("--max-forced-share", type=_percent, metavar="P",
                    help="with --events: exit 3 when it newly forces more than P percent of an app/platform's "

@@ -19,7 +19,7 @@ from jsonschema.exceptions import ValidationError
 from ..errors import Diagnostic
 from .source import SourceFile
 
-__all__ = ["FileKind", "SCHEMA_NAMES", "schema_text", "load_schema", "file_kind", "validate_file"]
+__all__ = ["FileKind", "SCHEMA_NAMES", "schema_text", "load_schema", "file_kind", "validate_file", "value_problems"]
 
 FileKind = Literal["app", "admin"]
 SCHEMA_NAMES: dict[FileKind, str] = {"app": "app.schema.json", "admin": "admin.schema.json"}
@@ -81,3 +81,19 @@ def validate_file(source: SourceFile) -> tuple[FileKind | None, list[Diagnostic]
         return kind, []
     errors = sorted(_validator(kind).iter_errors(source.data), key=lambda e: [str(p) for p in e.absolute_path])
     return kind, [source.diagnostic(tuple(e.absolute_path), _message(e)) for e in errors]
+
+
+@cache
+def _part_validator(kind: FileKind, pointer: tuple[str, ...]) -> Draft202012Validator:
+    schema = load_schema(kind)
+    part: dict[str, Any] = schema["$defs"]
+    for step in pointer:
+        part = part[step]
+    return Draft202012Validator({**part, "$defs": schema["$defs"]})
+
+
+def value_problems(kind: FileKind, pointer: tuple[str, ...], value: Any) -> list[str]:
+    """What the schema says of ``value`` checked alone against ``$defs`` at ``pointer``
+    (``("exact_version", "properties", "bundle_url")``), in the words a whole file's check uses."""
+    errors = sorted(_part_validator(kind, pointer).iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
+    return [_message(e) for e in errors]

@@ -12,8 +12,11 @@
 * app settings (name, disabled, default locale, platforms, environments).
 
 Sides are compared at one instant (now, for a pull request), then at each later
-instant at which the comparison changes (a release, a deadline, a schedule:
-"from 2027-01-13 08:00 UTC: ..."), so a rule that forces users later is seen forcing now.
+instant at which either side's answers change (a release, a deadline, a schedule),
+so a rule that forces users later is seen forcing now. A later instant lists
+only what the comparison gains or loses then, against the instant before it
+("from 2027-01-13 08:00 UTC: ..."): a difference that holds now is not
+repeated, and one that ends is said to end.
 
 Comment edits and reordered records compile to the same answers and so show
 no change. A change *forces* when it gives users a hard verdict they did not
@@ -24,86 +27,17 @@ pipeline on those.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..evaluation import app_at
 from ..snapshot import Answer, AppIndex, KeyRecord, Target, condition_covers
-from .matrix import Cell, VersionRange, describe_target, format_instant, notice_title, version_rows
+from .changes import (KeyChange, Later, MaintenanceChange, MessageChange, SettingChange,
+                      TargetChange, VersionChange)
+from .matrix import describe_target, format_instant, notice_title, version_rows
 from .side import Side, raw_at, reasons_at
 
-__all__ = [
-    "VersionChange", "TargetChange", "MessageChange", "MaintenanceChange", "KeyChange", "SettingChange",
-    "Later", "AppDiff", "Diff", "diff_sides", "timeline_of",
-]
-
-
-@dataclass(frozen=True)
-class VersionChange:
-    platform: str
-    environment: str
-    range: VersionRange
-    base: Cell
-    head: Cell
-
-    @property
-    def forces(self) -> bool:
-        return self.head.verdict == "hard" and self.base.verdict != "hard"
-
-
-@dataclass(frozen=True)
-class TargetChange:
-    id: str
-    change: Literal["added", "removed", "changed"]
-    base: str | None  # the target described, on each side where it exists
-    head: str | None
-    fields: tuple[str, ...]  # for "changed": which fields differ
-    forces: bool
-
-
-@dataclass(frozen=True)
-class MessageChange:
-    locale: str
-    base: str | None
-    head: str | None
-    rules: tuple[str, ...]  # every version rule whose text changes this way
-
-
-@dataclass(frozen=True)
-class MaintenanceChange:
-    environment: str
-    change: Literal["switched on", "switched off", "notice changed", "window added", "window removed",
-                    "window notice changed"]
-    detail: str
-    forces: bool
-
-
-@dataclass(frozen=True)
-class KeyChange:
-    prefix: str
-    change: Literal["added", "revoked", "changed"]
-    detail: str
-
-
-@dataclass(frozen=True)
-class SettingChange:
-    name: str
-    base: Any
-    head: Any
-
-    @property
-    def forces(self) -> bool:
-        return self.name == "disabled" and bool(self.head) and not self.base
-
-
-@dataclass(frozen=True)
-class Later:
-    """How the comparison reads from a later instant on (a release, a deadline, a schedule)."""
-
-    at: float
-    versions: list[VersionChange]
-    targets: list[TargetChange]
-    why: tuple[str, ...] = ()  # what happens then, on either side (a release, a deadline)
+__all__ = ["AppDiff", "Diff", "diff_sides", "compare"]
 
 
 @dataclass
@@ -319,32 +253,80 @@ _SETTINGS = ("name", "uuid", "disabled", "default_locale", "platforms", "environ
 Changes = tuple[list[VersionChange], list[TargetChange]]
 
 
-def _compare(old: AppIndex, raw_old: dict[str, Any], old_at: float,
-             new: AppIndex, raw_new: dict[str, Any], new_at: float) -> Changes:
-    """The verdict and target changes from ``old`` as at ``old_at`` to ``new`` as at ``new_at``."""
+def compare(old: AppIndex, raw_old: dict[str, Any], old_at: float,
+            new: AppIndex, raw_new: dict[str, Any], new_at: float) -> Changes:
+    """The verdict and target changes from ``old`` as at ``old_at`` to ``new`` as at ``new_at``.
+
+    Two apps at one instant for a diff; one app at two instants for a timeline.
+    """
     before, after = app_at(old, old_at), app_at(new, new_at)
     return _version_changes(before, after), _target_changes(
         before, after, raw_at(raw_old, old.changes, old_at), raw_at(raw_new, new.changes, new_at))
 
 
-def _later(old: AppIndex, new: AppIndex, raw_old: dict[str, Any], raw_new: dict[str, Any], at: float,
-           previous: Changes) -> list[Later]:
-    """Each instant after ``at`` from which the comparison reads differently than just before."""
+def _version_shifts(old: AppIndex, new: AppIndex, then: float, instant: float) -> list[VersionChange]:
+    """The ranges whose comparison at ``instant`` differs from the one at ``then`` (the instant before).
+
+    All four answers (each side, then and from ``instant``) are read over one
+    set of ranges, so a difference that holds at both instants is never shown
+    again merely because the two instants draw its bounds differently.
+    """
+    apps = [app_at(old, then), app_at(new, then), app_at(old, instant), app_at(new, instant)]
     out = []
-    for instant in sorted({t for t in (*old.changes, *new.changes) if t > at}):
-        changes = _compare(old, raw_old, instant, new, raw_new, instant)
-        if changes != previous:
-            out.append(Later(instant, *changes, tuple(sorted({*reasons_at(raw_old, instant),
-                                                              *reasons_at(raw_new, instant)}))))
-            previous = changes
+    for platform, environment in _pairs(*apps):
+        for row in version_rows(apps, platform, environment):
+            was_base, was_head, base, head = row.cells
+            was, now = (was_base.verdict, was_head.verdict), (base.verdict, head.verdict)
+            if was != now and (was[0] != was[1] or now[0] != now[1]):
+                out.append(VersionChange(platform, environment, row.range, base, head, (was_base, was_head)))
     return out
 
 
-def timeline_of(side: Side, app_id: str, start: float, end: float) -> list[Later]:
-    """When the app's answers change after ``start`` up to ``end``: each change against the moment before it."""
-    app, raw = side.snapshot.apps[app_id], side.raw[app_id]
-    return [Later(instant, *_compare(app, raw, app.changes[i - 1] if i else float("-inf"), app, raw, instant),
-                  reasons_at(raw, instant)) for i, instant in enumerate(app.changes) if start < instant <= end]
+def _targets_at(old: AppIndex, raw_old: dict[str, Any], new: AppIndex, raw_new: dict[str, Any],
+                at: float) -> dict[str, TargetChange]:
+    """Target id -> how the sides differ on it at the instant ``at``."""
+    changes = _target_changes(app_at(old, at), app_at(new, at), raw_at(raw_old, old.changes, at),
+                              raw_at(raw_new, new.changes, at))
+    return {t.id: t for t in changes}
+
+
+def _target_shifts(before: dict[str, TargetChange], after: dict[str, TargetChange], new: AppIndex,
+                   raw_new: dict[str, Any], instant: float) -> list[TargetChange]:
+    """The target changes that begin, turn into others, or end at ``instant`` (``before``: just before it)."""
+    out = []
+    for tid in sorted(before.keys() | after.keys()):
+        was, now = before.get(tid), after.get(tid)
+        if was == now:
+            continue
+        until = (was.base, was.head) if was is not None else None
+        if now is None:
+            assert was is not None
+            described = _described(app_at(new, instant), raw_at(raw_new, new.changes, instant), tid)
+            out.append(TargetChange(tid, "alike", described, described, (), False, until))
+        else:
+            out.append(replace(now, forces=now.forces and not (was is not None and was.forces), until=until))
+    return out
+
+
+def _described(app: AppIndex, raw: dict[str, Any], tid: str) -> str | None:
+    """Target ``tid`` of ``app`` described, or None when the app has no such target."""
+    records = {t["id"]: t for t in raw["targets"]}
+    return next((describe_target(t, records[tid]) for t in app.targets if t.id == tid), None)
+
+
+def _later(old: AppIndex, new: AppIndex, raw_old: dict[str, Any], raw_new: dict[str, Any], at: float) -> list[Later]:
+    """Each instant after ``at`` at which the comparison changes, with only what changes then."""
+    out = []
+    then, targets_then = at, _targets_at(old, raw_old, new, raw_new, at)
+    for instant in sorted({t for t in (*old.changes, *new.changes) if t > at}):
+        targets_now = _targets_at(old, raw_old, new, raw_new, instant)
+        versions = _version_shifts(old, new, then, instant)
+        targets = _target_shifts(targets_then, targets_now, new, raw_new, instant)
+        if versions or targets:
+            out.append(Later(instant, versions, targets, tuple(sorted({*reasons_at(raw_old, instant),
+                                                                       *reasons_at(raw_new, instant)}))))
+        then, targets_then = instant, targets_now
+    return out
 
 
 def _app_diff(base: Side, head: Side, app_id: str, at: float) -> AppDiff:
@@ -366,7 +348,7 @@ def _app_diff(base: Side, head: Side, app_id: str, at: float) -> AppDiff:
         maintenance=_maintenance_changes(old, new),
         keys=_key_changes(base, head, app_id),
     )
-    diff.later = _later(timed_old, timed_new, base.raw[app_id], head.raw[app_id], at, (diff.versions, diff.targets))
+    diff.later = _later(timed_old, timed_new, base.raw[app_id], head.raw[app_id], at)
     if not any((diff.settings, diff.versions, diff.targets, diff.precedence, diff.messages,
                 diff.maintenance, diff.keys, diff.later)):
         diff.status = "unchanged"

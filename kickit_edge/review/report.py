@@ -8,11 +8,13 @@ people (``not found``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..vocabulary import ReportFormat
-from .diff import AppDiff, Diff, Later, VersionChange
+from .changes import Later, VersionChange
+from .diff import AppDiff, Diff
 from .matrix import AppMatrix, Cell, PolicyTable, Row, describe_target, format_instant, notice_title
 from .side import Side
 from ..vocabulary import minimum_rule, target_rule
@@ -84,22 +86,37 @@ def _app_lines(app: AppDiff, reach: Reach | None = None) -> list[tuple[str, list
     if app.keys:
         sections.append(("keys", [f"{k.change} {k.prefix}" + (f": {k.detail}" if k.detail else "") for k in app.keys]))
     if app.later:
-        sections.append(("over time", later_lines(app.later)))
+        users = (lambda v: reach.users_of(app.id, v)) if reach else None
+        sections.append(("over time", later_lines(app.later, users=users)))
     return sections
 
 
-def later_lines(steps: list[Later], sources: dict[str, str] | None = None) -> list[str]:
-    """``from 2027-01-13 08:00 UTC: ios/staging: versions < 3.0.0: not found -> hard (minimum:ios/staging)``."""
+def later_lines(steps: list[Later], sources: dict[str, str] | None = None,
+                users: Callable[[VersionChange], str] | None = None) -> list[str]:
+    """``from 2027-01-13 08:00 UTC: ios/staging: versions < 3.0.0: not found -> hard (minimum:ios/staging)``.
+
+    A diff's step says what the comparison turns into then, and what it was
+    until then when it differed already; a matrix step (no ``until``) is one
+    side's answer before and after.
+    """
     lines = []
     for later in steps:
         why = f" ({'; '.join(later.why)})" if later.why else ""
         when = f"from {format_instant(later.at)}{why}: "
-        lines += [f"{when}{v.platform}/{v.environment}: versions {v.range}: {_verdict(v.base)} -> {_verdict(v.head)}"
-                  f" ({_rule(v.base, v.head)}{_source(sources, v.head.rule or v.base.rule)})" for v in later.versions]
-        lines += [f"{when}target {t.id}: {t.base or '(none)'} -> {t.head or '(none)'}"
-                  f"{_source(sources, target_rule(t.id))}" for t in later.targets]
-        if not later.versions and not later.targets:
-            lines.append(f"{when}both sides answer alike")
+        for v in later.versions:
+            now = (f"alike again: {_verdict(v.head)}" if v.ends else f"{_verdict(v.base)} -> {_verdict(v.head)}")
+            until = (f"; until then {_verdict(v.until[0])} -> {_verdict(v.until[1])}"
+                     if v.until is not None and v.until[0].verdict != v.until[1].verdict else "")
+            lines.append(f"{when}{v.platform}/{v.environment}: versions {v.range}: {now} ({_rule(v.base, v.head)}"
+                         f"{_source(sources, v.head.rule or v.base.rule)}{until})" + (f": {users(v)}" if users else ""))
+        for t in later.targets:
+            now = (f"alike again: {t.head or '(none)'}" if t.change == "alike"
+                   else f"{t.base or '(none)'} -> {t.head or '(none)'}")
+            until = f" (until then {t.until[0] or '(none)'} -> {t.until[1] or '(none)'})" if t.until else ""
+            lines.append(f"{when}target {t.id}: {now}{_source(sources, target_rule(t.id))}{until}")
+        lines += [f"{when}{m.environment}: maintenance: {_verdict(m.before)} -> {_verdict(m.after)}"
+                  f" ({_rule(m.before, m.after)}{_source(sources, m.after.rule or m.before.rule)})"
+                  for m in later.maintenance]
     return lines
 
 
@@ -165,7 +182,7 @@ def _diff_markdown(diff: Diff, reach: Reach | None) -> str:
                 out.append(f"| {v.platform}/{v.environment} | `{_md(str(v.range))}` | {_verdict(v.base)} | {after} "
                            f"| `{_md(_rule(v.base, v.head))}` |{users}")
             out.append("")
-        for title, lines in _app_lines(app):
+        for title, lines in _app_lines(app, reach):
             if title == "upgrade verdicts":
                 continue
             out += [f"**{title[0].upper()}{title[1:]}**", ""] + [f"- {line}" for line in lines] + [""]
@@ -199,10 +216,15 @@ def _diff_json(diff: Diff, reach: Reach | None) -> dict[str, Any]:
             "keys": [{"prefix": k.prefix, "change": k.change, "detail": k.detail} for k in app.keys],
             "later": [{"at": datetime.fromtimestamp(later.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "why": list(later.why),
                        "versions": [{"platform": v.platform, "environment": v.environment, "range": str(v.range),
-                                     "base": cell(v.base), "head": cell(v.head), "forces": v.forces}
+                                     "base": cell(v.base), "head": cell(v.head), "forces": v.forces,
+                                     "until": ({"base": cell(v.until[0]), "head": cell(v.until[1])}
+                                               if v.until else None),
+                                     **({"users": reach.changes.get((app.id, v), 0)} if reach else {})}
                                     for v in later.versions],
                        "targets": [{"id": t.id, "change": t.change, "base": t.base, "head": t.head,
-                                    "forces": t.forces} for t in later.targets]}
+                                    "forces": t.forces,
+                                    "until": {"base": t.until[0], "head": t.until[1]} if t.until else None}
+                                   for t in later.targets]}
                       for later in app.later],
         })
     out = {"base": _side_json(diff.base), "head": _side_json(diff.head), "changed": bool(apps),

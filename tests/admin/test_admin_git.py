@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,12 +18,14 @@ import yaml
 from starlette.testclient import TestClient
 
 from kickit_edge.admin.app import create_admin_app
-from kickit_edge.admin.gitlog import GitOptions
+from kickit_edge.admin.gitlog import GitOptions, commit_message
+from kickit_edge.compiler import repository
 from kickit_edge.errors import OperatorError
 
-from ..gitrepo import bare_remote, git, log
+from ..gitrepo import bare_remote, commit_all, git, log
 from .gitconfig import config_dir, repo  # noqa: F401 (fixtures)
 from .kickfolio import DEMO_UUID, new_version
+from .test_admin_input import NUL, invalid
 from .test_admin_server import _serve
 
 COMMITTER = "kickit-edge admin"
@@ -258,3 +261,107 @@ def test_the_admin_command_refuses_publish_in_review_mode(repo: Path, config_dir
     assert done.stderr.strip().endswith("--publish and --git-branch do not go together: review mode publishes "
                                         "nothing directly, CI publishes once the pull request is merged")
     assert not (tmp_path / "out").exists()
+
+
+def test_every_commit_body_compares_the_parent_with_this_commit(client: TestClient, repo: Path) -> None:
+    for version in ("2.6.0", "2.6.1", "2.6.2"):  # the later writes reuse the earlier write's side as their base
+        assert client.post("/api/apps/DEMO1234/versions", json=new_version(version_string=version)).status_code == 201
+        body = last_commit(repo)["body"]
+        assert body.startswith("kickit-edge diff parent -> this commit\n"), body
+        assert f"versions = {version}: not found -> soft" in body
+
+
+def test_the_commit_subject_is_one_line_whatever_reaches_it() -> None:
+    message = commit_message("Create version 9.0.0\nSigned-off-by: evil\r\x00\x1b[31m\u2028x", "a\n\tb\x00c\x85")
+    subject, blank, body = message.split("\n", 2)
+    assert subject == "Create version 9.0.0\\nSigned-off-by: evil\\r\\x00\\x1b[31m\\u2028x"
+    assert blank == "" and body == "a\n\tb\\x00c\\x85\n"
+
+
+def test_review_mode_says_where_writes_go_at_every_start(repo: Path, config_dir: Path, tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    remote = bare_remote(tmp_path / "remote.git")
+    said = f"writes are committed on branch kickit/releases and pushed to {remote}"
+    options = GitOptions(branch="kickit/releases", remote=str(remote))
+    for start in ("first start, switching to the branch", "restart, already on the branch"):
+        caplog.clear()
+        with caplog.at_level("INFO", logger="kickit_edge.admin"):
+            create_admin_app(str(config_dir), git=options)
+        assert git(repo, "branch", "--show-current").strip() == "kickit/releases"
+        assert said in caplog.text, start
+
+
+def test_a_nul_through_git_is_record_invalid_not_a_500(repo: Path, config_dir: Path,
+                                                       headers: dict[str, str]) -> None:
+    head = log(repo, "%H", "-1")
+    for base in _serve(create_admin_app(str(config_dir))):  # the real server the audit found it on
+        with httpx.Client(base_url=base, headers=headers) as http:
+            response = http.post("/api/apps/DEMO1234/versions", json={"version": {"version_string": "8.0.9\x00"}})
+            assert invalid(response) == {"version_string": NUL + "5"}
+            response = http.post("/api/apps", json={"app": {"name": "Nul\x00App"}})
+            assert invalid(response) == {"name": NUL + "3"}
+    assert log(repo, "%H", "-1") == head
+    assert git(repo, "status", "--porcelain", "--", "config") == ""
+
+
+def test_a_line_break_never_reaches_a_commit(client: TestClient, repo: Path) -> None:
+    response = client.post("/api/apps/DEMO1234/versions", json=new_version(version_string="9.0.0\nSigned-off-by: evil"))
+    assert response.status_code == 422
+    assert client.post("/api/apps/DEMO1234/versions", json=new_version()).status_code == 201
+    message = git(repo, "log", "-1", "--format=%B")
+    assert "Signed-off-by" not in message and message.startswith("Create version 2.6.0 (ios/production) of demo\n\n")
+    assert git(repo, "log", "-1", "--format=%(trailers)").strip() == ""
+
+
+def _commit_time(repo: Path, revision: str = "HEAD") -> str:
+    seconds = int(git(repo, "log", "-1", "--format=%ct", revision))
+    return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def test_hand_written_records_are_dated_from_git(client: TestClient, repo: Path, demo_yaml: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    added = _commit_time(repo)
+    app = client.get("/api/apps/DEMO1234").json()["app"]
+    assert (app["user_id"], app["created_at"], app["updated_at"]) == ("Hand Editor", added, added)
+    versions = client.get("/api/apps/DEMO1234/versions").json()["versions"]
+    assert {(v["version_string"], v["created_at"], v["updated_at"]) for v in versions} == {
+        ("2.5.0", added, added), ("2.4.0", added, added)}
+
+    # A later hand-made commit changes the 2.4.0 record only: its updated_at moves, nothing else does.
+    text = demo_yaml.read_text()
+    old = "    enabled: false            # disabled records never match; 2.4.0 falls through\n    force_update: false\n"
+    assert old in text
+    demo_yaml.write_text(text.replace(old, old + '    comments: ["checked by hand"]\n'))
+    versions = {v["version_string"]: v for v in client.get("/api/apps/DEMO1234/versions").json()["versions"]}
+    assert versions["2.4.0"]["updated_at"] == added  # a line not committed yet does not count
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2031-05-06T07:08:09Z")
+    commit_all(repo, "A comment on 2.4.0", author=("Reviewer", "reviewer@example.com"))
+    monkeypatch.delenv("GIT_COMMITTER_DATE")
+    versions = {v["version_string"]: v for v in client.get("/api/apps/DEMO1234/versions").json()["versions"]}
+    assert (versions["2.4.0"]["created_at"], versions["2.4.0"]["updated_at"]) == (added, "2031-05-06T07:08:09Z")
+    assert versions["2.4.0"]["comments"] == ["checked by hand"]
+    assert (versions["2.5.0"]["created_at"], versions["2.5.0"]["updated_at"]) == (added, added)
+    assert client.get("/api/apps/DEMO1234").json()["app"]["updated_at"] == added
+
+    # Computed when the config is read again, never per request.
+    calls: list[tuple[str, ...]] = []
+    real = repository.run_git
+    monkeypatch.setattr(repository, "run_git", lambda args, *rest, **kw: calls.append(tuple(args)) or real(args, *rest, **kw))
+    for _ in range(3):
+        assert client.get("/api/apps").status_code == client.get("/api/versions").status_code == 200
+    assert calls == []
+
+    # A record the API writes carries its own times and owner.
+    created = client.post("/api/apps/DEMO1234/versions", json=new_version()).json()["version"]
+    written = yaml.safe_load(demo_yaml.read_text())["versions"][-1]
+    assert created["created_at"] == written["created_at"] and created["updated_at"] == written["updated_at"]
+
+
+def test_outside_git_nothing_is_known_of_hand_written_records(config_dir: Path, headers: dict[str, str],
+                                                             tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    shutil.copytree(config_dir, outside)
+    with TestClient(create_admin_app(str(outside)), headers=headers) as client:
+        app = client.get("/api/apps/DEMO1234").json()["app"]
+        assert (app["user_id"], app["created_at"], app["updated_at"]) == (None, None, None)
+        assert {v["created_at"] for v in client.get("/api/versions").json()["versions"]} == {None}

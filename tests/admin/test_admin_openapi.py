@@ -31,6 +31,10 @@ def test_the_document_is_public_and_the_one_in_the_repository(config_dir: Path) 
     assert served.status_code == 200 and served.json()["openapi"] == "3.1.0"
     assert served.content == render(admin_document()) == (REPO / "docs" / "openapi" / "admin.json").read_bytes(), \
         "docs/openapi/admin.json is stale: write render(admin_document()) to it"
+    # With --metrics-port, /metrics is served (and documented) on that port only.
+    moved = TestClient(create_admin_app(str(config_dir), metrics_on_main_port=False))
+    assert moved.get("/metrics").status_code == 401  # a path of the API like any other: the token comes first
+    assert "/metrics" not in moved.get("/openapi.json").json()["paths"]
 
 
 def test_schemathesis_finds_no_5xx_and_no_nonconforming_answer(config_dir: Path, token: str, tmp_path: Path) -> None:

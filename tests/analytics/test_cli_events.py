@@ -81,6 +81,14 @@ def test_output_options_that_do_not_go_together(tmp_path, capsys):
     assert (code, err) == (2, f"error: cannot open {text} as a SQLite database: file is not a database")
 
 
+def test_db_takes_no_format(tmp_path, capsys):
+    code, err = run(capsys, "events", "users", "--events-dir", str(tmp_path), "--db", str(tmp_path / "u.db"),
+                    "--format", "csv")
+    assert (code, err) == (2, "error: --format csv applies to --out and stdout: --db writes the records as a "
+                              "SQLite table")
+    assert not (tmp_path / "u.db").exists()
+
+
 def test_a_missing_snapshot(tmp_path, capsys):
     code, err = run(capsys, "events", "impact", "--events-dir", str(tmp_path), "--snapshot", str(tmp_path / "s"))
     assert code == 2
