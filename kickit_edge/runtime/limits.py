@@ -158,8 +158,9 @@ class BoundedProtocol(HttpToolsProtocol):
         await send({"type": "http.response.body", "body": body})
 
     def _refuse_in_turn(self, answer: Answer) -> None:
-        """:meth:`_refuse` now, or after the answers to the requests before this one (pipelined)."""
-        if self.cycle is None or self.cycle.response_complete:
+        """:meth:`_refuse` now, or after the answers to the whole requests before this one (pipelined)."""
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete or cycle.more_body:  # more_body: the fault is in its body
             self._refuse(answer)
         else:
             self._final = answer

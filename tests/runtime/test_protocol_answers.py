@@ -53,6 +53,8 @@ MALFORMED = {
     "Content-Length not a number": b"POST /v2/authenticate HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}",
     "Content-Length and Transfer-Encoding": (b"POST /v2/authenticate HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
                                              b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+    "a chunk size that is not hex": (b"POST /v2/authenticate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                     b"zz\r\n{}\r\n0\r\n\r\n"),
 }
 
 
