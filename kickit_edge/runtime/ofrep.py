@@ -117,8 +117,8 @@ def read_context(grant: Grant, raw: Any, flag: str | None) -> Context | Answer:
     if sent["platform"] is not None and platform is None:
         return failure(400, "INVALID_CONTEXT", f"platform must be 'ios' or 'android', got {sent['platform']!r}", flag)
     app = grant.app
-    if sent["appId"] is not None and sent["appId"] != app.id:
-        return OTHER_APP
+    if sent["appId"] is not None and sent["appId"] != app.id and sent["appId"].lower() != app.uuid.lower():
+        return OTHER_APP  # the app is named by its id, or by its Kickfolio UUID
     environment = sent["environment"]
     if environment is None:
         environment = grant.default_environment()

@@ -185,6 +185,7 @@ def test_both_key_headers(client: TestClient, headers: dict[str, str]) -> None:
 
 def test_app_id_and_environment_scope(client: TestClient) -> None:
     assert evaluate(client, "kickit.maintenance", {"appId": "demo"})[0] == 200
+    assert evaluate(client, "kickit.maintenance", {"appId": "67005794-36B5-49E5-89BC-33F0221C5DAC"})[0] == 200
     assert evaluate(client, "kickit.maintenance", {"appId": "shop"}) == (
         403, {"errorDetails": "Forbidden: appId is not the key's app"})
     staging_only = {"X-API-Key": SHOP_STAGING_KEY}
