@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..compiler.builder import build_config
+from ..compiler.builder import build_config, read_config
 from ..errors import ConfigError, OperatorError
 from .diff import Diff, diff_sides
 from ..vocabulary import ReportFormat
@@ -92,6 +92,8 @@ def _only(diff: Diff, app: str) -> Diff:
 
 def read_history(config_dir: str, app: str | None = None, since: datetime | None = None) -> list[Entry]:
     """The commits of ``config_dir``, newest first; with ``app``, those that change it (its verdicts or its file)."""
+    if not Path(config_dir).is_dir():
+        raise OperatorError(f"config folder {config_dir!r} not found: expected a folder of YAML files")
     repo = Repository.find(config_dir)
     if repo is None:
         raise OperatorError(f"{config_dir} is not inside a git repository, so it has no history")
@@ -120,7 +122,20 @@ def read_history(config_dir: str, app: str | None = None, since: datetime | None
                 continue
         time = datetime.fromisoformat(when).astimezone(UTC)
         entries.append(Entry(commit, parent, author, email, time, subject, files, diff, problem))
+    if app is not None and not entries:
+        _known(config_dir, app)
     return entries
+
+
+def _known(config_dir: str, app: str) -> None:
+    """No commit changed ``app``: an error if the config does not know it either (a typo, most likely)."""
+    try:
+        config = read_config(config_dir)
+    except ConfigError:
+        return  # the config as it is cannot say; no commit changed the app, as reported
+    if config.app(app) is None:
+        known = ", ".join(sorted(a.id for a in config.apps)) or "none"
+        raise OperatorError(f"no app {app!r} in {config_dir} (apps: {known})")
 
 
 # --- output --------------------------------------------------------------------------

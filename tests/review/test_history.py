@@ -90,6 +90,12 @@ def test_history_of_one_app_and_since_a_date(config_dir: Path, write_config) -> 
     assert all(a.id == "demo" for e in demo for a in e.diff.apps)  # type: ignore[union-attr]
     assert read_history(str(config_dir), since=datetime.now(UTC) + timedelta(days=1)) == []
     assert len(read_history(str(config_dir), since=datetime.now(UTC) - timedelta(days=1))) == 4
+    # A known app nothing changed lately has no entries; an app the config does not know is a typo.
+    assert read_history(str(config_dir), app="shop", since=datetime.now(UTC) + timedelta(days=1)) == []
+    with pytest.raises(OperatorError, match=r"^no app 'nosuch' in .* \(apps: demo, shop\)$"):
+        read_history(str(config_dir), app="nosuch")
+    with pytest.raises(OperatorError, match=r"^config folder '/nonexistent' not found"):
+        read_history("/nonexistent")
 
 
 def test_a_commit_with_an_invalid_config_is_listed_with_the_reason(config_dir: Path) -> None:
