@@ -132,6 +132,9 @@ def test_the_history_command(config_dir: Path, capsys: pytest.CaptureFixture[str
     rows = json.loads(capsys.readouterr().out)["history"]
     assert [r["subject"] for r in rows][0] == "Raise the iOS minimum to 2.3.0"
     assert main(["history", "--config", str(tmp_path / "nowhere")]) == 2
+    assert "config folder" in capsys.readouterr().err
+    (tmp_path / "outside").mkdir()
+    assert main(["history", "--config", str(tmp_path / "outside")]) == 2
     assert "is not inside a git repository" in capsys.readouterr().err
     with pytest.raises(OperatorError):
         read_history(str(tmp_path))
