@@ -56,7 +56,7 @@ class ConfigError(KickitError):
 
     def report(self, outcome: str) -> list[str]:
         """The lines to print: every diagnostic, then ``2 problems found; <outcome>``."""
-        return [*map(str, self.diagnostics), f"{_count(len(self.diagnostics), 'problem')} found; {outcome}"]
+        return [*map(str, self.diagnostics), f"{counted(len(self.diagnostics), 'problem')} found; {outcome}"]
 
 
 class ConfigTestFailure(KickitError):
@@ -73,7 +73,7 @@ class ConfigTestFailure(KickitError):
 
     def report(self, outcome: str) -> list[str]:
         """The lines to print: each failing case, then ``1 config test failed; <outcome>``."""
-        return [*self.lines, f"{_count(len(self.failures), 'config test')} failed; {outcome}"]
+        return [*self.lines, f"{counted(len(self.failures), 'config test')} failed; {outcome}"]
 
 
 class SnapshotError(KickitError):
@@ -86,5 +86,6 @@ class OperatorError(KickitError):
     exit_code = 2
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' if n != 1 else ''}"
+def counted(n: int, noun: str) -> str:
+    """``n`` (with thousands separators) and ``noun``, plural unless one: ``1 problem``, ``1,204 lines``."""
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"

@@ -22,7 +22,8 @@ from html import escape
 
 from .adoption import Adoption, Group, newest_first
 from .conversion import Conversion
-from .report import counted, group_title, instant_text, verdict_text
+from ..errors import counted
+from .report import group_title, instant_text, verdict_text
 
 __all__ = ["SERIES", "render_adoption_html"]
 

@@ -24,7 +24,7 @@ from ..review.matrix import VersionRange
 from ..versions import InvalidVersion, version_key
 from .active import Active
 from .impact import verdict_of
-from .report import counted
+from ..errors import counted
 
 __all__ = ["Reach", "in_range", "reach_of"]
 

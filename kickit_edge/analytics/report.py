@@ -10,13 +10,15 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..errors import counted
+
 if TYPE_CHECKING:  # imported where used: ``events users`` needs only users_summary
     from .adoption import Adoption, Group
     from .impact import Impact
     from .users import FoldResult
 
 __all__ = ["render_adoption_text", "render_adoption_json", "render_impact_text", "render_impact_json",
-           "instant_text", "group_title", "table", "verdict_text", "users_summary", "counted"]
+           "instant_text", "group_title", "table", "verdict_text", "users_summary"]
 
 
 def instant_text(instant: datetime) -> str:
@@ -44,11 +46,6 @@ def table(header: list[str], rows: list[list[str]], words: int, indent: str = ""
 def verdict_text(verdict: str | None) -> str:
     """A verdict as the tables spell it for people: not_found is "not found"."""
     return (verdict or "").replace("_", " ")
-
-
-def counted(n: int, noun: str) -> str:
-    """``n`` (with thousands separators) and ``noun``, plural unless one."""
-    return f"{n:,} {noun}{'s' if n != 1 else ''}"
 
 
 # --- adoption ------------------------------------------------------------------

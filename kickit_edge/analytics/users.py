@@ -88,7 +88,7 @@ SELECT app, user_id, platform, first_authenticated_at AS first_at, last_authenti
        app_version, environment
 FROM ({records})
 """
-_MERGE = f"""
+_MERGE = """
 DELETE FROM user_rows USING new_rows
 WHERE user_rows.app = new_rows.app AND user_rows.user_id = new_rows.user_id AND user_rows.platform = new_rows.platform;
 INSERT INTO user_rows SELECT * FROM new_rows;

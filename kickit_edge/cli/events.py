@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..analytics.queries import DIALECTS, QUERY_NAMES
 from ..analytics.window import SINCE_DEFAULT
+from ..errors import counted
 from ..settings import EventSettings, UserSettings
 from ..vocabulary import ADOPTION_FORMATS, IMPACT_FORMATS, RECORD_FORMATS
 from .console import Subparsers, err, now, progress, since, write_text
@@ -36,8 +37,6 @@ def cmd_events_users(args: argparse.Namespace) -> int:
 
 def report_scan(scan: ScanReport) -> None:
     """On stderr: the malformed lines skipped (the first few, by file and line) and the damaged files."""
-    from ..analytics.report import counted
-
     if scan.malformed:
         err(f"{counted(scan.malformed, 'malformed line')} skipped:")
         for problem in scan.problems:
@@ -98,7 +97,6 @@ def _horizons(text: str) -> tuple[int, ...]:
 
 def cmd_events_export(args: argparse.Namespace) -> int:
     from ..analytics.parquet import export_events
-    from ..analytics.report import counted
 
     settings = EventSettings.resolve(args)
     report, days, count = export_events(settings.events_dir, args.out, args.since, progress=progress())

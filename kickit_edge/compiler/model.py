@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from ..errors import Diagnostic
 from ..vocabulary import exact_rule, minimum_rule, target_rule

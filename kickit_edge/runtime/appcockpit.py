@@ -43,7 +43,7 @@ from typing import Literal
 
 from starlette.types import Receive, Scope, Send
 
-from ..evaluation import FORBIDDEN, Grant, check_maintenance, check_versions
+from ..evaluation import FORBIDDEN, check_maintenance, check_versions
 from ..events import Event
 from ..keys import decode_token
 from ..snapshot import Answer, AppIndex, Snapshot, error_answer, etag_of

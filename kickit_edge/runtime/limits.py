@@ -17,9 +17,11 @@ A request past a deadline is answered ``408`` (JSON) if no answer has started,
 and its connection is closed. What uvicorn itself answers in plain text is
 answered in the same JSON shape too: a request the HTTP parser refuses (``400``,
 the connection closed) and one beyond ``--limit-concurrency`` (``503``). Each
-of these answers carries the ETag and a request id, as every JSON answer does. The deadlines are checked by one sweep per
-second per worker over the open connections, not by a timer per request, so a
-request pays a clock read and a few attribute stores. The same sweep closes a
+of these answers carries the ETag and a request id, as every JSON answer does.
+
+The deadlines are checked by one sweep per second per worker over the open
+connections, not by a timer per request, so a request pays a clock read and a
+few attribute stores. The same sweep closes a
 keep-alive connection idle for uvicorn's ``timeout_keep_alive`` seconds (up to
 one more): uvicorn arms a timer after every answer and cancels it at the next
 request, two timer operations per request that cost more than a whole access
